@@ -1,0 +1,199 @@
+"""The backprop algorithm: walk the graph once, newest function first, accumulating gradients.
+
+Functions are popped from a heap keyed by generation (a function's depth), so each runs only after every
+consumer of its outputs has delivered its gradient. No recursion (a 10^6-deep chain is fine) and no
+re-sorting: O(n log n) in the number of functions.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule._grad_mode import set_grad_enabled
+from chainrule._grad_mode import state as _grad_state
+from chainrule.function import _FREED, Function
+from chainrule.tensor import Tensor, _new, as_array
+
+
+def _as_grad(g: Any, like: Tensor, what: str) -> Tensor:
+    if not isinstance(g, Tensor):
+        g = _new(as_array(g, like.dtype if np.isscalar(g) else None))
+    if g.shape != like.shape:
+        raise RuntimeError(f"{what} has shape {g.shape}, but the output has shape {like.shape}")
+    return g
+
+
+def _seed_grads(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list[Tensor]:
+    seeds = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"backward: outputs must be Tensors, got {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None and out.creator is not None and out.grad is not None and not out._retains_grad:
+            g = out.grad  # DeZero idiom: y.grad = np.array(1.0); y.backward()
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for single-element outputs, got shape {out.shape}: "
+                    "pass gradient= (e.g. y.backward(cr.ones_like(y)))"
+                )
+            g = _new(np.ones_like(out.data))
+        seeds.append(_as_grad(g, out, "gradient"))
+    return seeds
+
+
+def _sum_to_input(f: Function, i: int, gx: Tensor, x: Tensor) -> Tensor:
+    from chainrule.ops.shape import sum_to  # noqa: PLC0415
+
+    try:
+        return sum_to(gx, x.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
+        ) from None
+
+
+def run_backward(
+    outputs: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+) -> dict[int, Tensor]:
+    """Backpropagate ``seeds`` from ``outputs``.
+
+    Without ``capture``, leaf gradients are accumulated into ``.grad`` (``Tensor.backward``). With it, the
+    gradients of the captured tensors are returned by id and no ``.grad`` is touched (``chainrule.grad``).
+    """
+    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad]
+    heap: list[tuple[int, int, Function]] = []
+    queued: set[int] = set()
+    counter = itertools.count()
+    wanted = None if capture is None else {id(t) for t in capture}
+    captured: dict[int, Tensor] = {}
+
+    def deliver(t: Tensor, g: Tensor) -> None:
+        key = id(t)
+        entry = pending.get(key)
+        if entry is None:
+            pending[key] = [t, g]
+        else:
+            entry[1] = entry[1] + g
+        f = t.creator
+        if f is not None and id(f) not in queued:
+            queued.add(id(f))
+            heapq.heappush(heap, (-f.generation, next(counter), f))
+
+    with set_grad_enabled(create_graph):
+        for out, g in zip(outputs, seeds):
+            deliver(out, g)
+        while heap:
+            f = heapq.heappop(heap)[2]
+            inputs = f.inputs
+            if inputs is None:
+                raise RuntimeError(_FREED)
+            outs = f.outputs
+            gys: list[Any] = []
+            for o in outs:
+                entry = pending.pop(id(o), None) if o is not None else None
+                g = None if entry is None else entry[1]
+                if o is not None and g is not None:
+                    if wanted is not None and id(o) in wanted:
+                        captured[id(o)] = g
+                    if o._retains_grad and wanted is None:
+                        o._grad = g if o._grad is None else o._grad + g
+                gys.append(g)
+            if len(gys) > 1 and any(g is None for g in gys):
+                gys = [
+                    g if g is not None else _new(np.zeros(shape, dtype)) for g, (shape, dtype) in
+                    zip(gys, f._output_meta)
+                ]  # fmt: skip
+            f._check_versions()
+            gxs = f.backward(*gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(inputs):
+                raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs")
+            if _grad_state.anomaly:
+                f._check_anomaly("backward", [None if g is None else as_array(getattr(g, "data", g)) for g in gxs])
+            for i, (x, gx) in enumerate(zip(inputs, gxs)):
+                if gx is None or not x.requires_grad:
+                    continue
+                if not isinstance(gx, Tensor):
+                    gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
+                if gx.shape != x.shape:
+                    gx = _sum_to_input(f, i, gx, x)
+                if gx.dtype != x.dtype:
+                    gx = gx.to(x.dtype)
+                deliver(x, gx)
+            if not retain_graph:
+                f.inputs = None
+    if wanted is not None:
+        for key, (t, g) in pending.items():
+            if key in wanted:
+                captured[key] = g
+        return captured
+    for t, g in pending.values():
+        if t.creator is None and t.requires_grad:
+            t._grad = g if t._grad is None else t._grad + g
+        elif t._retains_grad:
+            t._grad = g if t._grad is None else t._grad + g
+    return captured
+
+
+def backward(
+    outputs: Sequence[Tensor],
+    grad_outputs: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad``."""
+    seeds = _seed_grads(outputs, grad_outputs)
+    run_backward(outputs, seeds, bool(create_graph if retain_graph is None else retain_graph), create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated), like ``torch.autograd.grad``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> (g,) = cr.grad(x ** 3, x, create_graph=True)
+    >>> (gg,) = cr.grad(g, x)
+    >>> float(g), float(gg)
+    (12.0, 12.0)
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is not None and not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is {type(x).__name__}, expected a Tensor")
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad")
+    seeds = _seed_grads(outs, grad_outputs)
+    captured = run_backward(outs, seeds, bool(create_graph if retain_graph is None else retain_graph),
+                            create_graph, capture=ins)  # fmt: skip
+    result = []
+    for i, x in enumerate(ins):
+        g = captured.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{i}] was not used to compute the outputs; pass allow_unused=True to get None"
+            )
+        result.append(g)
+    return tuple(result)

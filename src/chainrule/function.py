@@ -1,0 +1,163 @@
+"""``Function``: one differentiable operation. ``forward`` works on arrays, ``backward`` on Tensors.
+
+Writing ``backward`` with tensor operations makes every op twice (and n times) differentiable for free:
+with ``create_graph=True`` the backward pass is itself recorded.
+
+>>> import numpy as np
+>>> from chainrule import Function, Variable
+>>> class Square(Function):
+...     def forward(self, x):
+...         return x ** 2
+...     def backward(self, gy):
+...         return 2 * self.inputs[0] * gy
+>>> x = Variable(np.array(3.0))
+>>> y = Square()(x)
+>>> y.backward()
+>>> float(x.grad)
+6.0
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+import weakref
+from typing import Any
+
+import numpy as np
+
+from chainrule._grad_mode import state as _grad_state
+from chainrule.tensor import Tensor, _new, as_array
+
+
+class Function:
+    """Base class of every op. Subclasses define ``forward(*arrays)`` and ``backward(*grads)``.
+
+    After a recorded call: ``inputs`` (Tensors, held strongly), ``outputs`` (held weakly, so graphs free
+    themselves by reference counting), ``input``/``output`` when there is just one, ``generation`` (depth
+    in the graph, used to order backprop), and ``needs_input_grad``.
+    """
+
+    #: Whether ``backward`` reads the inputs' / outputs' values (used to detect in-place edits of them).
+    uses_inputs: bool = True
+    uses_outputs: bool = False
+    #: Whether output 0 shares memory with input 0 (reshape, transpose...): they then share a version counter.
+    is_view: bool = False
+
+    inputs: list[Tensor] | None = None
+    generation: int = 0
+    _output_refs: list[weakref.ref] = []
+
+    def __call__(self, *inputs: Any) -> Any:
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        try:
+            ys = self.forward(*[t.data for t in tensors])
+        except ValueError as exc:
+            shapes = " and ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"{self.name}: {exc} (input shapes {shapes})") from None
+        multi = isinstance(ys, tuple)
+        if not multi:
+            ys = (ys,)
+        outputs = [_new(y if type(y) is np.ndarray else as_array(y)) for y in ys]
+        if self.is_view:
+            outputs[0]._vbox = tensors[0]._vbox
+        if _grad_state.anomaly:
+            self._check_anomaly("forward", [o.data for o in outputs])
+        if _grad_state.grad_enabled and any(t.requires_grad for t in tensors):
+            self.generation = max(t.generation for t in tensors)
+            for o in outputs:
+                if o.data.dtype.kind in "fc":
+                    o.requires_grad = True
+                    o.creator = self
+                    o.generation = self.generation + 1
+            self.inputs = tensors
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            self._output_refs = [weakref.ref(o) for o in outputs]
+            if self.uses_inputs:
+                self._input_versions = [t._vbox[0] for t in tensors]
+            if self.uses_outputs:
+                self._output_versions = [o._vbox[0] for o in outputs]
+            if multi:
+                self._output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
+            if _grad_state.anomaly:
+                self._trace = _creation_site()
+        return tuple(outputs) if multi else outputs[0]
+
+    def forward(self, *xs: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def backward(self, *gys: Tensor) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    # ------------------------------------------------------------------ graph accessors
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def outputs(self) -> list[Tensor | None]:
+        return [ref() for ref in self._output_refs]
+
+    @property
+    def input(self) -> Tensor:
+        inputs = self.inputs
+        if inputs is None:
+            raise RuntimeError(_FREED)
+        if len(inputs) != 1:
+            raise AttributeError(f"{self.name} has {len(inputs)} inputs; use .inputs")
+        return inputs[0]
+
+    @property
+    def output(self) -> Tensor | None:
+        if len(self._output_refs) != 1:
+            raise AttributeError(f"{self.name} has {len(self._output_refs)} outputs; use .outputs")
+        return self._output_refs[0]()
+
+    def __repr__(self) -> str:
+        return f"<{self.name} generation={self.generation}>"
+
+    # ------------------------------------------------------------------ safety checks used by the engine
+    def _check_versions(self) -> None:
+        if self.uses_inputs:
+            for i, (t, v) in enumerate(zip(self.inputs, self._input_versions)):  # type: ignore[arg-type]
+                if t._vbox[0] != v:
+                    raise RuntimeError(_modified_message(self, f"input {i}", t, v))
+        if self.uses_outputs:
+            for i, (ref, v) in enumerate(zip(self._output_refs, self._output_versions)):
+                t = ref()
+                if t is not None and t._vbox[0] != v:
+                    raise RuntimeError(_modified_message(self, f"output {i}", t, v))
+
+    def _check_anomaly(self, phase: str, arrays: list[Any]) -> None:
+        for a in arrays:
+            if a is None or a.dtype.kind not in "fc":
+                continue
+            if not np.isfinite(a).all():
+                what = "nan" if np.isnan(a).any() else "inf"
+                where = getattr(self, "_trace", None) or _creation_site()
+                op = self.name if phase == "forward" else f"{self.name}Backward"
+                raise RuntimeError(f"{op} produced {what} in its {phase} pass (op created at {where})")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to read saved tensors after they were freed). "
+    "Pass retain_graph=True to the first backward() if you need to backward twice."
+)
+
+
+def _modified_message(f: Function, which: str, t: Tensor, saved: int) -> str:
+    return (
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"{which} of {f.name}, shape {t.shape}, is at version {t._vbox[0]}; expected version {saved}. "
+        "Use an out-of-place op (x = x + 1 instead of x.add_(1)) or clone() before modifying."
+    )
+
+
+def _creation_site() -> str:
+    """file:line of the first stack frame outside chainrule."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"

@@ -1,0 +1,810 @@
+"""Elementwise ops. Each backward is written in tensor ops, so it is differentiable again.
+
+Binary ops broadcast like NumPy; the engine sums a broadcast gradient back to its input's shape.
+Ops with a Python-number operand use ``*Scalar`` variants that keep the number out of the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from chainrule.function import Function
+from chainrule.tensor import Tensor, _new, as_array
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (Number, np.generic)) and not isinstance(x, np.ndarray) and np.ndim(x) == 0
+
+
+def as_tensor_operand(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _float_input(x: np.ndarray, c: Any) -> np.ndarray:
+    """int tensor (op) float number gives float32, as in PyTorch (NumPy would give float64)."""
+    if x.dtype.kind in "biu" and isinstance(c, float):
+        return x.astype(np.float32)
+    return x
+
+
+def _number(c: Any) -> Any:
+    """NumPy scalars become Python numbers, which NumPy 2 treats as weak (float32 stays float32)."""
+    return c.item() if isinstance(c, np.generic) else c
+
+
+# ---------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class AddScalar(Function):
+    uses_inputs = False
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return _float_input(x, self.c) + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+class Sub(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class RSubScalar(Function):
+    """c - x"""
+
+    uses_inputs = False
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c - _float_input(x, self.c)
+
+    def backward(self, gy):
+        return -gy
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (gy * b if need_a else None), (gy * a if need_b else None)
+
+
+class MulScalar(Function):
+    uses_inputs = False
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return _float_input(x, self.c) * self.c
+
+    def backward(self, gy):
+        return gy * self.c
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = gy / b if need_a else None
+        gb = -gy * a / (b * b) if need_b else None
+        return ga, gb
+
+
+class RDivScalar(Function):
+    """c / x"""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c / _float_input(x, self.c)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return -gy * self.c / (x * x)
+
+
+class Neg(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowScalar(Function):
+    """x ** c for a constant c."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return _float_input(x, self.c) ** self.c
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        c = self.c
+        if c == 2:
+            return gy * (x * 2)
+        if c == 1:
+            return gy
+        return gy * (c * x ** (c - 1))
+
+
+class RPowScalar(Function):
+    """c ** x for a constant c."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c ** _float_input(x, float(self.c))
+
+    def backward(self, gy):
+        return gy * self.outputs[0] * math.log(self.c)
+
+
+class Pow(Function):
+    """a ** b with both tensors."""
+
+    uses_outputs = True
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = gy * b * a ** (b - 1) if need_a else None
+        gb = None
+        if need_b:
+            y = self.outputs[0]
+            # d(a^b)/db = a^b log a; defined as 0 where a == 0 (the limit for b > 0), as PyTorch does.
+            safe_a = where(a.data == 0, 1.0, a)
+            gb = gy * y * log(safe_a)
+        return ga, gb
+
+
+def add(a: Any, b: Any) -> Tensor:
+    if _is_number(b):
+        return AddScalar(_number(b))(a)
+    if _is_number(a):
+        return AddScalar(_number(a))(b)
+    return Add()(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    if _is_number(b):
+        return AddScalar(-_number(b))(a)
+    if _is_number(a):
+        return RSubScalar(_number(a))(b)
+    return Sub()(a, b)
+
+
+def rsub(a: Any, b: Any) -> Tensor:
+    """b - a (the reflected form used by ``number - tensor``)."""
+    return sub(b, a)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    if _is_number(b):
+        return MulScalar(_number(b))(a)
+    if _is_number(a):
+        return MulScalar(_number(a))(b)
+    return Mul()(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    if _is_number(b):
+        return DivScalar(_number(b))(a)
+    if _is_number(a):
+        return RDivScalar(_number(a))(b)
+    return Div()(a, b)
+
+
+class DivScalar(Function):
+    uses_inputs = False
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        if x.dtype.kind in "biu":
+            x = x.astype(np.float32)
+        return x / self.c
+
+    def backward(self, gy):
+        return gy / self.c
+
+
+def rdiv(a: Any, b: Any) -> Tensor:
+    """b / a."""
+    return div(b, a)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
+    if _is_number(b):
+        return PowScalar(_number(b))(a)
+    if _is_number(a):
+        return RPowScalar(_number(a))(b)
+    return Pow()(a, b)
+
+
+def rpow(a: Any, b: Any) -> Tensor:
+    """b ** a."""
+    return pow(b, a)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg()(x)
+
+
+# ---------------------------------------------------------------------------- unary math
+class Exp(Function):
+    uses_inputs = False
+    uses_outputs = True
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy):
+        return gy * self.outputs[0]
+
+
+class Expm1(Function):
+    uses_outputs = True
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, gy):
+        return gy * (self.outputs[0] + 1)
+
+
+class Log(Function):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Log1p(Function):
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, gy):
+        return gy / (self.inputs[0] + 1)
+
+
+class Sqrt(Function):
+    uses_inputs = False
+    uses_outputs = True
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.outputs[0] * 2)
+
+
+class Square(Function):
+    def forward(self, x):
+        return np.square(x)
+
+    def backward(self, gy):
+        return gy * (self.inputs[0] * 2)
+
+
+class Sin(Function):
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+
+class Cos(Function):
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, gy):
+        return gy * -sin(self.inputs[0])
+
+
+class Tan(Function):
+    uses_inputs = False
+    uses_outputs = True
+
+    def forward(self, x):
+        return np.tan(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        return gy * (y * y + 1)
+
+
+class Tanh(Function):
+    uses_inputs = False
+    uses_outputs = True
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """σ(x) = ½(1 + tanh(x/2)): no overflow for any x."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    def forward(self, x):
+        return np.tanh(x * 0.5) * 0.5 + 0.5
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        return gy * (y * (1 - y))
+
+
+class Abs(Function):
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, gy):
+        return gy * _new(np.sign(self.inputs[0].data))
+
+
+class Sign(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new((x > 0).astype(x.dtype))
+
+
+class LeakyReLU(Function):
+    def __init__(self, negative_slope: float):
+        self.slope = negative_slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new(np.where(x > 0, 1, self.slope).astype(x.dtype))
+
+
+class ELU(Function):
+    def __init__(self, alpha: float):
+        self.alpha = alpha
+
+    def forward(self, x):
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        negative = _new((x.data <= 0).astype(x.dtype))
+        return gy * (1 - negative + negative * exp(minimum(x, 0)) * self.alpha)
+
+
+class Softplus(Function):
+    """log(1 + e^(βx))/β, linear above ``threshold`` as in PyTorch; stable for any x."""
+
+    def __init__(self, beta: float, threshold: float):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        bx = x * self.beta
+        return np.where(bx > self.threshold, x, np.logaddexp(0, bx) / self.beta).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        bx = x * self.beta
+        linear = _new((bx.data > self.threshold).astype(x.dtype))
+        return gy * (linear + (1 - linear) * sigmoid(bx))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function: SciPy's when it is installed, else the standard library's, elementwise."""
+    try:
+        from scipy.special import erf  # noqa: PLC0415
+
+        return erf(x).astype(x.dtype, copy=False)
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+class GELU(Function):
+    """x·Φ(x) (``approximate='none'``) or the tanh approximation, as in PyTorch."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        if self.approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+        return 0.5 * x * (1 + _erf(x / _SQRT_2))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
+            t = tanh(inner)
+            d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+            return gy * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * d_inner)
+        cdf = (erf(x / _SQRT_2) + 1) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gy * (cdf + x * pdf)
+
+
+class Erf(Function):
+    def forward(self, x):
+        return _erf(x)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * exp(-(x * x)) * (2 / math.sqrt(math.pi))
+
+
+class SiLU(Function):
+    def forward(self, x):
+        return x * (np.tanh(x * 0.5) * 0.5 + 0.5)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return gy * (s * (x * (1 - s) + 1))
+
+
+class Clamp(Function):
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return gy * _new(inside.astype(gy.dtype))
+
+
+class Maximum(Function):
+    """Elementwise max; on ties each side gets half the gradient (as PyTorch)."""
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return _tie_split(gy, a.data > b.data, a.data == b.data)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return _tie_split(gy, a.data < b.data, a.data == b.data)
+
+
+def _tie_split(gy: Tensor, first_wins: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
+    dtype = gy.dtype
+    wa = first_wins.astype(dtype) + tie.astype(dtype) * 0.5
+    wa_t = _new(np.asarray(wa, dtype=dtype))
+    return gy * wa_t, gy * (1 - wa_t)
+
+
+class Where(Function):
+    """where(cond, a, b); ``cond`` is a constant boolean array."""
+
+    uses_inputs = False
+
+    def __init__(self, cond: np.ndarray):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return np.where(self.cond, a, b)
+
+    def backward(self, gy):
+        mask = _new(self.cond.astype(gy.dtype))
+        return gy * mask, gy * (1 - mask)
+
+
+class Cast(Function):
+    uses_inputs = False
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.to(self.in_dtype) if self.in_dtype.kind in "fc" else None
+
+
+class Clone(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class ToDevice(Function):
+    uses_inputs = False
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def forward(self, x):
+        from chainrule import backend  # noqa: PLC0415
+
+        self.in_device = backend.device_of(x)
+        return backend.to_device(x, self.device)
+
+    def backward(self, gy):
+        return gy.to(self.in_device)
+
+
+# ---------------------------------------------------------------------------- function forms
+def exp(x: Tensor) -> Tensor:
+    return Exp()(x)
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1()(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log()(x)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p()(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt()(x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return PowScalar(-0.5)(x)
+
+
+def square(x: Tensor) -> Tensor:
+    return Square()(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin()(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos()(x)
+
+
+def tan(x: Tensor) -> Tensor:
+    return Tan()(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh()(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid()(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return Abs()(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    return Sign()(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU()(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU(negative_slope)(x)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return ELU(alpha)(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    return GELU(approximate)(x)
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf()(x)
+
+
+def silu(x: Tensor) -> Tensor:
+    return SiLU()(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus(beta, threshold)(x)
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clip to [min, max]; the gradient passes where min <= x <= max."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp(min, max)(x)
+
+
+clip = clamp
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        b = _new(np.asarray(b, dtype=a.dtype) if _is_number(b) else as_array(b))
+    elif isinstance(b, Tensor) and not isinstance(a, Tensor):
+        a = _new(np.asarray(a, dtype=b.dtype) if _is_number(a) else as_array(a))
+    return as_tensor_operand(a), as_tensor_operand(b)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    return Maximum()(*_pair(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    return Minimum()(*_pair(a, b))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient)."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a, b = _pair(a, b)
+    return Where(cond)(a, b)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    return Cast(dtype)(x)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone()(x)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    from chainrule import backend  # noqa: PLC0415
+
+    if backend.device_of(x.data) == device:
+        return x
+    return ToDevice(device)(x)
+
+
+# ---------------------------------------------------------------------------- comparisons (no gradient)
+def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
+    da = a.data if isinstance(a, Tensor) else a
+    db = b.data if isinstance(b, Tensor) else b
+    return _new(np.asarray(ufunc(da, db)))
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    return _compare(np.less, a, b)
+
+
+def le(a: Any, b: Any) -> Tensor:
+    return _compare(np.less_equal, a, b)
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    return _compare(np.greater, a, b)
+
+
+def ge(a: Any, b: Any) -> Tensor:
+    return _compare(np.greater_equal, a, b)
+
+
+def eq(a: Any, b: Any) -> Tensor:
+    return _compare(np.equal, a, b)
+
+
+def ne(a: Any, b: Any) -> Tensor:
+    return _compare(np.not_equal, a, b)
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return _new(np.logical_not(a.data))
+
+
+def logical_and(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_and, a, b)
+
+
+def logical_or(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_or, a, b)
+
+
+def isnan(x: Tensor) -> Tensor:
+    return _new(np.isnan(x.data))
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return _new(np.isfinite(x.data))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))

@@ -1,0 +1,279 @@
+"""Indexing (read and write) and in-place ops.
+
+Reads support ints, slices, None, Ellipsis, integer arrays and boolean masks; repeated indices accumulate
+their gradients (``np.add.at``). Writes and in-place ops bump the tensor's version counter, so a backward
+that needs the old values raises instead of silently using the new ones.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from chainrule._grad_mode import state as _grad_state
+from chainrule.function import Function
+from chainrule.tensor import Tensor, _new, as_array
+
+
+def normalize_key(key: Any) -> Any:
+    """Tensors and lists inside an index become arrays; bool tensors stay masks."""
+    items = key if isinstance(key, tuple) else (key,)
+    out = []
+    for k in items:
+        if isinstance(k, Tensor):
+            k = k.data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray) and k.dtype.kind not in "biu":
+            raise IndexError(f"tensors used as indices must be integer or bool, got dtype {k.dtype}")
+        out.append(k)
+    return tuple(out) if isinstance(key, tuple) else out[0]
+
+
+def _is_advanced(key: Any) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, np.ndarray) and k.ndim > 0 for k in items)
+
+
+class GetItem(Function):
+    uses_inputs = False
+
+    def __init__(self, key):
+        self.key = key
+        self.is_view = not _is_advanced(key)
+
+    def forward(self, x):
+        self.in_shape, self.in_dtype = x.shape, x.dtype
+        y = x[self.key]
+        return y if isinstance(y, np.ndarray) else np.asarray(y)
+
+    def backward(self, gy):
+        return GetItemGrad(self.key, self.in_shape)(gy)
+
+
+class GetItemGrad(Function):
+    """Scatter ``gy`` into zeros of the input's shape (the adjoint of GetItem)."""
+
+    uses_inputs = False
+
+    def __init__(self, key, shape):
+        self.key, self.shape = key, shape
+
+    def forward(self, gy):
+        gx = np.zeros(self.shape, dtype=gy.dtype)
+        if _is_advanced(self.key):
+            np.add.at(gx, self.key, gy)
+        else:
+            gx[self.key] = gy
+        return gx
+
+    def backward(self, ggx):
+        return getitem(ggx, self.key)
+
+
+class TakeAlongDim(Function):
+    uses_inputs = False
+
+    def __init__(self, indices: np.ndarray, axis: int):
+        self.indices, self.axis = indices, axis
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return np.take_along_axis(x, self.indices, axis=self.axis)
+
+    def backward(self, gy):
+        return PutAlongDim(self.indices, self.axis, self.in_shape)(gy)
+
+
+class PutAlongDim(Function):
+    uses_inputs = False
+
+    def __init__(self, indices, axis, shape):
+        self.indices, self.axis, self.shape = indices, axis, shape
+
+    def forward(self, gy):
+        gx = np.zeros(self.shape, dtype=gy.dtype)
+        idx = list(np.indices(self.indices.shape, sparse=True))
+        idx[self.axis] = self.indices
+        np.add.at(gx, tuple(idx), gy)
+        return gx
+
+    def backward(self, ggx):
+        return TakeAlongDim(self.indices, self.axis)(ggx)
+
+
+class SetItem(Function):
+    """out = x with out[key] = v; gradient flows to v for the written part and to x elsewhere."""
+
+    uses_inputs = False
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x, v):
+        self.v_shape = v.shape
+        y = x.copy()
+        y[self.key] = v
+        return y
+
+    def backward(self, gy):
+        mask = np.ones(gy.shape, dtype=gy.dtype)
+        mask[self.key] = 0
+        gv = getitem(gy, self.key)
+        return gy * _new(mask), gv
+
+
+def getitem(x: Tensor, key: Any) -> Tensor:
+    key = normalize_key(key)
+    try:
+        return GetItem(key)(x)
+    except IndexError as exc:
+        raise IndexError(f"index {key!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """torch's ``gather``: out[i][j] = x[i][index[i][j]] along ``dim``."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim}")
+    return TakeAlongDim(idx.astype(np.int64, copy=False), dim % x.ndim)(x)
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    key = [slice(None)] * x.ndim
+    key[dim] = idx
+    return getitem(x, tuple(key))
+
+
+def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
+    from chainrule.ops.elementwise import where  # noqa: PLC0415
+
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    return where(m, _new(np.asarray(value, dtype=x.dtype)), x)
+
+
+# ---------------------------------------------------------------------------- writes and in-place ops
+_LEAF_INPLACE = (
+    "a leaf Tensor that requires grad is being used in an in-place operation; wrap it in `with no_grad():` "
+    "(as optimizers do) or use an out-of-place op"
+)
+
+
+def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
+    """Make ``t`` (the same Python object) the result ``out``; ``old`` keeps its former value and creator."""
+    creator = t.creator
+    if creator is not None:
+        creator._output_refs = [_retarget(ref, t, old) for ref in creator._output_refs]
+    t.data = out.data
+    t.creator = out.creator
+    t.generation = out.generation
+    t.requires_grad = out.requires_grad
+    if out.creator is not None:
+        out.creator._output_refs = [_weak(t)]
+    t._vbox[0] += 1
+    return t
+
+
+def _weak(t: Tensor) -> weakref.ref:
+    return weakref.ref(t)
+
+
+def _retarget(ref: Any, t: Tensor, old: Tensor) -> Any:
+    return _weak(old) if ref() is t else ref
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """A Tensor standing for ``t`` before an in-place change (same data array, same creator)."""
+    old = _new(t.data, t.requires_grad)
+    old.creator = t.creator
+    old.generation = t.generation
+    old._vbox = [t._vbox[0]]
+    return old
+
+
+def _functional(old: Tensor, kind: str, arg: Any) -> Tensor:
+    from chainrule import ops  # noqa: PLC0415
+
+    if kind == "add":
+        return ops.add(old, arg)
+    if kind == "sub":
+        return ops.sub(old, arg)
+    if kind == "mul":
+        return ops.mul(old, arg)
+    if kind == "div":
+        return ops.div(old, arg)
+    if kind == "clamp":
+        return ops.clamp(old, *arg)
+    if kind == "fill":
+        return old * 0 + arg
+    if kind == "copy":
+        src = arg if isinstance(arg, Tensor) else Tensor(arg)
+        return ops.broadcast_to(src.to(old.dtype), old.shape) + old.detach() * 0
+    raise ValueError(kind)
+
+
+def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
+    value = arg.data if isinstance(arg, Tensor) else arg
+    if kind == "add":
+        np.add(data, value, out=data, casting="same_kind")
+    elif kind == "sub":
+        np.subtract(data, value, out=data, casting="same_kind")
+    elif kind == "mul":
+        np.multiply(data, value, out=data, casting="same_kind")
+    elif kind == "div":
+        np.divide(data, value, out=data, casting="same_kind")
+    elif kind == "clamp":
+        lo, hi = (v.data if isinstance(v, Tensor) else v for v in arg)
+        np.clip(data, lo, hi, out=data)
+    elif kind in ("fill", "copy"):
+        data[...] = value
+    else:
+        raise ValueError(kind)
+
+
+def _records(t: Tensor, arg: Any) -> bool:
+    if not _grad_state.grad_enabled:
+        return False
+    return t.requires_grad or (isinstance(arg, Tensor) and arg.requires_grad)
+
+
+def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
+    """Run an in-place op on ``t`` and bump its version counter."""
+    if kind == "clamp" and arg[0] is None and arg[1] is None:
+        raise ValueError("clamp_: at least one of min and max must be given")
+    if not _records(t, arg):
+        try:
+            _apply_in_place(t.data, kind, arg)
+        except ValueError as exc:
+            shape = getattr(arg, "shape", ())
+            raise ValueError(f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}") from None
+        t._vbox[0] += 1
+        return t
+    if t.requires_grad and t.creator is None:
+        raise RuntimeError(_LEAF_INPLACE)
+    old = _snapshot(t)
+    out = _functional(old, kind, arg)
+    if out.shape != t.shape:
+        raise ValueError(f"{kind}_: the result has shape {out.shape}, but the tensor has shape {t.shape}")
+    return _rebind(t, out, old)
+
+
+def setitem_(t: Tensor, key: Any, value: Any) -> None:
+    """``t[key] = value``; differentiable with respect to ``value`` (and to ``t`` outside ``key``)."""
+    key = normalize_key(key)
+    if not _records(t, value):
+        v = value.data if isinstance(value, Tensor) else value
+        try:
+            t.data[key] = v
+        except (ValueError, IndexError) as exc:
+            raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
+        t._vbox[0] += 1
+        return
+    if t.requires_grad and t.creator is None:
+        raise RuntimeError(_LEAF_INPLACE)
+    v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
+    old = _snapshot(t)
+    _rebind(t, SetItem(key)(old, v.to(t.dtype)), old)

@@ -1,0 +1,333 @@
+"""Reductions. ``dim``/``axis`` may be an int, a tuple, negative, or None; ``keepdim``/``keepdims`` both work.
+
+Ties in ``amax``/``amin`` (and full ``max``/``min``) share the gradient evenly, as in ``torch.amax``;
+``max(dim=...)`` returns ``(values, indices)`` and sends the gradient to the chosen index, as in ``torch.max``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from chainrule.function import Function
+from chainrule.ops.elementwise import exp, sqrt
+from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.tensor import Tensor, _new
+
+_MISSING = object()
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """None, an int or a tuple of ints (negatives allowed) -> sorted tuple of non-negative axes."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {type(a).__name__}")
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
+            raise IndexError(f"{op}: dim {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {axis} repeats an axis")
+    return tuple(sorted(out)) if ndim else None
+
+
+def _dim_args(op: str, ndim: int, dim: Any, axis: Any, keepdim: Any, keepdims: Any) -> tuple[Any, bool]:
+    if dim is not _MISSING and axis is not _MISSING:
+        raise TypeError(f"{op}: pass dim or axis, not both")
+    chosen = dim if dim is not _MISSING else (None if axis is _MISSING else axis)
+    keep = keepdims if keepdim is _MISSING else keepdim
+    return normalize_axes(chosen, ndim, op), bool(False if keep is _MISSING else keep)
+
+
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> Tensor:
+    if not keepdims:
+        gy = reshape(gy, _keepdims_shape(shape, axes))
+    return broadcast_to(gy, shape)
+
+
+class Sum(Function):
+    uses_inputs = False
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return _expand_back(gy, self.in_shape, self.axes, self.keepdims)
+
+
+class AMax(Function):
+    """Max over axes; tied maxima share the gradient evenly."""
+
+    uses_outputs = True
+
+    def __init__(self, axes, keepdims, fn=np.max):
+        self.axes, self.keepdims, self.fn = axes, keepdims, fn
+
+    def forward(self, x):
+        return self.fn(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        y = self.outputs[0].data
+        if not self.keepdims:
+            y = y.reshape(_keepdims_shape(x.shape, self.axes))
+        mask = (x.data == y).astype(gy.dtype)
+        mask /= mask.sum(axis=self.axes, keepdims=True)
+        return _expand_back(gy, x.shape, self.axes, self.keepdims) * _new(mask)
+
+
+class LogSumExp(Function):
+    uses_outputs = True
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        m = np.max(x, axis=self.axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return y if self.keepdims else y.reshape(np.sum(x, axis=self.axes).shape)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        y = self.outputs[0]
+        return _expand_back(gy, x.shape, self.axes, self.keepdims) * exp(
+            x - _expand_back(y, x.shape, self.axes, self.keepdims)
+        )
+
+
+class Prod(Function):
+    uses_outputs = True
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return np.prod(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        g = _expand_back(gy, x.shape, self.axes, self.keepdims)
+        if np.all(x.data != 0):
+            y = _expand_back(self.outputs[0], x.shape, self.axes, self.keepdims)
+            return g * y / x
+        return g * _new(_prod_of_others(x.data, self.axes))
+
+
+def _prod_of_others(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
+    """For each element, the product of the other elements in its reduction group (exact with zeros)."""
+    if axes is None:
+        axes = tuple(range(x.ndim))
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    flat = moved.reshape(*moved.shape[: x.ndim - len(axes)], -1)
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+    others = (left * right).reshape(moved.shape)
+    return np.moveaxis(others, tuple(range(x.ndim - len(axes), x.ndim)), axes)
+
+
+class CumSum(Function):
+    uses_inputs = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        from chainrule.ops.shape import flip  # noqa: PLC0415
+
+        return flip(cumsum(flip(gy, self.axis), self.axis), self.axis)
+
+
+# ---------------------------------------------------------------------------- function forms
+def sum(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,  # noqa: A001
+        keepdims: Any = _MISSING, dtype: Any = None) -> Tensor:  # fmt: skip
+    """Sum over ``dim`` (all by default)."""
+    axes, keep = _dim_args("sum", x.ndim, dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "bi" or x.dtype.kind == "u":
+        x = x.to(np.int64)
+    return Sum(axes, keep)(x)
+
+
+def mean(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
+         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Arithmetic mean over ``dim``."""
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}; use .float() first")
+    axes, keep = _dim_args("mean", x.ndim, dim, axis, keepdim, keepdims)
+    return Sum(axes, keep)(x) / _count(x.shape, axes)
+
+
+def var(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: Any = _MISSING, *,
+        correction: float | None = None, axis: Any = _MISSING, keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Variance; unbiased (``correction=1``) by default, as in PyTorch."""
+    axes, keep = _dim_args("var", x.ndim, dim, axis, keepdim, keepdims)
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif unbiased is not None:
+        raise TypeError("var: pass correction or unbiased, not both")
+    n = _count(x.shape, axes)
+    d = x - Sum(axes, True)(x) / n
+    return Sum(axes, keep)(d * d) / builtins.max(n - correction, 0)
+
+
+def std(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: Any = _MISSING, *,
+        correction: float | None = None, axis: Any = _MISSING, keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Standard deviation; unbiased by default."""
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+
+def amax(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
+         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Max over ``dim``; tied maxima share the gradient evenly."""
+    axes, keep = _dim_args("amax", x.ndim, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, axes, "amax")
+    return AMax(axes, keep, np.max)(x)
+
+
+def amin(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
+         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Min over ``dim``; tied minima share the gradient evenly."""
+    axes, keep = _dim_args("amin", x.ndim, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, axes, "amin")
+    return AMax(axes, keep, np.min)(x)
+
+
+def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
+    if x.data.size == 0 and (axes is None or builtins.any(x.shape[a] == 0 for a in axes)):
+        raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {x.shape})")
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _max_or_min(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any, is_max: bool) -> Any:
+    op = "max" if is_max else "min"
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        from chainrule.ops.elementwise import maximum, minimum  # noqa: PLC0415
+
+        return maximum(x, dim) if is_max else minimum(x, dim)
+    if dim is _MISSING and axis is _MISSING:
+        return (amax if is_max else amin)(x)
+    chosen = dim if dim is not _MISSING else axis
+    if chosen is None:
+        return (amax if is_max else amin)(x)
+    keep = bool(keepdim if keepdims is _MISSING else keepdims)
+    if not isinstance(chosen, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int (for several dims use amax/amin), got {chosen!r}")
+    (ax,) = normalize_axes(chosen, x.ndim, op) or (0,)
+    _check_nonempty(x, (ax,), op)
+    idx = (np.argmax if is_max else np.argmin)(x.data, axis=ax, keepdims=True)
+    values = take_along_dim(x, idx, ax)
+    if not keep:
+        values = values.squeeze(ax)
+        idx = idx.squeeze(ax)
+    return MaxResult(values, _new(idx.astype(np.int64)))
+
+
+def max(x: Tensor, dim: Any = _MISSING, keepdim: bool = False, *, axis: Any = _MISSING,  # noqa: A001
+        keepdims: Any = _MISSING) -> Any:  # fmt: skip
+    """``x.max()`` -> Tensor (ties share the gradient); ``x.max(dim)`` -> ``(values, indices)``."""
+    return _max_or_min(x, dim, keepdim, axis, keepdims, True)
+
+
+def min(x: Tensor, dim: Any = _MISSING, keepdim: bool = False, *, axis: Any = _MISSING,  # noqa: A001
+        keepdims: Any = _MISSING) -> Any:  # fmt: skip
+    """``x.min()`` -> Tensor (ties share the gradient); ``x.min(dim)`` -> ``(values, indices)``."""
+    return _max_or_min(x, dim, keepdim, axis, keepdims, False)
+
+
+def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
+    from chainrule.ops.index import TakeAlongDim  # noqa: PLC0415
+
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    return TakeAlongDim(idx, dim)(x)
+
+
+def logsumexp(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
+              keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """log(Σ exp(x)) computed without overflow."""
+    axes, keep = _dim_args("logsumexp", x.ndim, dim, axis, keepdim, keepdims)
+    return LogSumExp(axes, keep)(x)
+
+
+def prod(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
+         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+    """Product over ``dim``; the gradient is exact even when some elements are zero."""
+    axes, keep = _dim_args("prod", x.ndim, dim, axis, keepdim, keepdims)
+    return Prod(axes, keep)(x)
+
+
+def cumsum(x: Tensor, dim: Any = _MISSING, *, axis: Any = _MISSING) -> Tensor:
+    chosen = dim if dim is not _MISSING else axis
+    if chosen is _MISSING or chosen is None:
+        raise TypeError("cumsum: dim is required")
+    (ax,) = normalize_axes(chosen, x.ndim, "cumsum") or (0,)
+    return CumSum(ax)(x)
+
+
+def argmax(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    return _arg(np.argmax, x, dim if dim is not None else axis, keepdim)
+
+
+def argmin(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    return _arg(np.argmin, x, dim if dim is not None else axis, keepdim)
+
+
+def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    if dim is None:
+        return _new(np.asarray(fn(x.data), dtype=np.int64))
+    (ax,) = normalize_axes(dim, x.ndim, fn.__name__) or (0,)
+    return _new(np.asarray(fn(x.data, axis=ax, keepdims=keepdim), dtype=np.int64))
+
+
+def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default)."""
+    from chainrule.ops.elementwise import abs as _abs  # noqa: PLC0415
+
+    if p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    if p == float("inf"):
+        return amax(_abs(x), dim, keepdim)
+    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def all(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
+    return _new(np.asarray(np.all(x.data, axis=dim)))
+
+
+def any(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
+    return _new(np.asarray(np.any(x.data, axis=dim)))
+
+
+def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    return _new(np.asarray(np.count_nonzero(x.data, axis=dim), dtype=np.int64))

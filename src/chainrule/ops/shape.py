@@ -1,0 +1,363 @@
+"""Shape ops: reshape, permute, broadcast, concatenate, split, flip, pad, repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.function import Function
+from chainrule.tensor import Tensor, _shape_arg
+
+
+def _axis(dim: int, ndim: int, op: str) -> int:
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % ndim
+
+
+def _sum_to_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...]:
+    """Axes to sum so that ``shape`` becomes ``target``; ValueError if ``target`` does not broadcast to it."""
+    lead = len(shape) - len(target)
+    if lead < 0 or any(s != 1 and s != shape[i + lead] for i, s in enumerate(target)):
+        raise ValueError(f"sum_to: shape {shape} cannot be summed to {target}")
+    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(target) if s == 1 and shape[i + lead] != 1)
+
+
+def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``x`` down to ``shape``: the inverse of broadcasting."""
+    if x.shape == shape:
+        return x
+    axes = _sum_to_axes(x.shape, shape)
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    return y.reshape(shape)
+
+
+class Reshape(Function):
+    uses_inputs = False
+    is_view = True
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.in_shape)
+
+
+class Permute(Function):
+    uses_inputs = False
+    is_view = True
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        return permute(gy, tuple(np.argsort(self.axes)))
+
+
+class BroadcastTo(Function):
+    uses_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.in_shape)
+
+
+class SumTo(Function):
+    uses_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return sum_to_array(x, self.shape)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.in_shape)
+
+
+class Concat(Function):
+    uses_inputs = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return split(gy, self.sizes, self.axis)
+
+
+class Stack(Function):
+    uses_inputs = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        n = gy.shape[self.axis]
+        parts = split(gy, [1] * n, self.axis)
+        return tuple(reshape(p, p.shape[: self.axis] + p.shape[self.axis + 1 :]) for p in parts)
+
+
+class Split(Function):
+    uses_inputs = False
+
+    def __init__(self, sizes, axis):
+        self.sizes, self.axis = sizes, axis
+
+    def forward(self, x):
+        bounds = np.cumsum(self.sizes)[:-1]
+        return tuple(np.split(x, bounds, axis=self.axis))
+
+    def backward(self, *gys):
+        return concat(list(gys), self.axis)
+
+
+class Flip(Function):
+    uses_inputs = False
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return np.flip(x, self.axes)
+
+    def backward(self, gy):
+        return flip(gy, self.axes)
+
+
+class Pad(Function):
+    uses_inputs = False
+
+    def __init__(self, widths, value):
+        self.widths, self.value = widths, value
+
+    def forward(self, x):
+        return np.pad(x, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        index = tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
+        return gy[index]
+
+
+class Repeat(Function):
+    """torch's ``repeat`` (NumPy's ``tile``)."""
+
+    uses_inputs = False
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, x):
+        self.in_shape = (1,) * (len(self.reps) - x.ndim) + x.shape
+        return np.tile(x.reshape(self.in_shape), self.reps)
+
+    def backward(self, gy):
+        interleaved = []
+        for r, s in zip(self.reps, self.in_shape):
+            interleaved += [r, s]
+        g = reshape(gy, tuple(interleaved)).sum(axis=tuple(range(0, 2 * len(self.reps), 2)))
+        return g
+
+
+# ---------------------------------------------------------------------------- function forms
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """Reshape (one dim may be -1). ``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` both work."""
+    target = _shape_arg(shape)
+    if target == x.shape:
+        return x
+    known = int(np.prod([s for s in target if s != -1], dtype=np.int64))
+    if target.count(-1) > 1 or (
+        -1 not in target and known != x.data.size or -1 in target and (known == 0 or x.data.size % known)
+    ):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) to {target}")
+    return Reshape(target)(x)
+
+
+view = reshape
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, x.shape[:s] + (-1 if x.data.size else 0,) + x.shape[e + 1 :]) if s != e else x
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    axes = _shape_arg(dims)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of {x.shape}")
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Permute(axes)(x)
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two dims (``torch.transpose``)."""
+    if x.ndim < 2 and dim0 in (0, -1, -2) and dim1 in (0, -1, -2):
+        return x
+    a, b = _axis(dim0, x.ndim, "transpose"), _axis(dim1, x.ndim, "transpose")
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, tuple(axes))
+
+
+swapaxes = transpose
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    axes = {_axis(d, max(x.ndim, 1), "squeeze") for d in dims}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = _axis(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
+    target = _shape_arg(shape)
+    if target == x.shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, target)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {target}") from None
+    if len(target) < x.ndim or np.broadcast_shapes(x.shape, target) != target:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {target}")
+    return BroadcastTo(target)(x)
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """torch's ``expand``: -1 keeps a dim's size."""
+    target = _shape_arg(sizes)
+    lead = len(target) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(target)} sizes given for a tensor with {x.ndim} dimensions")
+    full = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(target))
+    return broadcast_to(x, full)
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return broadcast_to(x, other.shape)
+
+
+def sum_to(x: Tensor, *shape: Any) -> Tensor:
+    target = _shape_arg(shape)
+    if target == x.shape:
+        return x
+    _sum_to_axes(x.shape, target)
+    return SumTo(target)(x)
+
+
+def _tensors(xs: Sequence[Any], op: str) -> list[Tensor]:
+    if isinstance(xs, Tensor) or not len(xs):
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    return [x if isinstance(x, Tensor) else Tensor(x) for x in xs]
+
+
+def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    ts = _tensors(tensors, "cat")
+    ax = _axis(dim, ts[0].ndim, "cat")
+    for t in ts[1:]:
+        if t.ndim != ts[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax):
+            raise ValueError(f"cat: shapes {ts[0].shape} and {t.shape} differ outside dim {dim}")
+    return Concat(ax)(*ts)
+
+
+cat = concat
+concatenate = concat
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    ts = _tensors(tensors, "stack")
+    for t in ts[1:]:
+        if t.shape != ts[0].shape:
+            raise ValueError(f"stack: all tensors need the same shape, got {ts[0].shape} and {t.shape}")
+    return Stack(_axis(dim, ts[0].ndim + 1, "stack"))(*ts)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """torch's ``split``: an int is the size of each chunk (the last may be smaller); a list gives sizes."""
+    ax = _axis(dim, x.ndim, "split")
+    n = x.shape[ax]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [step] * (n // step) + ([n % step] if n % step else [])
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes {sizes} do not add up to dim {dim} of size {n}")
+    if len(sizes) == 1:
+        return (x,)
+    return Split(sizes, ax)(x)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[_axis(dim, x.ndim, "chunk")]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    parts = split(x, 1, dim)
+    return tuple(squeeze(p, dim) for p in parts)
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    axes = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip(tuple(_axis(a, x.ndim, "flip") for a in axes))(x)
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of values for at most {x.ndim} dims, got {tuple(pad)}")
+    if any(int(p) < 0 for p in pad):
+        raise ValueError(f"pad: negative padding is not supported, got {tuple(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return Pad(tuple(widths), value)(x)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: needs at least {x.ndim} repeat counts for shape {x.shape}, got {reps}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: counts must be non-negative, got {reps}")
+    return Repeat(reps)(x)

@@ -1,0 +1,98 @@
+"""Graph traversal for the scalar engine: topological order and reverse-mode backpropagation.
+
+Both functions are iterative (an explicit stack, no recursion), so a chain of a million nodes
+sorts and backpropagates without touching Python's recursion limit, in time linear in the
+number of nodes and edges.
+
+A node is anything with the attributes the :class:`~chainrule.scalar.Scalar` class defines:
+``_parents`` (a tuple of the parents that require grad, ``()`` for a leaf), ``_local_grads``
+(a tuple of floats, ``d node / d parent`` for each parent, computed during the forward pass),
+``_requires_grad`` and ``derivative``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chainrule.scalar.scalar import Scalar
+
+__all__ = ["backpropagate", "topological_sort"]
+
+# Pushed on the DFS stack just above a node whose parents are being explored: popping it means
+# "all of the node's parents are finished, so finish the node" (it is the next item down).
+_FINISH = object()
+
+
+def topological_sort(variable: Scalar) -> list[Scalar]:
+    """Nodes on a path from a leaf that requires grad to ``variable``, output first.
+
+    Every node comes before all of its parents, so walking the list front to back visits each
+    node only after every node that consumes it. The order is that of a depth-first search
+    visiting parents left to right (reversed post-order), which is the order a recursive
+    implementation would give. Constants (Scalars that do not require grad) are never part of
+    the graph, and a ``variable`` that does not require grad gives ``[]``.
+
+    >>> from chainrule.scalar import Scalar
+    >>> x = Scalar(2.0, name="x").requires_grad_()
+    >>> [n.name for n in topological_sort(x * 3.0 + x)][1:]
+    ['x']
+    """
+    if not variable._requires_grad:
+        return []
+    finished: list[Scalar] = []
+    visited: set[Scalar] = set()
+    stack: list[object] = [variable]
+    push, pop, extend = stack.append, stack.pop, stack.extend
+    mark, emit = visited.add, finished.append
+    finish = _FINISH
+    while stack:
+        node = pop()
+        if node is finish:
+            emit(pop())
+            continue
+        if node in visited:
+            continue
+        mark(node)
+        parents = node._parents  # type: ignore[attr-defined]
+        if parents:
+            push(node)
+            push(finish)
+            # Reversed, so that the first parent is popped (explored) first.
+            extend(parents[::-1])
+        else:
+            emit(node)
+    finished.reverse()
+    return finished
+
+
+def backpropagate(variable: Scalar, d_output: float = 1.0) -> None:
+    """Reverse-mode autodiff: add ``d_output * d variable / d leaf`` to every leaf's ``derivative``.
+
+    Only leaves (Scalars created directly and switched on with ``requires_grad_()``) receive a
+    derivative; intermediate nodes keep ``derivative = None``, like non-leaf tensors in PyTorch.
+    Leaves accumulate: two calls add up, and ``zero_grad()`` resets them to ``None``. A node used
+    several times (``b = a + a``) receives the sum of the contributions of every use.
+    """
+    if not variable._requires_grad:
+        raise RuntimeError(
+            f"Scalar {variable.name!r} does not require grad and has no path to a Scalar that does; "
+            "call requires_grad_() on a leaf before building the expression"
+        )
+    d_output = float(d_output)
+    grads: dict[Scalar, float] = {variable: d_output}
+    get = grads.get
+    for node in topological_sort(variable):
+        # Every consumer of ``node`` comes earlier in the order, so its gradient is complete.
+        d = grads.pop(node)
+        parents = node._parents
+        if parents:
+            if len(parents) == 1:
+                parent = parents[0]
+                grads[parent] = get(parent, 0.0) + node._local_grads[0] * d
+            else:
+                for parent, local in zip(parents, node._local_grads):
+                    grads[parent] = get(parent, 0.0) + local * d
+        else:
+            current = node.derivative
+            node.derivative = d if current is None else current + d

@@ -1,0 +1,499 @@
+"""``Scalar``: one float, its derivative, and the edges of the graph that produced it.
+
+Every operation computes its value *and* its local derivatives (``d out / d parent``, plain
+floats) during the forward pass and stores them in two tuples. Backpropagation is then a tight
+loop of multiply-adds over those tuples (see :mod:`chainrule.scalar.graph`): no closures, no
+reference from a node to itself, hence no reference cycles, and every graph is freed by
+reference counting the moment it is dropped (the cyclic garbage collector never has to run).
+
+Only Scalars that require grad are recorded as parents: a constant operand (a Python number
+or a Scalar without ``requires_grad``) contributes its value and nothing else, and a result
+requires grad if and only if one of its operands does.
+
+Numerical conventions (they follow PyTorch where Python's ``math`` would raise):
+
+* ``log(0)`` is ``-inf`` with derivative ``+inf``; ``log`` of a negative number raises
+  ``ValueError``. ``sqrt(0)`` is ``0`` with derivative ``+inf``; ``sqrt`` of a negative number
+  raises ``ValueError``.
+* ``exp`` overflows to ``inf`` instead of raising ``OverflowError``.
+* Division by zero raises ``ZeroDivisionError``, as for Python floats; so does ``0 ** negative``.
+* ``x ** y`` with ``x < 0`` and a non-integer ``y`` raises ``ValueError`` (the result would be
+  complex). The derivative with respect to the exponent is ``out * log(x)``: ``0`` where
+  ``x == 0``, ``nan`` where ``x < 0``.
+* ``relu`` and ``abs`` have derivative ``0`` at ``0``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+from chainrule.scalar.graph import backpropagate
+
+__all__ = ["Scalar", "from_op"]
+
+_next_id = itertools.count().__next__
+_new = object.__new__
+_exp, _log, _sqrt, _tanh, _sin, _cos = math.exp, math.log, math.sqrt, math.tanh, math.sin, math.cos
+_INF = math.inf
+_ONE = (1.0,)
+_ONES = (1.0, 1.0)
+_EMPTY: tuple = ()
+
+
+def _as_number(value: object) -> float | None:
+    """``value`` as a float if it is a real number other than ``int``/``float`` (e.g. NumPy), else None."""
+    if isinstance(value, numbers.Real) and not isinstance(value, Scalar):
+        return float(value)
+    return None
+
+
+class Scalar:
+    """A float that records how it was computed, for reverse-mode automatic differentiation.
+
+    >>> x = Scalar(2.0, name="x").requires_grad_()
+    >>> y = x * x + 3 * x
+    >>> y.backward()
+    >>> x.derivative
+    7.0
+    """
+
+    __slots__ = ("_local_grads", "_name", "_parents", "_requires_grad", "data", "derivative", "unique_id")
+
+    # Make NumPy scalars on the left of an operator defer to Scalar's reflected methods.
+    __array_ufunc__ = None
+
+    data: float
+    derivative: float | None
+    unique_id: int
+
+    def __init__(self, data: float, name: str | None = None) -> None:
+        if type(data) is not float:
+            value = float(data) if type(data) is int else _as_number(data)
+            if value is None:
+                raise TypeError(f"Scalar data must be a real number, got {type(data).__name__}")
+            data = value
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Scalar name must be a str or None, got {type(name).__name__}")
+        self.data = data
+        self.derivative = None
+        self._name = name
+        self.unique_id = _next_id()
+        self._requires_grad = False
+        self._parents = _EMPTY
+        self._local_grads = _EMPTY
+
+    # ------------------------------------------------------------------ identity and state
+    @property
+    def name(self) -> str:
+        """The display name; defaults to ``str(unique_id)``."""
+        name = self._name
+        return str(self.unique_id) if name is None else name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"Scalar name must be a str, got {type(value).__name__}")
+        self._name = value
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backpropagation reaches this Scalar."""
+        return self._requires_grad
+
+    def requires_grad_(self, flag: bool = True) -> Scalar:
+        """Switch gradient tracking on (or off, for a leaf) in place; returns ``self``."""
+        flag = bool(flag)
+        if not flag and self._parents:
+            raise RuntimeError(
+                f"Scalar {self.name!r} is the result of an operation; only leaves can stop requiring "
+                "grad (use detach() for a constant copy)"
+            )
+        self._requires_grad = flag
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a Scalar not computed from a Scalar that requires grad."""
+        return not self._parents
+
+    @property
+    def parents(self) -> tuple[Scalar, ...]:
+        """The operands that require grad (constants are not recorded)."""
+        return self._parents
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """``d self / d parent`` for each of :attr:`parents`, computed in the forward pass."""
+        return self._local_grads
+
+    def zero_grad(self) -> None:
+        """Reset ``derivative`` to ``None``."""
+        self.derivative = None
+
+    def detach(self) -> Scalar:
+        """A new constant with the same value, cut off from the graph."""
+        return _constant(self.data)
+
+    def backward(self, d_output: float = 1.0) -> None:
+        """Accumulate ``d_output * d self / d leaf`` into the ``derivative`` of every leaf.
+
+        Leaves accumulate across calls (like ``.grad`` in PyTorch); intermediate nodes keep
+        ``derivative = None``. Raises ``RuntimeError`` if ``self`` does not require grad.
+        """
+        backpropagate(self, d_output)
+
+    def __repr__(self) -> str:
+        d = self.derivative
+        derivative = None if d is None else round(d, 4)
+        return f"Scalar(name={self.name}, unique_id={self.unique_id}, data={self.data:.4f}, derivative={derivative})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # ------------------------------------------------------------------ arithmetic
+    # Each binary dunder takes the fast path for Scalar, float and int operands, converts any
+    # other real number (NumPy scalars, Fraction) to float, and returns NotImplemented for the
+    # rest so that Python raises its usual TypeError naming both operand types.
+
+    def __add__(self, other: Scalar | float) -> Scalar:
+        if isinstance(other, Scalar):
+            # Inlined node construction: ``+`` and ``*`` are the hot path of every layer.
+            out = _new(Scalar)
+            out.data = self.data + other.data
+            out.derivative = None
+            out._name = None
+            out.unique_id = _next_id()
+            if self._requires_grad:
+                out._requires_grad = True
+                if other._requires_grad:
+                    out._parents = (self, other)
+                    out._local_grads = _ONES
+                else:
+                    out._parents = (self,)
+                    out._local_grads = _ONE
+            elif other._requires_grad:
+                out._requires_grad = True
+                out._parents = (other,)
+                out._local_grads = _ONE
+            else:
+                out._requires_grad = False
+                out._parents = out._local_grads = _EMPTY
+            return out
+        tp = type(other)
+        if tp is not float and tp is not int:
+            other = _as_number(other)  # type: ignore[assignment]
+            if other is None:
+                return NotImplemented
+        return _unary(self.data + other, self, 1.0)
+
+    def __radd__(self, other: float) -> Scalar:
+        return self.__add__(other)
+
+    def __mul__(self, other: Scalar | float) -> Scalar:
+        if isinstance(other, Scalar):
+            a = self.data
+            b = other.data
+            out = _new(Scalar)
+            out.data = a * b
+            out.derivative = None
+            out._name = None
+            out.unique_id = _next_id()
+            if self._requires_grad:
+                out._requires_grad = True
+                if other._requires_grad:
+                    out._parents = (self, other)
+                    out._local_grads = (b, a)
+                else:
+                    out._parents = (self,)
+                    out._local_grads = (b,)
+            elif other._requires_grad:
+                out._requires_grad = True
+                out._parents = (other,)
+                out._local_grads = (a,)
+            else:
+                out._requires_grad = False
+                out._parents = out._local_grads = _EMPTY
+            return out
+        tp = type(other)
+        if tp is not float and tp is not int:
+            other = _as_number(other)  # type: ignore[assignment]
+            if other is None:
+                return NotImplemented
+        return _unary(self.data * other, self, float(other))
+
+    def __rmul__(self, other: float) -> Scalar:
+        return self.__mul__(other)
+
+    def __sub__(self, other: Scalar | float) -> Scalar:
+        if isinstance(other, Scalar):
+            return _binary(self.data - other.data, self, other, 1.0, -1.0)
+        c = _operand(other)
+        if c is None:
+            return NotImplemented
+        return _unary(self.data - c, self, 1.0)
+
+    def __rsub__(self, other: float) -> Scalar:
+        c = _operand(other)
+        if c is None:
+            return NotImplemented
+        return _unary(c - self.data, self, -1.0)
+
+    def __truediv__(self, other: Scalar | float) -> Scalar:
+        if isinstance(other, Scalar):
+            b = other.data
+            out = self.data / b
+            return _binary(out, self, other, 1.0 / b, -out / b)
+        c = _operand(other)
+        if c is None:
+            return NotImplemented
+        return _unary(self.data / c, self, 1.0 / c)
+
+    def __rtruediv__(self, other: float) -> Scalar:
+        c = _operand(other)
+        if c is None:
+            return NotImplemented
+        x = self.data
+        out = c / x
+        return _unary(out, self, -out / x)
+
+    def __pow__(self, other: Scalar | float) -> Scalar:
+        a = self.data
+        if isinstance(other, Scalar):
+            b = other.data
+            out = _pow(a, b)
+            d_exponent = _d_pow_exponent(a, out) if other._requires_grad else 0.0
+            d_base = _d_pow_base(a, b) if self._requires_grad else 0.0
+            return _binary(out, self, other, d_base, d_exponent)
+        b = _operand(other)
+        if b is None:
+            return NotImplemented
+        if b == 2.0:
+            return _unary(a * a, self, 2.0 * a)
+        return _unary(_pow(a, b), self, _d_pow_base(a, b) if self._requires_grad else 0.0)
+
+    def __rpow__(self, other: float) -> Scalar:
+        c = _operand(other)
+        if c is None:
+            return NotImplemented
+        out = _pow(c, self.data)
+        return _unary(out, self, _d_pow_exponent(c, out) if self._requires_grad else 0.0)
+
+    def __neg__(self) -> Scalar:
+        return _unary(-self.data, self, -1.0)
+
+    def __pos__(self) -> Scalar:
+        return _unary(self.data, self, 1.0)
+
+    # ------------------------------------------------------------------ functions
+    def exp(self) -> Scalar:
+        """``e ** self``; overflows to ``inf``."""
+        try:
+            out = _exp(self.data)
+        except OverflowError:
+            out = _INF
+        return _unary(out, self, out)
+
+    def log(self) -> Scalar:
+        """Natural logarithm: ``-inf`` (derivative ``inf``) at 0, ``ValueError`` for negatives."""
+        x = self.data
+        if x > 0.0:
+            return _unary(_log(x), self, 1.0 / x)
+        if x == 0.0:
+            return _unary(-_INF, self, _INF)
+        if x < 0.0:
+            raise ValueError(f"log of a negative number: {x!r}")
+        return _unary(x, self, x)  # nan propagates
+
+    def sqrt(self) -> Scalar:
+        """Square root: derivative ``inf`` at 0, ``ValueError`` for negatives."""
+        x = self.data
+        if x > 0.0:
+            out = _sqrt(x)
+            return _unary(out, self, 0.5 / out)
+        if x == 0.0:
+            return _unary(0.0, self, _INF)
+        if x < 0.0:
+            raise ValueError(f"sqrt of a negative number: {x!r}")
+        return _unary(x, self, x)  # nan propagates
+
+    def tanh(self) -> Scalar:
+        """Hyperbolic tangent."""
+        out = _tanh(self.data)
+        return _unary(out, self, 1.0 - out * out)
+
+    def sigmoid(self) -> Scalar:
+        """Logistic sigmoid ``1 / (1 + e ** -x)``, computed without overflow for any ``x``."""
+        x = self.data
+        if x >= 0.0:
+            out = 1.0 / (1.0 + _exp(-x))
+        else:
+            e = _exp(x)
+            out = e / (1.0 + e)
+        return _unary(out, self, out * (1.0 - out))
+
+    def relu(self) -> Scalar:
+        """``max(x, 0)``; derivative 0 at 0."""
+        x = self.data
+        if x > 0.0:
+            return _unary(x, self, 1.0)
+        return _unary(0.0, self, 0.0)
+
+    def sin(self) -> Scalar:
+        """Sine."""
+        x = self.data
+        return _unary(_sin(x), self, _cos(x))
+
+    def cos(self) -> Scalar:
+        """Cosine."""
+        x = self.data
+        return _unary(_cos(x), self, -_sin(x))
+
+    def abs(self) -> Scalar:
+        """Absolute value; derivative 0 at 0."""
+        x = self.data
+        return _unary(abs(x), self, 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))
+
+    __abs__ = abs
+
+    # ------------------------------------------------------------------ comparisons
+    # ``==`` and hashing stay identity-based (Scalars are dictionary keys during backprop);
+    # ordering comparisons give 0.0/1.0 constants that carry no gradient.
+    def __lt__(self, other: Scalar | float) -> Scalar:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else _constant(float(self.data < c))
+
+    def __gt__(self, other: Scalar | float) -> Scalar:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else _constant(float(self.data > c))
+
+    def __le__(self, other: Scalar | float) -> Scalar:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else _constant(float(self.data <= c))
+
+    def __ge__(self, other: Scalar | float) -> Scalar:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else _constant(float(self.data >= c))
+
+
+# ---------------------------------------------------------------------- node construction
+def _constant(data: float) -> Scalar:
+    out = _new(Scalar)
+    out.data = data
+    out.derivative = None
+    out._name = None
+    out.unique_id = _next_id()
+    out._requires_grad = False
+    out._parents = out._local_grads = _EMPTY
+    return out
+
+
+def _unary(data: float, a: Scalar, local: float) -> Scalar:
+    """A node with one operand ``a`` and ``d out / d a = local``."""
+    out = _new(Scalar)
+    out.data = data
+    out.derivative = None
+    out._name = None
+    out.unique_id = _next_id()
+    if a._requires_grad:
+        out._requires_grad = True
+        out._parents = (a,)
+        out._local_grads = (local,)
+    else:
+        out._requires_grad = False
+        out._parents = out._local_grads = _EMPTY
+    return out
+
+
+def _binary(data: float, a: Scalar, b: Scalar, local_a: float, local_b: float) -> Scalar:
+    """A node with operands ``a`` and ``b``; operands that do not require grad are left out."""
+    out = _new(Scalar)
+    out.data = data
+    out.derivative = None
+    out._name = None
+    out.unique_id = _next_id()
+    if a._requires_grad:
+        out._requires_grad = True
+        if b._requires_grad:
+            out._parents = (a, b)
+            out._local_grads = (local_a, local_b)
+        else:
+            out._parents = (a,)
+            out._local_grads = (local_a,)
+    elif b._requires_grad:
+        out._requires_grad = True
+        out._parents = (b,)
+        out._local_grads = (local_b,)
+    else:
+        out._requires_grad = False
+        out._parents = out._local_grads = _EMPTY
+    return out
+
+
+def from_op(data: float, operands: tuple[Scalar, ...], local_grads: tuple[float, ...]) -> Scalar:
+    """Build the result of a custom operation from its value and its local derivatives.
+
+    ``local_grads[k]`` is ``d data / d operands[k]`` at the current values. Operands that do
+    not require grad are dropped; the result requires grad iff one of them does. This is how
+    fused operations (e.g. the losses in :mod:`chainrule.scalar.losses`) are written.
+
+    >>> x = Scalar(3.0).requires_grad_()
+    >>> y = from_op(x.data**2, (x,), (2 * x.data,))
+    >>> y.backward(); x.derivative
+    6.0
+    """
+    if len(operands) != len(local_grads):
+        raise ValueError(f"got {len(operands)} operands but {len(local_grads)} local derivatives")
+    for operand in operands:
+        if not isinstance(operand, Scalar):
+            raise TypeError(f"operands must be Scalars, got {type(operand).__name__}")
+    kept = [(s, float(g)) for s, g in zip(operands, local_grads) if s._requires_grad]
+    out = _constant(float(data))
+    if kept:
+        out._requires_grad = True
+        out._parents = tuple(s for s, _ in kept)
+        out._local_grads = tuple(g for _, g in kept)
+    return out
+
+
+# ---------------------------------------------------------------------- operand helpers
+def _operand(other: object) -> float | None:
+    """A Python number operand as a float, or None if ``other`` is not a real number."""
+    tp = type(other)
+    if tp is float:
+        return other  # type: ignore[return-value]
+    if tp is int:
+        return float(other)  # type: ignore[arg-type]
+    return _as_number(other)
+
+
+def _compare_operand(other: object) -> float | None:
+    if isinstance(other, Scalar):
+        return other.data
+    return _operand(other)
+
+
+def _pow(a: float, b: float) -> float:
+    out = a**b
+    if type(out) is complex:
+        raise ValueError(f"{a!r} ** {b!r} is not a real number (negative base, non-integer exponent)")
+    return out
+
+
+def _d_pow_base(a: float, b: float) -> float:
+    """``d (a ** b) / d a = b * a ** (b - 1)``, with PyTorch's values where ``a ** (b - 1)`` blows up."""
+    if b == 0.0:
+        return 0.0
+    if a == 0.0 and b < 1.0:
+        return _INF if b > 0.0 else -_INF  # b < 0 already failed in the forward pass
+    return b * _pow(a, b - 1.0)
+
+
+def _d_pow_exponent(a: float, out: float) -> float:
+    """``d (a ** b) / d b = a ** b * log(a)``: 0 where ``a == 0``, nan where ``a < 0``."""
+    if a > 0.0:
+        return out * _log(a)
+    if a == 0.0:
+        return 0.0
+    return math.nan

@@ -1,0 +1,488 @@
+"""``Tensor``: an n-d array that remembers how it was made, so gradients can flow back through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from numbers import Number
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule._grad_mode import state as _grad_state
+
+if TYPE_CHECKING:
+    from chainrule.function import Function
+
+_FLOAT_KINDS = "fc"
+_ops: Any = None  # chainrule.ops, bound by bind_ops() when it loads (ops import Tensor, so not here)
+_DEFAULT_FLOAT = np.float32
+
+
+def _dtype_error(data: Any) -> TypeError:
+    return TypeError(f"cannot make a Tensor from {type(data).__name__}: expected a number, a (nested) list, or an array")
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an array: Python floats become float32 (as in PyTorch), arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, np.ndarray) or backend.is_cuda_array(data):
+        array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
+    elif isinstance(data, (bool, Number, list, tuple)):
+        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+            data = [v.data if isinstance(v, Tensor) else v for v in data]
+        try:
+            array = np.asarray(data)
+        except ValueError as exc:
+            raise ValueError(f"cannot make a Tensor from a ragged nested sequence: {exc}") from None
+        if array.dtype == np.float64 and dtype is None:
+            array = array.astype(_DEFAULT_FLOAT)
+        elif array.dtype == np.complex128 and dtype is None:
+            array = array.astype(np.complex64)
+    else:
+        raise _dtype_error(data)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"cannot make a Tensor of dtype {array.dtype} (from {type(data).__name__})")
+    if dtype is not None:
+        array = array.astype(np.dtype(dtype), copy=False)
+    return array
+
+
+def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Fast constructor for op outputs: no validation."""
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t._grad = None
+    t.creator = None
+    t.requires_grad = requires_grad
+    t.name = None
+    t.generation = 0
+    t._retains_grad = False
+    t._vbox = [0]
+    return t
+
+
+class Tensor:
+    """An array with autograd.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("__weakref__", "_grad", "_retains_grad", "_vbox", "creator", "data", "generation", "name",
+                 "requires_grad")  # fmt: skip
+
+    # NumPy defers binary operators to us (ndarray * Tensor -> Tensor.__rmul__).
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    data: np.ndarray
+    creator: Function | None
+    name: str | None
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None
+    ) -> None:
+        self.data = as_array(data, dtype)
+        self._grad = None
+        self.creator = None
+        self.name = name
+        self.generation = 0
+        self._retains_grad = False
+        self._vbox = [0]
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ autograd state
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark this leaf as something to differentiate with respect to (in place; returns self)."""
+        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, got dtype {self.data.dtype}"
+            )
+        if not requires_grad and self.creator is not None:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor), or None. Assigning an ndarray wraps it."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, Tensor):
+            value = Tensor(as_array(value, self.data.dtype if np.isscalar(value) else None))
+        if value.shape != self.shape:
+            raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
+        self._grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """PyTorch's name for ``creator``."""
+        return self.creator
+
+    def set_creator(self, func: Function) -> None:
+        """DeZero's name: make ``func`` this tensor's creator (normally done by ``Function.__call__``)."""
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph."""
+        t = _new(self.data)
+        t._vbox = self._vbox
+        return t
+
+    def detach_(self) -> Tensor:
+        self.creator = None
+        self.requires_grad = False
+        self.generation = 0
+        return self
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
+        ``retain_graph=True`` (which ``create_graph=True`` implies).
+        """
+        from chainrule._autograd import backward  # noqa: PLC0415
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    def zero_grad(self) -> None:
+        self._grad = None
+
+    # ------------------------------------------------------------------ array facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        return _ops.transpose(self, -2, -1)
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a single-element tensor, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return backend.to_device(self.data, "cpu").tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied to the host for CUDA tensors)."""
+        if self.requires_grad and _grad_state.grad_enabled and self.creator is not None:
+            raise RuntimeError("can't call numpy() on a Tensor that is part of a graph; use tensor.detach().numpy()")
+        return backend.to_device(self.data, "cpu")
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = backend.to_device(self.data, "cpu")
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"only integer single-element tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        data = backend.to_device(self.data, "cpu")
+        body = np.array2string(data, precision=4, separator=", ", prefix="tensor(", threshold=200, edgeitems=3)
+        extras = []
+        if data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={data.dtype}")
+        if data.size == 0:
+            extras.append(f"size={data.shape}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.creator is not None:
+            extras.append(f"grad_fn=<{self.creator.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name is not None:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ------------------------------------------------------------------ conversions
+    def astype(self, dtype: Any) -> Tensor:
+        return _ops.cast(self, dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``, as in PyTorch."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            elif isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
+            else:
+                dtype = arg
+        out = self
+        if device is not None:
+            out = _ops.to_device(out, backend.parse_device(device))
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            out = _ops.cast(out, dtype)
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def clone(self) -> Tensor:
+        return _ops.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    # ------------------------------------------------------------------ operators
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.rsub(self, other)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.rdiv(self, other)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.rpow(self, other)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __lt__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _ops.ge(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.ne(self, other)
+
+    def __invert__(self) -> Tensor:
+        return _ops.logical_not(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _ops.logical_or(self, other)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return _ops.getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _ops.setitem_(self, key, value)
+
+    # ------------------------------------------------------------------ in place (bump the version counter)
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        return _ops.inplace(self, "add", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return _ops.inplace(self, "sub", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "mul", other)
+
+    def div_(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "div", other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return _ops.inplace(self, "clamp", (min, max))
+
+    def zero_(self) -> Tensor:
+        return _ops.inplace(self, "fill", 0)
+
+    def fill_(self, value: Any) -> Tensor:
+        return _ops.inplace(self, "fill", value)
+
+    def copy_(self, src: Any) -> Tensor:
+        return _ops.inplace(self, "copy", src)
+
+    @property
+    def _version(self) -> int:
+        return self._vbox[0]
+
+
+class Variable(Tensor):
+    """DeZero's name for a Tensor; unlike ``Tensor``, it requires grad by default (when its dtype allows).
+
+    >>> import numpy as np
+    >>> from chainrule import Variable
+    >>> Variable(np.array(0.5)).requires_grad
+    True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None, requires_grad: bool | None = None, dtype: Any = None):
+        super().__init__(data, requires_grad=False, name=name, dtype=dtype)
+        if requires_grad is None:
+            requires_grad = self.data.dtype.kind in _FLOAT_KINDS
+        if requires_grad:
+            self.requires_grad_(True)
+
+
+def bind_ops(ops_module: Any) -> None:
+    """Called by ``chainrule.ops`` once loaded: operators use it, and every op in ``METHODS`` becomes a method."""
+    global _ops
+    _ops = ops_module
+    for name in ops_module.METHODS:
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, getattr(ops_module, name))
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def _shape_arg(size: Sequence[Any]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)

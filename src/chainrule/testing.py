@@ -1,0 +1,165 @@
+"""Check gradients: central differences against backprop, in float64, with reports that name the element.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+>>> cr.gradcheck(lambda t: (t.tanh() * t).sum(), [x])
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule._autograd import grad as _grad
+from chainrule.tensor import Tensor, _new
+
+
+class GradcheckError(AssertionError):
+    """Raised by ``gradcheck`` when analytic and numerical gradients disagree."""
+
+
+def numerical_diff(f: Callable[[Any], Any], x: Any, eps: float = 1e-4) -> Any:
+    """The seeds' central difference (f(x+eps) - f(x-eps)) / 2eps, for a Tensor or Variable ``x``.
+
+    ``f`` may be a plain function or a ``Function`` instance; returns an array like ``f(x).data``.
+    """
+    cls = type(x) if isinstance(x, Tensor) else Tensor
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    x0 = cls(data - eps)
+    x1 = cls(data + eps)
+    y0 = f(x0)
+    y1 = f(x1)
+    return (_data(y1) - _data(y0)) / (2 * eps)
+
+
+def _data(y: Any) -> np.ndarray:
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _as_list(inputs: Any) -> list[Tensor]:
+    return [inputs] if isinstance(inputs, Tensor) else list(inputs)
+
+
+def _scalar_output(f: Callable[..., Any], inputs: Sequence[Tensor], weights: Sequence[np.ndarray] | None) -> Any:
+    out = f(*inputs)
+    outs = [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+    if weights is None:
+        return outs
+    total = None
+    for o, w in zip(outs, weights):
+        term = (o * _new(w)).sum() if o.dtype.kind in "fc" else None
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+def numerical_grad(f: Callable[..., Any], inputs: Any, eps: float = 1e-6,
+                   grad_outputs: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:  # fmt: skip
+    """d(sum of outputs · grad_outputs)/d(input) by central differences for every element of every input."""
+    xs = _as_list(inputs)
+    if grad_outputs is None:
+        outs = _scalar_output(f, xs, None)
+        grad_outputs = [np.ones_like(o.data, dtype=np.float64) for o in outs]
+    grads = []
+    for x in xs:
+        g = np.zeros(x.shape, dtype=np.float64)
+        flat = x.data.reshape(-1)  # a view: we perturb in place and restore
+        for i in range(flat.size):
+            orig = flat[i].copy()
+            flat[i] = orig + eps
+            plus = float(_scalar_output(f, xs, grad_outputs).data)
+            flat[i] = orig - eps
+            minus = float(_scalar_output(f, xs, grad_outputs).data)
+            flat[i] = orig
+            g.reshape(-1)[i] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def _to_float64(xs: Sequence[Tensor]) -> list[Tensor]:
+    out = []
+    for x in xs:
+        if x.dtype.kind == "f" and x.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck needs float64 inputs for reliable numerical gradients, got {x.dtype}; use .double()"
+            )
+        out.append(x)
+    return out
+
+
+def _report(which: str, i: int, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> str | None:
+    bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=True)
+    if not bad.any():
+        return None
+    idx = np.unravel_index(int(np.argmax(bad)), analytic.shape) if analytic.ndim else ()
+    return (
+        f"{which} mismatch for input {i} at element {tuple(int(k) for k in idx)}: "
+        f"analytic {analytic[idx]!r} vs numerical {numeric[idx]!r} "
+        f"({int(bad.sum())} of {bad.size} elements differ; atol={atol}, rtol={rtol})"
+    )
+
+
+def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True) -> bool:  # fmt: skip
+    """Compare backprop with central differences for every input element that requires grad (float64).
+
+    Returns True, or raises ``GradcheckError`` naming the input, element and both values (False when
+    ``raise_exception=False``).
+    """
+    xs = _to_float64(_as_list(inputs))
+    diff = [x for x in xs if x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck: no input requires grad")
+    rng = np.random.default_rng(0)
+    outs = _scalar_output(f, xs, None)
+    weights = [rng.standard_normal(o.shape) for o in outs]
+    total = _scalar_output(f, xs, weights)
+    analytic = _grad(total, diff, allow_unused=True)
+    numeric = numerical_grad(f, xs, eps, weights)
+    pos = 0
+    for i, x in enumerate(xs):
+        if not x.requires_grad:
+            continue
+        a = analytic[pos]
+        a_arr = np.zeros(x.shape) if a is None else np.asarray(a.data, dtype=np.float64)
+        pos += 1
+        msg = _report("gradient", i, a_arr, numeric[i], atol, rtol)
+        if msg:
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+def gradgradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:  # fmt: skip
+    """Check second derivatives: gradcheck of the (create_graph) gradient of a random projection of ``f``."""
+    xs = _to_float64(_as_list(inputs))
+    rng = np.random.default_rng(1)
+    outs = _scalar_output(f, xs, None)
+    weights = [rng.standard_normal(o.shape) for o in outs]
+
+    def first_grads(*args: Tensor) -> tuple[Tensor, ...]:
+        total = _scalar_output(f, args, weights)
+        diff = [a for a in args if a.requires_grad]
+        grads = _grad(total, diff, create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else _new(np.zeros(a.shape)) for g, a in zip(grads, diff))
+
+    return gradcheck(first_grads, xs, eps, atol, rtol, raise_exception)
+
+
+def assert_close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8, msg: str = "") -> None:
+    """Assert two arrays/Tensors are close, reporting the worst element."""
+    a = np.asarray(actual.detach().data if isinstance(actual, Tensor) else actual, dtype=np.float64)
+    e = np.asarray(expected.detach().data if isinstance(expected, Tensor) else expected, dtype=np.float64)
+    if hasattr(expected, "detach") and not isinstance(expected, Tensor):  # a torch tensor
+        e = expected.detach().cpu().numpy().astype(np.float64)
+    if a.shape != e.shape:
+        raise AssertionError(f"{msg}shape mismatch: {a.shape} vs {e.shape}")
+    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        err = np.abs(a - e)
+        i = np.unravel_index(int(np.nanargmax(err)), err.shape) if err.ndim else ()
+        raise AssertionError(f"{msg}not close: max |diff| {err[i]:.3g} at {i}: {a[i]!r} vs {e[i]!r}")
