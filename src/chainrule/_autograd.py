@@ -8,7 +8,6 @@ re-sorting: O(n log n) in the number of functions.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +59,22 @@ def _sum_to_input(f: Function, i: int, gx: Tensor, x: Tensor) -> Tensor:
         ) from None
 
 
+def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
+    """Under ``detect_anomaly``, run ``f.backward`` with the forward checks off: its result is checked as a whole
+    and blamed on ``f`` ("SqrtBackward produced inf"), not on some op inside the backward formula."""
+    _grad_state.anomaly = False
+    try:
+        return f.backward(*gys)
+    finally:
+        _grad_state.anomaly = True
+
+
+def _fresh_sum(a: Any, b: Any) -> Any:
+    """``a + b`` as a new array this backward pass owns (NumPy returns scalars for 0-d sums)."""
+    s = a + b
+    return np.asarray(s) if isinstance(s, np.generic) else s
+
+
 def run_backward(
     outputs: Sequence[Tensor],
     seeds: Sequence[Tensor],
@@ -71,80 +86,109 @@ def run_backward(
 
     Without ``capture``, leaf gradients are accumulated into ``.grad`` (``Tensor.backward``). With it, the
     gradients of the captured tensors are returned by id and no ``.grad`` is touched (``chainrule.grad``).
+
+    Without ``create_graph``, gradients arriving at one tensor are summed in NumPy: the first sum allocates a
+    buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place. Arrays an op's
+    backward returned are never written to: ``Add`` hands the same gradient to both of its inputs.
     """
-    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad]
+    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad, grad's array is ours to add into]
     heap: list[tuple[int, int, Function]] = []
     queued: set[int] = set()
-    counter = itertools.count()
+    counter = 0
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
+    in_numpy = not create_graph
+    heappush, heappop = heapq.heappush, heapq.heappop
 
-    def deliver(t: Tensor, g: Tensor) -> None:
-        key = id(t)
-        entry = pending.get(key)
+    for out, g in zip(outputs, seeds):
+        entry = pending.get(id(out))
         if entry is None:
-            pending[key] = [t, g]
+            pending[id(out)] = [out, g, False]
         else:
             entry[1] = entry[1] + g
-        f = t.creator
+        f = out.creator
         if f is not None and id(f) not in queued:
             queued.add(id(f))
-            heapq.heappush(heap, (-f.generation, next(counter), f))
+            heappush(heap, (-f.generation, counter, f))
+            counter += 1
 
     with set_grad_enabled(create_graph):
-        for out, g in zip(outputs, seeds):
-            deliver(out, g)
         while heap:
-            f = heapq.heappop(heap)[2]
+            f = heappop(heap)[2]
             inputs = f.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
-            outs = f.outputs
             gys: list[Any] = []
-            for o in outs:
+            for ref in f._output_refs:
+                o = ref()
                 entry = pending.pop(id(o), None) if o is not None else None
-                g = None if entry is None else entry[1]
-                if o is not None and g is not None:
-                    if wanted is not None and id(o) in wanted:
+                if entry is None:
+                    gys.append(None)
+                    continue
+                g = entry[1]
+                if wanted is not None:
+                    if id(o) in wanted:
                         captured[id(o)] = g
-                    if o._retains_grad and wanted is None:
-                        o._grad = g if o._grad is None else o._grad + g
+                elif o._retains_grad:
+                    o._grad = g if o._grad is None else o._grad + g
                 gys.append(g)
-            if len(gys) > 1 and any(g is None for g in gys):
+            if len(gys) > 1 and None in gys:
                 gys = [
                     g if g is not None else _new(np.zeros(shape, dtype)) for g, (shape, dtype) in
                     zip(gys, f._output_meta)
                 ]  # fmt: skip
             f._check_versions()
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
+            gxs = f.backward(*gys) if not _grad_state.anomaly else _backward_as_one_step(f, gys)
+            if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
                 raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs")
             if _grad_state.anomaly:
                 f._check_anomaly("backward", [None if g is None else as_array(getattr(g, "data", g)) for g in gxs])
-            for i, (x, gx) in enumerate(zip(inputs, gxs)):
+            i = -1
+            for x, gx in zip(inputs, gxs):
+                i += 1
                 if gx is None or not x.requires_grad:
                     continue
-                if not isinstance(gx, Tensor):
+                if gx.__class__ is not Tensor and not isinstance(gx, Tensor):
                     gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
-                if gx.shape != x.shape:
+                xdata = x.data
+                if gx.data.shape != xdata.shape:
                     gx = _sum_to_input(f, i, gx, x)
-                if gx.dtype != x.dtype:
-                    gx = gx.to(x.dtype)
-                deliver(x, gx)
+                if gx.data.dtype != xdata.dtype:
+                    gx = gx.to(xdata.dtype)
+                key = id(x)
+                entry = pending.get(key)
+                if entry is None:
+                    pending[key] = [x, gx, False]
+                    creator = x.creator
+                    if creator is not None and id(creator) not in queued:
+                        queued.add(id(creator))
+                        heappush(heap, (-creator.generation, counter, creator))
+                        counter += 1
+                elif not in_numpy:
+                    entry[1] = entry[1] + gx
+                elif entry[2] and entry[1].data.dtype == gx.data.dtype:
+                    buffer = entry[1].data
+                    buffer += gx.data
+                else:
+                    entry[1] = _new(_fresh_sum(entry[1].data, gx.data))
+                    entry[2] = True
             if not retain_graph:
                 f.inputs = None
     if wanted is not None:
-        for key, (t, g) in pending.items():
+        for key, (_t, g, _owned) in pending.items():
             if key in wanted:
                 captured[key] = g
         return captured
-    for t, g in pending.values():
-        if t.creator is None and t.requires_grad:
-            t._grad = g if t._grad is None else t._grad + g
-        elif t._retains_grad:
-            t._grad = g if t._grad is None else t._grad + g
+    for t, g, _owned in pending.values():
+        if (t.creator is None and t.requires_grad) or t._retains_grad:
+            if t._grad is None:
+                t._grad = g
+            elif in_numpy:
+                t._grad = _new(_fresh_sum(t._grad.data, g.data))
+            else:
+                t._grad = t._grad + g
     return captured
 
 

@@ -106,10 +106,18 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
+        import numpy as np  # noqa: PLC0415
+
         self._prev = state.anomaly
         state.anomaly = self.check_nan
+        # NumPy's "invalid value" warnings would fire before the check: the RuntimeError says it all.
+        self._errstate = np.errstate(all="ignore") if self.check_nan else None
+        if self._errstate is not None:
+            self._errstate.__enter__()
 
     def __exit__(self, *exc: object) -> None:
+        if self._errstate is not None:
+            self._errstate.__exit__(*exc)
         state.anomaly = self._prev
 
 

@@ -49,21 +49,90 @@ class Function:
     _output_refs: list[weakref.ref] = []
 
     def __call__(self, *inputs: Any) -> Any:
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        try:
-            ys = self.forward(*[t.data for t in tensors])
-        except ValueError as exc:
-            shapes = " and ".join(str(t.shape) for t in tensors)
-            raise ValueError(f"{self.name}: {exc} (input shapes {shapes})") from None
-        multi = isinstance(ys, tuple)
-        if not multi:
-            ys = (ys,)
-        outputs = [_new(y if type(y) is np.ndarray else as_array(y)) for y in ys]
+        # Hot path: specialised for one and two inputs (no comprehensions, no generator expressions).
+        n = len(inputs)
+        if n == 1:
+            x0 = inputs[0]
+            if x0.__class__ is not Tensor and not isinstance(x0, Tensor):
+                x0 = Tensor(x0)
+            tensors = [x0]
+            try:
+                ys = self.forward(x0.data)
+            except ValueError as exc:
+                raise self._forward_error(exc, tensors) from None
+            need = x0.requires_grad
+        elif n == 2:
+            x0, x1 = inputs
+            if x0.__class__ is not Tensor and not isinstance(x0, Tensor):
+                x0 = Tensor(x0)
+            if x1.__class__ is not Tensor and not isinstance(x1, Tensor):
+                x1 = Tensor(x1)
+            tensors = [x0, x1]
+            try:
+                ys = self.forward(x0.data, x1.data)
+            except ValueError as exc:
+                raise self._forward_error(exc, tensors) from None
+            need = x0.requires_grad or x1.requires_grad
+        else:
+            tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+            try:
+                ys = self.forward(*[t.data for t in tensors])
+            except ValueError as exc:
+                raise self._forward_error(exc, tensors) from None
+            need = any(t.requires_grad for t in tensors)
+        state = _grad_state
+        if ys.__class__ is tuple:
+            return self._finish_multi(tensors, ys, need)
+        out = _new(ys if ys.__class__ is np.ndarray else _as_output(ys))
+        if self.is_view:
+            out._vbox = tensors[0]._vbox
+        if state.anomaly:
+            self._check_anomaly("forward", [out.data])
+        if need and state.grad_enabled:
+            if n == 1:
+                generation = x0.generation
+                self.needs_input_grad = (need,)
+            elif n == 2:
+                generation = x0.generation
+                if x1.generation > generation:
+                    generation = x1.generation
+                self.needs_input_grad = (x0.requires_grad, x1.requires_grad)
+            else:
+                generation = max(t.generation for t in tensors)
+                self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            self.generation = generation
+            if out.data.dtype.kind in "fc":
+                out.requires_grad = True
+                out.creator = self
+                out.generation = generation + 1
+            self.inputs = tensors
+            self._output_refs = [_weakref(out)]
+            # Recorded for every op, not only those that read their inputs: an input rebound by a recorded
+            # in-place op after this call would otherwise get this op's gradient routed through its new creator.
+            if n == 1:
+                self._input_versions = [x0._vbox[0]]
+            elif n == 2:
+                self._input_versions = [x0._vbox[0], x1._vbox[0]]
+            else:
+                self._input_versions = [t._vbox[0] for t in tensors]
+            if self.uses_outputs:
+                self._output_versions = [out._vbox[0]]
+            if state.anomaly:
+                self._trace = _creation_site()
+        return out
+
+    def _forward_error(self, exc: ValueError, tensors: list[Tensor]) -> ValueError:
+        shapes = " and ".join(str(t.shape) for t in tensors)
+        return ValueError(f"{self.name}: {exc} (input shapes {shapes})")
+
+    def _finish_multi(self, tensors: list[Tensor], ys: tuple, need: bool) -> tuple[Tensor, ...]:
+        """The general path for ops with several outputs."""
+        outputs = [_new(y if type(y) is np.ndarray else _as_output(y)) for y in ys]
         if self.is_view:
             outputs[0]._vbox = tensors[0]._vbox
         if _grad_state.anomaly:
             self._check_anomaly("forward", [o.data for o in outputs])
-        if _grad_state.grad_enabled and any(t.requires_grad for t in tensors):
+        if need and _grad_state.grad_enabled:
             self.generation = max(t.generation for t in tensors)
             for o in outputs:
                 if o.data.dtype.kind in "fc":
@@ -73,15 +142,13 @@ class Function:
             self.inputs = tensors
             self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             self._output_refs = [weakref.ref(o) for o in outputs]
-            if self.uses_inputs:
-                self._input_versions = [t._vbox[0] for t in tensors]
+            self._input_versions = [t._vbox[0] for t in tensors]
             if self.uses_outputs:
                 self._output_versions = [o._vbox[0] for o in outputs]
-            if multi:
-                self._output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
+            self._output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
             if _grad_state.anomaly:
                 self._trace = _creation_site()
-        return tuple(outputs) if multi else outputs[0]
+        return tuple(outputs)
 
     def forward(self, *xs: np.ndarray) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -118,10 +185,11 @@ class Function:
 
     # ------------------------------------------------------------------ safety checks used by the engine
     def _check_versions(self) -> None:
-        if self.uses_inputs:
-            for i, (t, v) in enumerate(zip(self.inputs, self._input_versions)):  # type: ignore[arg-type]
-                if t._vbox[0] != v:
-                    raise RuntimeError(_modified_message(self, f"input {i}", t, v))
+        for i, (t, v) in enumerate(zip(self.inputs, self._input_versions)):  # type: ignore[arg-type]
+            # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound it
+            # to a new creator, its gradient would flow through that op instead of the one this op saw.
+            if t._vbox[0] != v and (self.uses_inputs or t.creator is not None):
+                raise RuntimeError(_modified_message(self, f"input {i}", t, v))
         if self.uses_outputs:
             for i, (ref, v) in enumerate(zip(self._output_refs, self._output_versions)):
                 t = ref()
@@ -134,9 +202,26 @@ class Function:
                 continue
             if not np.isfinite(a).all():
                 what = "nan" if np.isnan(a).any() else "inf"
-                where = getattr(self, "_trace", None) or _creation_site()
+                trace = getattr(self, "_trace", None)
+                if trace is not None or phase == "forward":
+                    where = f"op created at {trace or _creation_site()}"
+                else:
+                    where = (
+                        f"backward called at {_creation_site()}; run the forward pass under detect_anomaly() too "
+                        "to see where the op was created"
+                    )
                 op = self.name if phase == "forward" else f"{self.name}Backward"
-                raise RuntimeError(f"{op} produced {what} in its {phase} pass (op created at {where})")
+                raise RuntimeError(f"{op} produced {what} in its {phase} pass ({where})")
+
+
+_weakref = weakref.ref
+
+
+def _as_output(y: Any) -> np.ndarray:
+    """A forward's non-ndarray result as an array (ufuncs on 0-d arrays return NumPy scalars)."""
+    if isinstance(y, np.generic) and y.dtype.kind in "biufc":
+        return np.asarray(y)
+    return as_array(y)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -17,6 +17,8 @@ from chainrule.tensor import Tensor, _new, as_array
 
 
 def _is_number(x: Any) -> bool:
+    if x.__class__ is float or x.__class__ is int:  # the common case, without the ABC isinstance below
+        return True
     return isinstance(x, (Number, np.generic)) and not isinstance(x, np.ndarray) and np.ndim(x) == 0
 
 
@@ -201,6 +203,8 @@ class Pow(Function):
 
 
 def add(a: Any, b: Any) -> Tensor:
+    if isinstance(b, Tensor) and isinstance(a, Tensor):  # fast path: neither is a number
+        return Add()(a, b)
     if _is_number(b):
         return AddScalar(_number(b))(a)
     if _is_number(a):
@@ -209,6 +213,8 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
+    if isinstance(b, Tensor) and isinstance(a, Tensor):
+        return Sub()(a, b)
     if _is_number(b):
         return AddScalar(-_number(b))(a)
     if _is_number(a):
@@ -222,6 +228,8 @@ def rsub(a: Any, b: Any) -> Tensor:
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    if isinstance(b, Tensor) and isinstance(a, Tensor):
+        return Mul()(a, b)
     if _is_number(b):
         return MulScalar(_number(b))(a)
     if _is_number(a):
@@ -230,6 +238,8 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
+    if isinstance(b, Tensor) and isinstance(a, Tensor):
+        return Div()(a, b)
     if _is_number(b):
         return DivScalar(_number(b))(a)
     if _is_number(a):

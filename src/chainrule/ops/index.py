@@ -164,10 +164,13 @@ _LEAF_INPLACE = (
 
 def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     """Make ``t`` (the same Python object) the result ``out``; ``old`` keeps its former value and creator."""
+    try:
+        t.data[...] = out.data  # write through the same memory, so views of ``t`` see the change (as in torch)
+    except ValueError as exc:  # a read-only array (expand/broadcast_to output, a read-only ndarray)
+        raise RuntimeError(f"cannot modify this tensor in place: {exc}; clone() it first") from None
     creator = t.creator
     if creator is not None:
         creator._output_refs = [_retarget(ref, t, old) for ref in creator._output_refs]
-    t.data = out.data
     t.creator = out.creator
     t.generation = out.generation
     t.requires_grad = out.requires_grad
@@ -186,8 +189,8 @@ def _retarget(ref: Any, t: Tensor, old: Tensor) -> Any:
 
 
 def _snapshot(t: Tensor) -> Tensor:
-    """A Tensor standing for ``t`` before an in-place change (same data array, same creator)."""
-    old = _new(t.data, t.requires_grad)
+    """A Tensor standing for ``t`` before an in-place change (a copy of its data, same creator)."""
+    old = _new(t.data.copy(), t.requires_grad)
     old.creator = t.creator
     old.generation = t.generation
     old._vbox = [t._vbox[0]]
@@ -207,11 +210,9 @@ def _functional(old: Tensor, kind: str, arg: Any) -> Tensor:
         return ops.div(old, arg)
     if kind == "clamp":
         return ops.clamp(old, *arg)
-    if kind == "fill":
-        return old * 0 + arg
-    if kind == "copy":
-        src = arg if isinstance(arg, Tensor) else Tensor(arg)
-        return ops.broadcast_to(src.to(old.dtype), old.shape) + old.detach() * 0
+    if kind in ("fill", "copy"):  # where(), not old * 0 + value: an inf or nan in ``old`` must not leak
+        src = arg if isinstance(arg, Tensor) else _new(as_array(arg, old.dtype))
+        return ops.where(np.ones(old.shape, dtype=bool), src.to(old.dtype), old)
     raise ValueError(kind)
 
 
@@ -234,6 +235,19 @@ def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
         raise ValueError(kind)
 
 
+def _check_recordable(t: Tensor, op: str) -> None:
+    """Refuse recorded in-place writes that would give wrong gradients: on leaves, on views, on integers."""
+    if t.requires_grad and t.creator is None:
+        raise RuntimeError(_LEAF_INPLACE)
+    if t.creator is not None and t.creator.is_view:
+        raise RuntimeError(
+            f"{op}: in-place operation on a view (output of {t.creator.name}) of a tensor that is part of a graph "
+            "is not supported (the base tensor's gradient would miss it); modify the base, or clone() the view"
+        )
+    if t.dtype.kind not in "fc":
+        raise TypeError(f"{op}: cannot write a result that requires grad into a tensor of dtype {t.dtype}")
+
+
 def _records(t: Tensor, arg: Any) -> bool:
     if not _grad_state.grad_enabled:
         return False
@@ -252,8 +266,7 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
             raise ValueError(f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}") from None
         t._vbox[0] += 1
         return t
-    if t.requires_grad and t.creator is None:
-        raise RuntimeError(_LEAF_INPLACE)
+    _check_recordable(t, f"{kind}_")
     old = _snapshot(t)
     out = _functional(old, kind, arg)
     if out.shape != t.shape:
@@ -272,8 +285,7 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
             raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
         t._vbox[0] += 1
         return
-    if t.requires_grad and t.creator is None:
-        raise RuntimeError(_LEAF_INPLACE)
+    _check_recordable(t, "__setitem__")
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
     old = _snapshot(t)
     _rebind(t, SetItem(key)(old, v.to(t.dtype)), old)

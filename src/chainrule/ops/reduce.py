@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.elementwise import exp, sqrt
-from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.ops.shape import BroadcastTo, Reshape
 from chainrule.tensor import Tensor, _new
 
 _MISSING = object()
@@ -58,9 +58,12 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
 
 
 def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> Tensor:
-    if not keepdims:
-        gy = reshape(gy, _keepdims_shape(shape, axes))
-    return broadcast_to(gy, shape)
+    """Spread a reduction's gradient back over the reduced axes (shapes are known to fit: no checks)."""
+    if not keepdims and gy.data.ndim:  # a 0-d gradient broadcasts as it is
+        target = _keepdims_shape(shape, axes)
+        if target != gy.data.shape:
+            gy = Reshape(target)(gy)
+    return gy if gy.data.shape == shape else BroadcastTo(shape)(gy)
 
 
 class Sum(Function):
@@ -168,6 +171,11 @@ class CumSum(Function):
 def sum(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,  # noqa: A001
         keepdims: Any = _MISSING, dtype: Any = None) -> Tensor:  # fmt: skip
     """Sum over ``dim`` (all by default)."""
+    if (
+        dim is _MISSING and axis is _MISSING and keepdim is _MISSING and keepdims is _MISSING
+        and dtype is None and isinstance(x, Tensor) and x.data.dtype.kind in "fc"
+    ):  # fmt: skip
+        return Sum(None, False)(x)  # fast path: x.sum() of a float tensor
     axes, keep = _dim_args("sum", x.ndim, dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype)

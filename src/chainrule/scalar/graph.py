@@ -66,6 +66,37 @@ def topological_sort(variable: Scalar) -> list[Scalar]:
     return finished
 
 
+def _interior_order(variable: Scalar) -> list[Scalar]:
+    """:func:`topological_sort` without the leaves: the nodes that have parents, output first."""
+    finished: list[Scalar] = []
+    visited: set[Scalar] = set()
+    stack: list[object] = [variable] if variable._parents else []
+    push, pop = stack.append, stack.pop
+    mark, emit = visited.add, finished.append
+    finish = _FINISH
+    while stack:
+        node = pop()
+        if node is finish:
+            emit(pop())
+            continue
+        if node in visited:
+            continue
+        mark(node)
+        push(node)
+        push(finish)
+        parents = node._parents  # type: ignore[attr-defined]
+        if len(parents) == 1:
+            parent = parents[0]
+            if parent._parents:
+                push(parent)
+        else:
+            for parent in parents[::-1]:
+                if parent._parents:
+                    push(parent)
+    finished.reverse()
+    return finished
+
+
 def backpropagate(variable: Scalar, d_output: float = 1.0) -> None:
     """Reverse-mode autodiff: add ``d_output * d variable / d leaf`` to every leaf's ``derivative``.
 
@@ -73,26 +104,34 @@ def backpropagate(variable: Scalar, d_output: float = 1.0) -> None:
     derivative; intermediate nodes keep ``derivative = None``, like non-leaf tensors in PyTorch.
     Leaves accumulate: two calls add up, and ``zero_grad()`` resets them to ``None``. A node used
     several times (``b = a + a``) receives the sum of the contributions of every use.
+
+    The walk is :func:`topological_sort` restricted to interior nodes: each one's gradient is
+    complete when it is reached (all its consumers come earlier), is pushed to its parents, and
+    is dropped; what is left in the table at the end are the leaves' gradients.
     """
     if not variable._requires_grad:
         raise RuntimeError(
             f"Scalar {variable.name!r} does not require grad and has no path to a Scalar that does; "
             "call requires_grad_() on a leaf before building the expression"
         )
-    d_output = float(d_output)
-    grads: dict[Scalar, float] = {variable: d_output}
-    get = grads.get
-    for node in topological_sort(variable):
-        # Every consumer of ``node`` comes earlier in the order, so its gradient is complete.
-        d = grads.pop(node)
+    grads: dict[Scalar, float] = {variable: float(d_output)}
+    get, pop = grads.get, grads.pop
+    for node in _interior_order(variable):
+        d = pop(node)
         parents = node._parents
-        if parents:
-            if len(parents) == 1:
-                parent = parents[0]
-                grads[parent] = get(parent, 0.0) + node._local_grads[0] * d
-            else:
-                for parent, local in zip(parents, node._local_grads):
-                    grads[parent] = get(parent, 0.0) + local * d
+        n = len(parents)
+        # Unrolled for the one- and two-operand nodes that make up nearly every graph.
+        if n == 1:
+            parent = parents[0]
+            grads[parent] = get(parent, 0.0) + node._local_grads[0] * d
+        elif n == 2:
+            first, second = parents
+            local_first, local_second = node._local_grads
+            grads[first] = get(first, 0.0) + local_first * d
+            grads[second] = get(second, 0.0) + local_second * d
         else:
-            current = node.derivative
-            node.derivative = d if current is None else current + d
+            for parent, local in zip(parents, node._local_grads):
+                grads[parent] = get(parent, 0.0) + local * d
+    for leaf, d in grads.items():
+        current = leaf.derivative
+        leaf.derivative = d if current is None else current + d

@@ -1,4 +1,4 @@
-"""A small training loop for scalar-engine classifiers.
+"""A small training loop for scalar-engine binary classifiers.
 
 >>> from chainrule.scalar import datasets, nn, optim
 >>> data = datasets.simple(20, seed=0)
@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from chainrule.scalar.losses import binary_cross_entropy, mean
 from chainrule.scalar.optim import Optimizer
 from chainrule.scalar.scalar import Scalar
 
-__all__ = ["History", "accuracy", "fit", "predict"]
+__all__ = ["History", "accuracy", "fit", "gc_paused", "predict"]
 
 Model = Callable[[Sequence[float]], Scalar]
 LossFn = Callable[[Scalar, float], Scalar]
@@ -32,6 +34,29 @@ class History:
     accuracy: list[float] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def gc_paused(pause: bool = True) -> Iterator[None]:
+    """Suspend Python's cyclic garbage collector inside the block, then restore its state.
+
+    Scalar graphs contain no reference cycles: reference counting frees them. But while a large
+    batch graph is alive, every 700 allocations trigger a collection that rescans it and finds
+    nothing, which costs about a third of the training time.
+    """
+    was_enabled = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause and was_enabled:
+            gc.enable()
+
+
+def _check_data(xs: Sequence[Sequence[float]], ys: Sequence[float]) -> None:
+    if len(xs) == 0 or len(xs) != len(ys):
+        raise ValueError(f"need equally many points and labels, at least one; got {len(xs)} and {len(ys)}")
+
+
 def predict(model: Model, xs: Sequence[Sequence[float]]) -> list[float]:
     """The model's output (a probability) for each point, as floats."""
     return [model(x).data for x in xs]
@@ -39,8 +64,7 @@ def predict(model: Model, xs: Sequence[Sequence[float]]) -> list[float]:
 
 def accuracy(model: Model, xs: Sequence[Sequence[float]], ys: Sequence[float], threshold: float = 0.5) -> float:
     """Fraction of points whose prediction ``>= threshold`` matches a label of 1 (else 0)."""
-    if len(xs) != len(ys) or not xs:
-        raise ValueError(f"need equally many points and labels, at least one; got {len(xs)} and {len(ys)}")
+    _check_data(xs, ys)
     hits = sum((p >= threshold) == (y >= 0.5) for p, y in zip(predict(model, xs), ys))
     return hits / len(xs)
 
@@ -59,19 +83,20 @@ def fit(
     threshold: float = 0.5,
     callback: Callable[[int, float, float], object] | None = None,
     verbose: bool = False,
+    pause_gc: bool = True,
 ) -> History:
     """Train ``model`` (a callable mapping a point to a probability) with ``optimizer``.
 
     Each epoch walks over the data in mini-batches of ``batch_size`` points (``None``: the whole
-    set), minimising the mean of ``loss_fn(model(x), y)`` over the batch with one optimizer step
-    per batch. ``callback(epoch, loss, accuracy)`` runs after every epoch (epochs count from 1);
-    ``verbose`` prints the same numbers. Returns the :class:`History`.
+    set; ``shuffle`` reorders them every epoch, drawing from ``random.Random(seed)``), minimising
+    the mean of ``loss_fn(model(x), y)`` over the batch with one optimizer step per batch.
+    ``callback(epoch, loss, accuracy)`` runs after every epoch (epochs count from 1) and
+    ``verbose`` prints the same numbers. ``pause_gc`` runs the loop inside :func:`gc_paused`.
     """
-    n = len(xs)
-    if n == 0 or len(ys) != n:
-        raise ValueError(f"need equally many points and labels, at least one; got {n} and {len(ys)}")
+    _check_data(xs, ys)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    n = len(xs)
     if batch_size is None:
         batch_size = n
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
@@ -79,28 +104,27 @@ def fit(
     order = list(range(n))
     rng = random.Random(seed)
     history = History()
-    for epoch in range(1, epochs + 1):
-        if shuffle:
-            rng.shuffle(order)
-        total_loss = 0.0
-        hits = 0
-        for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            optimizer.zero_grad()
-            losses = []
-            for k in batch:
-                pred = model(xs[k])
-                hits += (pred.data >= threshold) == (ys[k] >= 0.5)
-                losses.append(loss_fn(pred, ys[k]))
-            loss = mean(losses)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.data * len(batch)
-        epoch_loss, epoch_accuracy = total_loss / n, hits / n
-        history.loss.append(epoch_loss)
-        history.accuracy.append(epoch_accuracy)
-        if verbose:
-            print(f"epoch {epoch:4d}  loss {epoch_loss:.4f}  accuracy {epoch_accuracy:.3f}")
-        if callback is not None:
-            callback(epoch, epoch_loss, epoch_accuracy)
+    with gc_paused(pause_gc):
+        for epoch in range(1, epochs + 1):
+            if shuffle:
+                rng.shuffle(order)
+            total_loss, hits = 0.0, 0
+            for start in range(0, n, batch_size):
+                batch = order[start : start + batch_size]
+                optimizer.zero_grad()
+                losses = []
+                for k in batch:
+                    pred = model(xs[k])
+                    hits += (pred.data >= threshold) == (ys[k] >= 0.5)
+                    losses.append(loss_fn(pred, ys[k]))
+                loss = mean(losses)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.data * len(batch)
+            history.loss.append(total_loss / n)
+            history.accuracy.append(hits / n)
+            if verbose:
+                print(f"epoch {epoch:4d}  loss {total_loss / n:.4f}  accuracy {hits / n:.3f}")
+            if callback is not None:
+                callback(epoch, total_loss / n, hits / n)
     return history

@@ -1,0 +1,99 @@
+"""Tensor-engine overhead cases: tiny elementwise ops, and a wide graph of 8,000 scalar terms.
+
+Both measure the Python cost per op (forward dispatch, graph recording, backprop bookkeeping), not arithmetic.
+Also: the machine's NumPy float32 matmul peak, the yardstick for the MLP's GFLOP/s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from benchmarks.harness import Result, _scaled, compare, torch_or_none
+
+TINY = "tiny ops (a*b+a).sum().backward(), shape (8,)"
+TINY_TARGET = 0.5
+WIDE = "wide graph: sum of 8,000 exp terms, fwd+bwd"
+WIDE_TARGET = 1.0
+WIDE_TERMS = 8_000
+
+
+def tiny_ops() -> Result:
+    import chainrule as cr  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    a0, b0 = rng.standard_normal(8, dtype=np.float32), rng.standard_normal(8, dtype=np.float32)
+    a, b = cr.tensor(a0, requires_grad=True), cr.tensor(b0, requires_grad=True)
+
+    def ours() -> None:
+        (a * b + a).sum().backward()
+
+    torch = torch_or_none()
+    anchor = None
+    if torch is not None:
+        ta = torch.tensor(a0, requires_grad=True)
+        tb = torch.tensor(b0, requires_grad=True)
+
+        def anchor() -> None:
+            (ta * tb + ta).sum().backward()
+
+    a.grad = b.grad = None
+    ours()
+    if torch is not None:
+        ta.grad = tb.grad = None
+        anchor()
+        assert np.allclose(a.grad.numpy(), ta.grad.numpy(), atol=1e-6), "tiny ops: gradients differ from torch"
+    return compare(TINY, ours, "torch", anchor, target=TINY_TARGET, repeat=41, warmup=20, inner=50)
+
+
+def wide_graph() -> Result:
+    import chainrule as cr  # noqa: PLC0415
+
+    values = np.linspace(-1.0, 1.0, WIDE_TERMS, dtype=np.float32)
+    xs = [cr.tensor(v, requires_grad=True) for v in values]
+
+    def ours() -> None:
+        s = 0
+        for x in xs:
+            s = s + x.exp()
+        s.backward()
+
+    torch = torch_or_none()
+    anchor = None
+    if torch is not None:
+        txs = [torch.tensor(v, requires_grad=True) for v in values]
+
+        def anchor() -> None:
+            s = 0
+            for x in txs:
+                s = s + x.exp()
+            s.backward()
+
+        ours()
+        anchor()
+        assert np.allclose(xs[5].grad.numpy(), txs[5].grad.numpy()), "wide graph: gradients differ from torch"
+    return compare(WIDE, ours, "torch", anchor, target=WIDE_TARGET, repeat=9, warmup=2)
+
+
+def sgemm_peak_gflops(n: int = 2048) -> float:
+    """Best-of-several GFLOP/s of a float32 ``n x n @ n x n`` matmul in NumPy (this machine's practical peak)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(_scaled(8)):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best / 1e9
+
+
+def run() -> list[Result]:
+    return [tiny_ops(), wide_graph()]
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result.line())

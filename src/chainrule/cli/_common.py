@@ -1,0 +1,205 @@
+"""Shared pieces of the command line: one-line errors, argument checks, atomic writes, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+__all__ = [
+    "CLIError",
+    "ArgumentParser",
+    "AtomicWriter",
+    "check_writable_folder",
+    "existing_file",
+    "positive_float",
+    "positive_int",
+    "progress",
+    "say",
+]
+
+T = TypeVar("T")
+
+
+class CLIError(Exception):
+    """An error caused by what the user typed; ``main`` prints it on one line and exits with status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors are a single line: ``chainrule: error: ... (see --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.replace("chainrule", "").strip()
+        hint = f"see 'chainrule {where} --help'" if where else "see 'chainrule --help'"
+        message = " ".join(message.split())
+        self.exit(2, f"chainrule: error: {message} ({hint})\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    """An argparse type: a path to a file that exists."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"not a file: {text!r}")
+    return path
+
+
+def check_writable_folder(folder: Path) -> Path:
+    """Raise :class:`CLIError` unless ``folder`` is (or can be created as) a writable folder.
+
+    Nothing is created: the folder is made only when the results are written, so an early error or
+    a Ctrl-C leaves no trace on disk.
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CLIError(f"cannot write to folder '{folder}': '{probe}' is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CLIError(f"cannot write to folder '{folder}': permission denied on '{probe}'")
+    return folder
+
+
+def check_writable_file(path: Path, suffixes: Iterable[str] | None = None) -> Path:
+    """Raise :class:`CLIError` unless ``path`` can be written (its folder writable, suffix allowed)."""
+    path = Path(path)
+    if suffixes is not None:
+        allowed = tuple(suffixes)
+        if path.suffix.lower() not in allowed:
+            raise CLIError(f"cannot write '{path}': the file name must end in one of {', '.join(allowed)}")
+    if path.exists() and path.is_dir():
+        raise CLIError(f"cannot write '{path}': it is a folder")
+    check_writable_folder(path.parent if str(path.parent) else Path("."))
+    return path
+
+
+class AtomicWriter:
+    """Write several files so that either all of them appear complete or none of them does.
+
+    Each ``path(name)`` gives a temporary file next to its destination; ``commit()`` renames them all
+    into place. Leaving the ``with`` block without ``commit()`` (an error, Ctrl-C) removes the
+    temporary files, so an interrupted run never leaves a half-written artifact behind.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with AtomicWriter(folder) as w:
+    ...     _ = w.path("a.txt").write_text("hello")
+    ...     w.commit()
+    >>> (folder / "a.txt").read_text()
+    'hello'
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._pending: list[tuple[Path, Path]] = []
+
+    def __enter__(self) -> AtomicWriter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def path(self, name: str) -> Path:
+        """A temporary path whose content becomes ``folder/name`` on ``commit()``."""
+        final = self.folder / name
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + final.suffix, dir=self.folder)
+        os.close(fd)
+        self._pending.append((Path(tmp), final))
+        return Path(tmp)
+
+    def commit(self) -> list[Path]:
+        """Move every temporary file to its destination; returns the destinations."""
+        done = []
+        for tmp, final in self._pending:
+            os.replace(tmp, final)
+            done.append(final)
+        self._pending.clear()
+        return done
+
+    def __exit__(self, *exc: object) -> None:
+        for tmp, _ in self._pending:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._pending.clear()
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``."""
+    path = Path(path)
+    with AtomicWriter(path.parent if str(path.parent) else Path(".")) as w:
+        write(w.path(path.name))
+        w.commit()
+    return path
+
+
+def say(text: str = "") -> None:
+    """Print to stdout and flush (so output interleaves correctly with progress bars on stderr)."""
+    print(text, flush=True)
+
+
+@contextlib.contextmanager
+def progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int, dict[str, str]], None]]:
+    """A progress bar (tqdm when installed, plain lines otherwise); yields ``update(n, postfix)``."""
+    bar = None
+    if enabled:
+        try:
+            from tqdm import tqdm  # noqa: PLC0415 (optional dependency)
+        except ImportError:
+            bar = None
+        else:
+            bar = tqdm(total=total, desc=desc, leave=True, file=sys.stderr, dynamic_ncols=True, unit="batch")
+    done = 0
+
+    def update(n: int, postfix: dict[str, str]) -> None:
+        nonlocal done
+        done += n
+        if bar is not None:
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()

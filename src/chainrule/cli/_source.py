@@ -1,0 +1,74 @@
+"""What ``chainrule explain`` and ``chainrule graph`` work on: a built-in example or an expression."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from chainrule.cli._common import CLIError
+
+__all__ = ["EXAMPLES", "add_source_arguments", "assignment", "build_output"]
+
+# Command-line spelling -> function name in chainrule.examples.
+EXAMPLES = {"two-layer": "two_layer", "scalar": "scalar", "chain": "chain"}
+
+
+def assignment(text: str) -> tuple[str, float]:
+    """An argparse type: ``NAME=VALUE`` with a Python identifier and a finite number."""
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (for example w=2), got {text!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number after '{name}=', got {text!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number after '{name}=', got {text!r}")
+    return name, number
+
+
+def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    """``--example NAME`` or ``--expr EXPR`` with ``--set NAME=VALUE`` (repeatable)."""
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--example",
+        choices=sorted(EXAMPLES),
+        help="a built-in example: 'chain' is y = (exp(x^2))^2 at x = 0.5, 'two-layer' the 2-2-1 sigmoid "
+        "network worked by hand, 'scalar' y = 3*x1 + 5*x2 on the scalar engine",
+    )
+    group.add_argument(
+        "--expr",
+        metavar="EXPR",
+        help="an expression such as 'sigmoid(w*x+b)': + - * / **, parentheses, numbers, and functions "
+        "such as exp, log, sin, cos, tanh, sigmoid, relu, sqrt, square",
+    )
+    p.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        dest="values",
+        action="append",
+        type=assignment,
+        default=[],
+        help="the value of a variable of --expr (repeat for each variable)",
+    )
+
+
+def build_output(args: argparse.Namespace) -> Any:
+    """Build the graph named by the arguments and return its output (a Tensor)."""
+    from chainrule import examples  # noqa: PLC0415
+
+    if args.expr is None:
+        if args.values:
+            raise CLIError("--set only applies to --expr")
+        return getattr(examples, EXAMPLES[args.example])()
+    values: dict[str, float] = {}
+    for name, number in args.values:
+        if name in values:
+            raise CLIError(f"--set {name}= given twice")
+        values[name] = number
+    try:
+        return examples.expression(args.expr, values)
+    except (NameError, KeyError, SyntaxError, ZeroDivisionError) as error:
+        raise CLIError(f"cannot evaluate --expr {args.expr!r}: {error}") from None

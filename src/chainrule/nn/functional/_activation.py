@@ -1,0 +1,191 @@
+"""Activations and (log-)softmax. Softmax and log-softmax are single fused Functions with tensor-op backwards."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule._grad_mode import state as _grad_state
+from chainrule.function import Function
+from chainrule.nn.functional._utils import as_tensor
+from chainrule.tensor import Tensor, _new
+
+
+def _softmax_dim(ndim: int) -> int:
+    """torch's implicit dim when ``dim=None`` (a legacy rule: 0 for 0-, 1- and 3-D inputs, else 1)."""
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _norm_dim(dim: int | None, ndim: int, op: str) -> int:
+    if dim is None:
+        return _softmax_dim(ndim)
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % n
+
+
+def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    return x - np.where(np.isfinite(m), m, 0)
+
+
+class Softmax(Function):
+    """exp(x - max) / sum; backward y·(gy - Σ gy·y) (tensor ops, so twice differentiable)."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        if x.ndim == 0:
+            return np.ones_like(x)
+        e = np.exp(_shifted(x, self.axis))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        if not _grad_state.grad_enabled:
+            yd, g = y.data, gy.data
+            return _new(yd * (g - (g * yd).sum(axis=self.axis, keepdims=True)))
+        return y * (gy - (gy * y).sum(dim=self.axis, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x); backward gy - exp(y)·Σ gy."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        if x.ndim == 0:
+            return np.zeros_like(x)
+        z = _shifted(x, self.axis)
+        return z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        if not _grad_state.grad_enabled:
+            return _new(gy.data - np.exp(y.data) * gy.data.sum(axis=self.axis, keepdims=True))
+        return gy - ops.exp(y) * gy.sum(dim=self.axis, keepdim=True)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Softmax along ``dim``, stable for any finite logits.
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.softmax(cr.tensor([[1e4, 0.0]]), dim=1)
+    tensor([[1., 0.]])
+    """
+    x = as_tensor(input, "softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return Softmax(_norm_dim(dim, x.ndim, "softmax"))(x)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """log(softmax(x)) computed as x - logsumexp(x): finite for logits of any size."""
+    x = as_tensor(input, "log_softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return LogSoftmax(_norm_dim(dim, x.ndim, "log_softmax"))(x)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    return softmax(-as_tensor(input, "softmin"), dim, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------- pointwise activations
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """max(x, 0). ``inplace`` is accepted for torch compatibility; the result is always a new tensor."""
+    return ops.relu(as_tensor(input, "relu"))
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    return ops.sigmoid(as_tensor(input, "sigmoid"))
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    return ops.tanh(as_tensor(input, "tanh"))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    return ops.gelu(as_tensor(input, "gelu"), approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return ops.silu(as_tensor(input, "silu"))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    return ops.softplus(as_tensor(input, "softplus"), beta, threshold)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    return ops.leaky_relu(as_tensor(input, "leaky_relu"), negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    return ops.elu(as_tensor(input, "elu"), alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return ops.elu(as_tensor(input, "selu"), _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    if alpha == 0:
+        raise ValueError("celu: alpha must be non-zero")
+    return ops.elu(as_tensor(input, "celu") / alpha, 1.0) * alpha
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log σ(x) = -softplus(-x), finite for any x."""
+    return -ops.softplus(-as_tensor(input, "logsigmoid"), 1.0, math.inf)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    if max_val < min_val:
+        raise ValueError("hardtanh: max_val cannot be less than min_val")
+    return ops.clamp(as_tensor(input, "hardtanh"), min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return hardtanh(input, 0.0, 6.0)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    x = as_tensor(input, "softsign")
+    return x / (ops.abs(x) + 1)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    x = as_tensor(input, "mish")
+    return x * ops.tanh(ops.softplus(x))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return ops.clamp(as_tensor(input, "hardsigmoid") / 6 + 0.5, 0.0, 1.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    x = as_tensor(input, "hardswish")
+    return x * hardsigmoid(x)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """x / max(‖x‖_p, eps) along ``dim``."""
+    x = as_tensor(input, "normalize")
+    return x / ops.clamp(ops.norm(x, p, dim, keepdim=True), min=eps)

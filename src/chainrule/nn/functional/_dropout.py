@@ -1,0 +1,69 @@
+"""Dropout: zero elements with probability ``p`` during training and scale the rest by 1/(1-p)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import random as _random
+from chainrule.function import Function
+from chainrule.nn.functional._utils import as_tensor
+from chainrule.tensor import Tensor, _new
+
+
+class _MaskMul(Function):
+    """y = x · mask for a constant mask (the mask already holds the 1/(1-p) scale)."""
+
+    uses_inputs = False
+
+    def __init__(self, mask: np.ndarray):
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * _new(self.mask)
+
+
+def _check_p(p: float, op: str) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarray:
+    keep = _random.generator().random(shape, dtype=np.float32) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    return keep.astype(dtype) * dtype.type(scale)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero each element with probability ``p`` (when ``training``) and scale survivors by 1/(1-p).
+
+    The mask comes from chainrule's global generator, so ``chainrule.manual_seed`` makes it repeatable.
+    """
+    x = as_tensor(input, "dropout")
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return x
+    return _MaskMul(_keep_mask(x.shape, p, x.dtype))(x)
+
+
+def _feature_dropout(x: Tensor, p: float, training: bool, op: str, spatial: int) -> Tensor:
+    _check_p(p, op)
+    if not training or p == 0:
+        return x
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D input, got shape {x.shape}")
+    batched = x.ndim == spatial + 2
+    shape = x.shape[: 2 if batched else 1] + (1,) * spatial
+    return _MaskMul(_keep_mask(shape, p, x.dtype))(x)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of a (N, C, L) input."""
+    return _feature_dropout(as_tensor(input, "dropout1d"), p, training, "dropout1d", 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of a (N, C, H, W) input."""
+    return _feature_dropout(as_tensor(input, "dropout2d"), p, training, "dropout2d", 2)
