@@ -18,15 +18,17 @@ from benchmarks.harness import Result, match_threads, skipped
 
 def _scalar() -> list[Result]:
     try:
-        from benchmarks import bench_scalar  # noqa: PLC0415
+        from benchmarks import bench_scalar
     except ImportError as exc:
-        return [skipped("scalar 2-16-16-1 MLP, 200 points", f"bench_scalar not available: {exc}", "micrograd")]
+        return [
+            skipped("scalar 2-16-16-1 MLP, 200 points", f"bench_scalar not available: {exc}", "micrograd")
+        ]
     return bench_scalar.run()
 
 
 def _tensor(which: str) -> Callable[[], list[Result]]:
     def run() -> list[Result]:
-        from benchmarks import bench_tensor  # noqa: PLC0415
+        from benchmarks import bench_tensor
 
         return [getattr(bench_tensor, which)()]
 
@@ -35,7 +37,7 @@ def _tensor(which: str) -> Callable[[], list[Result]]:
 
 def _nn(which: str) -> Callable[[], list[Result]]:
     def run() -> list[Result]:
-        from benchmarks import bench_nn  # noqa: PLC0415
+        from benchmarks import bench_nn
 
         return [getattr(bench_nn, which)()]
 
@@ -43,13 +45,13 @@ def _nn(which: str) -> Callable[[], list[Result]]:
 
 
 def _import() -> list[Result]:
-    from benchmarks import bench_import  # noqa: PLC0415
+    from benchmarks import bench_import
 
     return bench_import.run()
 
 
 def _memory() -> list[Result]:
-    from benchmarks import bench_memory  # noqa: PLC0415
+    from benchmarks import bench_memory
 
     return bench_memory.run()
 
@@ -70,7 +72,7 @@ CASES: dict[str, Callable[[], list[Result]]] = {
 
 def machine() -> dict[str, str]:
     """What the numbers were measured on."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     info = {
         "python": sys.version.split()[0],
@@ -80,7 +82,7 @@ def machine() -> dict[str, str]:
         "numpy": np.__version__,
     }
     try:
-        import torch  # noqa: PLC0415
+        import torch
 
         info["torch"] = torch.__version__
     except ImportError:
@@ -93,8 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="also write every result to PATH as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (rougher numbers, ~4x faster)")
-    parser.add_argument("--only", metavar="NAME", action="append",
-                        help=f"run only this case (repeatable): {', '.join(CASES)}")  # fmt: skip
+    parser.add_argument(
+        "--only", metavar="NAME", action="append", help=f"run only this case (repeatable): {', '.join(CASES)}"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["CHAINRULE_BENCH_QUICK"] = "1"
@@ -107,8 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     threads = match_threads()
     info = machine()
-    print(f"# {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, NumPy {info['numpy']}, "
-          f"torch {info['torch']}; float32; {threads}")  # fmt: skip
+    print(
+        f"# {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, NumPy {info['numpy']}, "
+        f"torch {info['torch']}; float32; {threads}"
+    )
     results: list[Result] = []
     start = time.perf_counter()
     for name in names:
@@ -118,7 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     print(f"# {len(results)} cases in {elapsed:.0f} s")
     if args.json:
-        payload = {"machine": info, "threads": threads, "seconds": elapsed, "results": [r.to_json() for r in results]}
+        payload = {
+            "machine": info,
+            "threads": threads,
+            "seconds": elapsed,
+            "results": [r.to_json() for r in results],
+        }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, default=str)
         print(f"# wrote {args.json}")

@@ -6,6 +6,7 @@ compared (a mismatch is noted on the result line, so a fast-but-wrong layer does
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,9 @@ NO_NN = "nn not available"
 
 def _chainrule_nn() -> tuple[Any, Any, Any] | None:
     try:
-        import chainrule.nn as nn  # noqa: PLC0415
-        import chainrule.nn.functional as F  # noqa: N812, PLC0415
-        import chainrule.optim as optim  # noqa: PLC0415
+        import chainrule.nn as nn
+        import chainrule.nn.functional as F
+        import chainrule.optim as optim
     except ImportError:
         return None
     return nn, F, optim
@@ -34,7 +35,7 @@ def _chainrule_nn() -> tuple[Any, Any, Any] | None:
 
 def _mlp(nn: Any, sizes: tuple[int, ...]) -> Any:
     layers: list[Any] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
@@ -43,10 +44,15 @@ def _mlp(nn: Any, sizes: tuple[int, ...]) -> Any:
 
 def _cnn(nn: Any) -> Any:
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 7 * 7, 10),
-    )  # fmt: skip
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 7 * 7, 10),
+    )
 
 
 def copy_weights(ours: Any, theirs: Any) -> bool:
@@ -59,7 +65,7 @@ def copy_weights(ours: Any, theirs: Any) -> bool:
     return True
 
 
-def _classification_step(model: Any, F: Any, optim: Any, x: Any, y: Any) -> tuple[Callable[[], Any], Any]:  # noqa: N803
+def _classification_step(model: Any, F: Any, optim: Any, x: Any, y: Any) -> tuple[Callable[[], Any], Any]:
     opt = optim.SGD(model.parameters(), lr=0.01)
 
     def step() -> Any:
@@ -72,9 +78,10 @@ def _classification_step(model: Any, F: Any, optim: Any, x: Any, y: Any) -> tupl
     return step, opt
 
 
-def _train_case(case: str, build: Callable[[Any], Any], x0: np.ndarray, y0: np.ndarray, *, repeat: int,
-                inner: int = 1) -> Result:  # fmt: skip
-    import chainrule as cr  # noqa: PLC0415
+def _train_case(
+    case: str, build: Callable[[Any], Any], x0: np.ndarray, y0: np.ndarray, *, repeat: int, inner: int = 1
+) -> Result:
+    import chainrule as cr
 
     found = _chainrule_nn()
     if found is None:
@@ -87,11 +94,13 @@ def _train_case(case: str, build: Callable[[Any], Any], x0: np.ndarray, y0: np.n
     if torch is not None:
         tmodel = build(torch.nn)
         same = copy_weights(model, tmodel)
-        anchor, _ = _classification_step(tmodel, torch.nn.functional, torch.optim,
-                                         torch.from_numpy(x0), torch.from_numpy(y0))  # fmt: skip
+        anchor, _ = _classification_step(
+            tmodel, torch.nn.functional, torch.optim, torch.from_numpy(x0), torch.from_numpy(y0)
+        )
         note = _check_first_step(ours, anchor) if same else "weights not copied: parameter shapes differ"
-    return compare(case, ours, "torch", anchor, target=TARGETS[case], repeat=repeat, warmup=3, note=note,
-                   inner=inner)  # fmt: skip
+    return compare(
+        case, ours, "torch", anchor, target=TARGETS[case], repeat=repeat, warmup=3, note=note, inner=inner
+    )
 
 
 def _check_first_step(ours: Callable[[], Any], anchor: Callable[[], Any]) -> str:
@@ -110,14 +119,14 @@ def mlp_small() -> Result:
 
 
 def mlp_784() -> Result:
-    from benchmarks.bench_tensor import sgemm_peak_gflops  # noqa: PLC0415
+    from benchmarks.bench_tensor import sgemm_peak_gflops
 
     batch, sizes = 128, (784, 512, 512, 10)
     x, y = _data((batch, sizes[0]), sizes[-1])
     result = _train_case(MLP_784, lambda nn: _mlp(nn, sizes), x, y, repeat=21)
     if result.skipped:
         return result
-    forward = sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
+    forward = sum(2 * batch * a * b for a, b in itertools.pairwise(sizes))
     # backward: grad of each weight and of each layer's input, except the data's (it needs none)
     flops = 3 * forward - 2 * batch * sizes[0] * sizes[1]
     peak = sgemm_peak_gflops()
@@ -136,7 +145,7 @@ def cnn() -> Result:
 
 
 def lstm() -> Result:
-    import chainrule as cr  # noqa: PLC0415
+    import chainrule as cr
 
     found = _chainrule_nn()
     if found is None:
@@ -144,7 +153,9 @@ def lstm() -> Result:
     nn = found[0]
     if not hasattr(nn, "LSTM"):
         return skipped(LSTM, "chainrule.nn.LSTM not available", target=TARGETS[LSTM])
-    x0 = np.random.default_rng(0).standard_normal((32, 32, LSTM_INPUT), dtype=np.float32)  # (seq, batch, input)
+    x0 = np.random.default_rng(0).standard_normal(
+        (32, 32, LSTM_INPUT), dtype=np.float32
+    )  # (seq, batch, input)
     model = nn.LSTM(LSTM_INPUT, 128)
     x = cr.tensor(x0)
 

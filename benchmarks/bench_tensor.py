@@ -20,7 +20,7 @@ WIDE_TERMS = 8_000
 
 
 def tiny_ops() -> Result:
-    import chainrule as cr  # noqa: PLC0415
+    import chainrule as cr
 
     rng = np.random.default_rng(0)
     a0, b0 = rng.standard_normal(8, dtype=np.float32), rng.standard_normal(8, dtype=np.float32)
@@ -43,12 +43,14 @@ def tiny_ops() -> Result:
     if torch is not None:
         ta.grad = tb.grad = None
         anchor()
-        assert np.allclose(a.grad.numpy(), ta.grad.numpy(), atol=1e-6), "tiny ops: gradients differ from torch"
+        assert np.allclose(a.grad.numpy(), ta.grad.numpy(), atol=1e-6), (
+            "tiny ops: gradients differ from torch"
+        )
     return compare(TINY, ours, "torch", anchor, target=TINY_TARGET, repeat=41, warmup=20, inner=50)
 
 
 def wide_graph() -> Result:
-    import chainrule as cr  # noqa: PLC0415
+    import chainrule as cr
 
     values = np.linspace(-1.0, 1.0, WIDE_TERMS, dtype=np.float32)
     xs = [cr.tensor(v, requires_grad=True) for v in values]
@@ -77,7 +79,7 @@ def wide_graph() -> Result:
 
 
 def sgemm_peak_gflops(n: int = 2048) -> float:
-    """Best-of-several GFLOP/s of a float32 ``n x n @ n x n`` matmul in NumPy (this machine's practical peak)."""
+    """Best-of-several GFLOP/s of a float32 ``n x n @ n x n`` matmul in NumPy (the practical peak)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)

@@ -13,7 +13,7 @@ from typing import Any
 
 @dataclass
 class Result:
-    """One benchmark case. ``value``s are in ``unit``; ``target`` bounds the ratio (or the value if absolute)."""
+    """One benchmark case, values in ``unit``; ``target`` bounds the ratio (or the value, if absolute)."""
 
     case: str
     chainrule_ms: float
@@ -45,11 +45,17 @@ class Result:
         if self.skipped:
             return f"{self.case}: skipped ({self.skipped})"
         u = self.unit
-        anchor = f"{self.anchor} {self.anchor_ms:.3f} {u}" if self.anchor_ms is not None else f"{self.anchor} n/a"
+        anchor = (
+            f"{self.anchor} {self.anchor_ms:.3f} {u}" if self.anchor_ms is not None else f"{self.anchor} n/a"
+        )
         ratio = f"ratio {self.ratio:.2f}" if self.ratio is not None else "ratio n/a"
         target = ""
         if self.target is not None:
-            target = f" (target {self.target} {u} absolute)" if self.target_absolute else f" (target {self.target})"
+            target = (
+                f" (target {self.target} {u} absolute)"
+                if self.target_absolute
+                else f" (target {self.target})"
+            )
         verdict = {True: "  ok", False: "  MISSED", None: ""}[self.ok]
         note = f"  [{self.note}]" if self.note else ""
         return f"{self.case}: chainrule {self.chainrule_ms:.3f} {u}, {anchor}, {ratio}{target}{verdict}{note}"
@@ -60,7 +66,9 @@ class Result:
 
 def skipped(case: str, why: str, anchor: str = "torch", target: float | None = None) -> Result:
     """A case that could not run (say, ``chainrule.nn`` is not there yet)."""
-    return Result(case=case, chainrule_ms=float("nan"), anchor=anchor, anchor_ms=None, target=target, skipped=why)
+    return Result(
+        case=case, chainrule_ms=float("nan"), anchor=anchor, anchor_ms=None, target=target, skipped=why
+    )
 
 
 def _once(fn: Callable[[], object]) -> float:
@@ -89,7 +97,9 @@ def compare(
     """Time ``ours`` and ``anchor`` alternately ``repeat`` times after ``warmup`` runs; report medians.
 
     ``inner`` calls are made per timed sample (for sub-millisecond cases) and the time is divided back.
-    The garbage collector stays on (it is part of the cost users pay), but starts each case empty.
+    The garbage collector stays on (it is part of the cost users pay), but starts each case empty and with
+    everything alive before the case frozen (``gc.freeze``): otherwise every full collection would also walk
+    the ~150,000 objects ``import torch`` creates, a cost a chainrule-only process does not have.
     """
     repeat = _scaled(repeat)
 
@@ -102,15 +112,19 @@ def compare(
         return (time.perf_counter() - start) * 1e3 / inner
 
     gc.collect()
-    for _ in range(warmup):
-        ours()
-        if anchor is not None:
-            anchor()
-    ours_ms, anchor_ms = [], []
-    for _ in range(repeat):
-        ours_ms.append(timed(ours))
-        if anchor is not None:
-            anchor_ms.append(timed(anchor))
+    gc.freeze()
+    try:
+        for _ in range(warmup):
+            ours()
+            if anchor is not None:
+                anchor()
+        ours_ms, anchor_ms = [], []
+        for _ in range(repeat):
+            ours_ms.append(timed(ours))
+            if anchor is not None:
+                anchor_ms.append(timed(anchor))
+    finally:
+        gc.unfreeze()
     return Result(
         case=case,
         chainrule_ms=statistics.median(ours_ms),
@@ -123,11 +137,10 @@ def compare(
 
 # ---------------------------------------------------------------------------- threads
 def blas_threads() -> tuple[int, str]:
-    """NumPy's BLAS thread count and how it was found (threadpoolctl if installed, else env, else cpu_count)."""
+    """NumPy's BLAS thread count and its source: threadpoolctl if installed, else env, else cpu_count."""
     try:
-        from threadpoolctl import threadpool_info  # noqa: PLC0415
-
-        import numpy  # noqa: F401, PLC0415  (threadpoolctl only sees loaded libraries)
+        import numpy  # noqa: F401  (threadpoolctl only sees loaded libraries)
+        from threadpoolctl import threadpool_info
 
         counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
         if counts:
@@ -145,7 +158,7 @@ def match_threads() -> str:
     """Give torch as many intra-op threads as NumPy's BLAS has; returns a line saying so."""
     n, how = blas_threads()
     try:
-        import torch  # noqa: PLC0415
+        import torch
     except ImportError:
         return f"threads: NumPy BLAS {n} ({how}); torch not installed"
     torch.set_num_threads(n)
@@ -154,7 +167,7 @@ def match_threads() -> str:
 
 def torch_or_none() -> Any:
     try:
-        import torch  # noqa: PLC0415
+        import torch
     except ImportError:
         return None
     return torch

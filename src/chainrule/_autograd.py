@@ -43,7 +43,8 @@ def _seed_grads(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -
                     f"grad can be implicitly created only for single-element outputs, got shape {out.shape}: "
                     "pass gradient= (e.g. y.backward(cr.ones_like(y)))"
                 )
-            g = _new(np.ones_like(out.data))
+            data = out.data
+            g = _new(np.ones(data.shape, data.dtype) if data.__class__ is np.ndarray else np.ones_like(data))
         seeds.append(_as_grad(g, out, "gradient"))
     return seeds
 
@@ -132,7 +133,7 @@ def run_backward(
                 elif o._retains_grad:
                     o._grad = g if o._grad is None else o._grad + g
                 gys.append(g)
-            if len(gys) > 1 and None in gys:
+            if len(gys) > 1 and any(g is None for g in gys):  # not `None in gys`: that calls Tensor.__eq__
                 gys = [
                     g if g is not None else _new(np.zeros(shape, dtype)) for g, (shape, dtype) in
                     zip(gys, f._output_meta)
@@ -155,8 +156,10 @@ def run_backward(
                 xdata = x.data
                 if gx.data.shape != xdata.shape:
                     gx = _sum_to_input(f, i, gx, x)
-                if gx.data.dtype != xdata.dtype:
+                gdtype = gx.data.dtype
+                if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
                     gx = gx.to(xdata.dtype)
+                    gdtype = gx.data.dtype
                 key = id(x)
                 entry = pending.get(key)
                 if entry is None:
@@ -168,7 +171,7 @@ def run_backward(
                         counter += 1
                 elif not in_numpy:
                     entry[1] = entry[1] + gx
-                elif entry[2] and entry[1].data.dtype == gx.data.dtype:
+                elif entry[2] and entry[1].data.dtype is gdtype:
                     buffer = entry[1].data
                     buffer += gx.data
                 else:

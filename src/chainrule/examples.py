@@ -175,6 +175,10 @@ def expression(expr: str, values: Mapping[str, Any], engine: str = "tensor") -> 
         )
     if not variables:
         raise ValueError(f"expression {expr!r} has no variables, so there is nothing to differentiate")
+    unused = [k for k in values if k not in variables]
+    if unused:
+        names, known = ", ".join(map(repr, unused)), ", ".join(variables)
+        raise ValueError(f"expression {expr!r} has no variable {names} (its variables: {known})")
     leaves = {name: _leaf(name, values[name], engine) for name in variables}
     funcs = _functions(engine)
     try:

@@ -89,14 +89,19 @@ class Function:
         if state.anomaly:
             self._check_anomaly("forward", [out.data])
         if need and state.grad_enabled:
+            # Shared constant tuples where possible: fewer live containers for the garbage collector to scan.
             if n == 1:
                 generation = x0.generation
-                self.needs_input_grad = (need,)
+                self.needs_input_grad = _NEED_1 if need is True else (need,)
             elif n == 2:
                 generation = x0.generation
                 if x1.generation > generation:
                     generation = x1.generation
-                self.needs_input_grad = (x0.requires_grad, x1.requires_grad)
+                r0, r1 = x0.requires_grad, x1.requires_grad
+                if r0 is True:
+                    self.needs_input_grad = _NEED_TT if r1 is True else _NEED_TF if r1 is False else (r0, r1)
+                else:
+                    self.needs_input_grad = _NEED_FT if r0 is False and r1 is True else (r0, r1)
             else:
                 generation = max(t.generation for t in tensors)
                 self.needs_input_grad = tuple(t.requires_grad for t in tensors)
@@ -110,9 +115,11 @@ class Function:
             # Recorded for every op, not only those that read their inputs: an input rebound by a recorded
             # in-place op after this call would otherwise get this op's gradient routed through its new creator.
             if n == 1:
-                self._input_versions = [x0._vbox[0]]
+                v0 = x0._vbox[0]
+                self._input_versions = _ZERO_1 if v0 == 0 else (v0,)
             elif n == 2:
-                self._input_versions = [x0._vbox[0], x1._vbox[0]]
+                v0, v1 = x0._vbox[0], x1._vbox[0]
+                self._input_versions = _ZERO_2 if v0 == 0 and v1 == 0 else (v0, v1)
             else:
                 self._input_versions = [t._vbox[0] for t in tensors]
             if self.uses_outputs:
@@ -215,6 +222,8 @@ class Function:
 
 
 _weakref = weakref.ref
+_NEED_1, _NEED_TT, _NEED_TF, _NEED_FT = (True,), (True, True), (True, False), (False, True)
+_ZERO_1, _ZERO_2 = (0,), (0, 0)
 
 
 def _as_output(y: Any) -> np.ndarray:

@@ -16,6 +16,7 @@ A flat state dict keeps its own keys as tensor names, so ``safetensors.torch.loa
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ __all__ = ["FORMAT_VERSION", "load", "save"]
 #: Bumped whenever the layout of the metadata changes; ``load`` refuses files from a newer chainrule.
 FORMAT_VERSION = 1
 
+_OWN_KEYS = ("format_version", "chainrule_version", "structure")  # always written together by save()
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 _KEYS = (str, int, float, bool, type(None))
 
@@ -124,14 +126,16 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         "chainrule_version": __version__,
         "structure": json.dumps(structure, separators=(",", ":")),
     }
+    metadata["checksum"] = _checksum(metadata["structure"], encoder.arrays)
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
     os.close(fd)
     try:
+        mode = os.stat(path if os.path.exists(path) else tmp).st_mode & 0o7777
         st_numpy.save_file(encoder.arrays, tmp, metadata=metadata)
+        os.chmod(tmp, mode)  # safetensors creates its files 0600; keep what open() would give
         with open(tmp, "rb+") as f:
-            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -139,6 +143,17 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def _checksum(structure: str, arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the structure and every array's name, dtype, shape and bytes: safetensors has no checksum
+    of its own, so without this a flipped bit in the tensor data would load silently."""
+    h = hashlib.sha256(structure.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+    return "sha256:" + h.hexdigest()
 
 
 def _fsync_folder(folder: str) -> None:
@@ -241,6 +256,9 @@ def load(path: str | os.PathLike[str], map_location: Any = None, *, device: Any 
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict):
         raise ValueError(f"{path}: not a valid safetensors file: __metadata__ is not an object")
+    missing = [k for k in _OWN_KEYS if k not in metadata]
+    if missing and len(missing) < len(_OWN_KEYS):  # a chainrule file that lost a key is not a plain one
+        raise ValueError(f"{path}: corrupted chainrule metadata (no {', '.join(missing)})")
     version = metadata.get("format_version")
     if version is not None:
         try:
@@ -272,4 +290,8 @@ def load(path: str | os.PathLike[str], map_location: Any = None, *, device: Any 
         structure = json.loads(metadata["structure"])
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: corrupted structure metadata ({exc})") from None
-    return _decode(structure, arrays, make, path)
+    obj = _decode(structure, arrays, make, path)
+    expected = metadata.get("checksum")
+    if expected is not None and _checksum(str(metadata["structure"]), arrays) != expected:
+        raise ValueError(f"{path}: corrupted file: its contents do not match the checksum written by save()")
+    return obj

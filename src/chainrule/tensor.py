@@ -171,9 +171,8 @@ class Tensor:
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
         ``retain_graph=True`` (which ``create_graph=True`` implies).
         """
-        from chainrule._autograd import backward  # noqa: PLC0415
-
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        run = _engine_backward if _engine_backward is not None else _load_engine_backward()
+        run([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     def zero_grad(self) -> None:
         self._grad = None
@@ -466,6 +465,17 @@ class Variable(Tensor):
             requires_grad = self.data.dtype.kind in _FLOAT_KINDS
         if requires_grad:
             self.requires_grad_(True)
+
+
+_engine_backward: Any = None  # chainrule._autograd.backward, found on first use (it imports this module)
+
+
+def _load_engine_backward() -> Any:
+    global _engine_backward
+    from chainrule._autograd import backward
+
+    _engine_backward = backward
+    return backward
 
 
 def bind_ops(ops_module: Any) -> None:

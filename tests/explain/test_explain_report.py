@@ -76,9 +76,16 @@ def test_default_names_and_overrides():
     assert [r.op for r in report.forward] == ["leaf", "leaf", "Mul", "const", "Add"]
     assert report.forward[2].inputs == ["x0", "x1"]
     # a {tensor: name} mapping and a locals()-style {name: tensor} mapping
-    assert [r.name for r in cr.explain(y, names={h: "prod", a: "a"}).forward] == ["a", "x0", "prod", "c0", "L"]
+    assert [r.name for r in cr.explain(y, names={h: "prod", a: "a"}).forward] == [
+        "a",
+        "x0",
+        "prod",
+        "c0",
+        "L",
+    ]
     names = [r.name for r in cr.explain(y, names=locals()).forward]
     assert names == ["a", "b", "h", "c", "y"]
+    assert cr.explain(y, names=[("first", a)]).forward[0].name == "first"  # (name, tensor) pairs
     # .name on the tensors is used; duplicates are made unique
     a.name, b.name = "p", "p"
     assert [r.name for r in cr.explain(y).forward][:2] == ["p", "p_2"]
@@ -206,3 +213,27 @@ def test_text_markdown_and_dict_formats():
     assert [s["node"] for s in data["steps"]] == [s.node for s in report.steps]
     assert data["ok"] is True
     assert repr(report).startswith("<Report of y")
+
+
+def test_nn_functional_graph_matches_torch(torch):
+    F = pytest.importorskip("chainrule.nn.functional")
+    rng = np.random.default_rng(5)
+    data = {
+        "x": rng.standard_normal((5, 4)),
+        "w1": rng.standard_normal((6, 4)) * 0.5,
+        "b1": rng.standard_normal(6) * 0.1,
+        "w2": rng.standard_normal((3, 6)) * 0.5,
+        "b2": rng.standard_normal(3) * 0.1,
+    }
+    target = np.array([0, 2, 1, 1, 0])
+    p = {k: cr.tensor(v, dtype="float64", requires_grad=k != "x", name=k) for k, v in data.items()}
+    logits = F.linear(F.relu(F.linear(p["x"], p["w1"], p["b1"])), p["w2"], p["b2"])
+    report = cr.explain(F.cross_entropy(logits, cr.tensor(target)), numerical_check=True)
+    t = {k: torch.tensor(v, requires_grad=k != "x") for k, v in data.items()}
+    TF = torch.nn.functional
+    t_logits = TF.linear(TF.relu(TF.linear(t["x"], t["w1"], t["b1"])), t["w2"], t["b2"])
+    TF.cross_entropy(t_logits, torch.tensor(target)).backward()
+    for k in ("w1", "b1", "w2", "b2"):
+        np.testing.assert_allclose(report.grads[k], t[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+    assert report.ok is True
+    assert report.step("w2").rule.endswith("ᵀ · h2")  # Linear: dL/dW = dL/dyᵀ · x

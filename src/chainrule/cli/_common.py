@@ -151,7 +151,10 @@ class AtomicWriter:
     def commit(self) -> list[Path]:
         """Move every temporary file to its destination; returns the destinations."""
         done = []
+        umask = os.umask(0)
+        os.umask(umask)
         for tmp, final in self._pending:
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give them the usual permissions
             os.replace(tmp, final)
             done.append(final)
         self._pending.clear()
@@ -188,7 +191,10 @@ def progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[
         except ImportError:
             bar = None
         else:
-            bar = tqdm(total=total, desc=desc, leave=True, file=sys.stderr, dynamic_ncols=True, unit="batch")
+            # disable=None: no bar when stderr is not a terminal (logs, CI); the per-epoch lines remain.
+            bar = tqdm(
+                total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True, unit="batch", disable=None
+            )
     done = 0
 
     def update(n: int, postfix: dict[str, str]) -> None:

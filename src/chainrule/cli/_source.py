@@ -68,6 +68,13 @@ def build_output(args: argparse.Namespace) -> Any:
         if name in values:
             raise CLIError(f"--set {name}= given twice")
         values[name] = number
+    _, variables = examples.parse_expression(args.expr)
+    unused = [name for name in values if name not in variables]
+    if unused:
+        raise CLIError(
+            f"--set {unused[0]}=... names a variable that --expr {args.expr!r} does not use "
+            f"(its variables: {', '.join(variables) or 'none'})"
+        )
     try:
         return examples.expression(args.expr, values)
     except (NameError, KeyError, SyntaxError, ZeroDivisionError) as error:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from chainrule.cli._common import check_writable_file
+from chainrule.cli._common import CLIError, check_writable_file
 
 __all__ = ["add_parser", "find_benchmarks", "run"]
 
@@ -32,6 +32,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", metavar="PATH", type=Path, help="also write the results to this JSON file")
     p.add_argument("--quick", action="store_true", help="fewer repetitions: a rough idea in seconds")
+    p.add_argument(
+        "--only",
+        metavar="CASE",
+        action="append",
+        help="run only this case (repeatable): tiny, mlp64, mlp784, cnn, lstm, wide, scalar, import, memory",
+    )
     p.set_defaults(run=run)
 
 
@@ -72,5 +78,10 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--json", str(args.json)]
     if args.quick:
         argv.append("--quick")
+    cases = getattr(module, "CASES", None)
+    for name in args.only or []:
+        if cases is not None and name not in cases:
+            raise CLIError(f"unknown benchmark case {name!r} (choose from {', '.join(cases)})")
+        argv += ["--only", name]
     status = module.main(argv)
     return int(status or 0)

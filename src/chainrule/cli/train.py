@@ -131,9 +131,14 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", choices=MODELS, help="mlp (default) or cnn (image data sets only)")
     p.add_argument("--epochs", type=positive_int, default=10, metavar="N", help="epochs to run (default 10)")
-    p.add_argument("--batch-size", type=positive_int, default=32, metavar="B", help="mini-batch size (default 32)")
     p.add_argument(
-        "--lr", type=positive_float, metavar="LR", help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw)"
+        "--batch-size", type=positive_int, metavar="B", help="mini-batch size (default 32, or the checkpoint's)"
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        metavar="LR",
+        help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw, or the checkpoint's)",
     )
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="sgd (with momentum 0.9), adam (default) or adamw")
     p.add_argument("--seed", type=nonnegative_int, metavar="S", help="random seed for the data split, weights and shuffling")
@@ -158,7 +163,7 @@ def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> Tra
             mnist_path=mnist_path,
             model=args.model or "mlp",
             epochs=args.epochs,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size or 32,
             lr=args.lr if args.lr is not None else DEFAULT_LR[optimizer],
             optimizer=optimizer,
             seed=0 if args.seed is None else args.seed,
@@ -174,7 +179,9 @@ def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> Tra
     for flag, (value, stored) in given.items():
         if value is not None and value != stored:
             raise CLIError(f"{flag} {value} does not match the checkpoint, which was trained with {flag} {stored}")
-    config = TrainConfig(**{**asdict(base), "epochs": args.epochs, "batch_size": args.batch_size})
+    config = TrainConfig(**{**asdict(base), "epochs": args.epochs})
+    if args.batch_size is not None:
+        config.batch_size = args.batch_size
     if args.dataset is not None and args.dataset[1] is not None:
         config.mnist_path = args.dataset[1]
     if args.lr is not None:
@@ -420,14 +427,12 @@ def config_from_checkpoint(checkpoint: dict[str, Any]) -> TrainConfig:
 
 
 def _checkpoint(config: TrainConfig, model: Any, optimizer: Any, history: History) -> dict[str, Any]:
-    import numpy as np  # noqa: PLC0415
-
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "epoch": history.epoch[-1] if history.epoch else 0,
-        "config": json.dumps(asdict(config)),
-        "history": {k: np.asarray(v, dtype=np.float64) for k, v in history.as_dict().items()},
+        "config": asdict(config),
+        "history": history.as_dict(),
     }
 
 
@@ -505,7 +510,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_folder(out)
     what = f"{config.model} on {config.dataset}, {config.optimizer} lr={config.lr:g}, batch {config.batch_size}"
     if checkpoint is not None:
-        say(f"resuming {what} from {args.resume} (epoch {int(checkpoint['epoch'])}), {config.epochs} more epochs")
+        say(f"resuming {what} from {args.resume} (epoch {int(checkpoint['epoch'])}), {config.epochs} more epoch{'s' if config.epochs > 1 else ''}")
     else:
         say(f"training {what}, {config.epochs} epochs, seed {config.seed}")
     model, optimizer, history, data, seconds = train(

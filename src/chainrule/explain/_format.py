@@ -22,7 +22,7 @@ def fmt_number(x: Any, precision: int = 6) -> str:
         return str(int(x))
     if isinstance(x, (complex, np.complexfloating)):
         return f"{complex(x):.{precision}g}"
-    return f"{float(x):.{precision}g}"
+    return f"{float(x) + 0.0:.{precision}g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def fmt_array(a: Any, max_elements: int = 8, precision: int = 6) -> str:

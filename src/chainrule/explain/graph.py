@@ -191,10 +191,12 @@ def _scalar_graph(root: Any) -> Graph:
 
 
 # ---------------------------------------------------------------------------- names
-def _overrides(names: Mapping[Any, Any] | None) -> dict[int, str]:
+def _overrides(names: Any) -> dict[int, str]:
     out: dict[int, str] = {}
     if not names:
         return out
+    if not isinstance(names, Mapping):  # e.g. model.named_parameters(): (name, tensor) pairs
+        names = dict(names)
     for key, value in names.items():
         if isinstance(key, str):
             if not key.startswith("_") and (isinstance(value, Tensor) or is_scalar_node(value)):

@@ -167,7 +167,10 @@ class Report:
 
     def __str__(self) -> str:
         L = self.output
-        out = [f"Backpropagation through {L} ({self.engine} engine, {len(self.steps)} backward steps)", ""]
+        out = [
+            f"Backpropagation through {L} ({self.engine} engine, {_count(len(self.steps), 'backward step')})",
+            "",
+        ]
         out += ["Forward pass", table(self._forward_rows()), ""]
         out += [f"Backward pass, newest op first (seed {self._seed_text()})"]
         width = len(f"[{len(self.steps)}]") + 1
@@ -189,7 +192,7 @@ class Report:
             label_w = len("numerical") if self.numerical_check else len("upstream")
             out += [f"{pad}{k.ljust(label_w)}  {v}" for k, v in lines]
         if not self.steps:
-            out.append("  (no backward steps: nothing in the graph requires grad)")
+            out.append("  (no backward steps: no op lies between the output and a leaf that requires grad)")
         out += ["", "Gradients", table(self._grad_rows())]
         if self.numerical_check:
             verdict = {True: f"{CHECK} every step agrees with central differences (float64)",
@@ -205,9 +208,8 @@ class Report:
     def to_markdown(self) -> str:
         """A Markdown document: forward table, backward table with each rule, gradient table."""
         L = self.output
-        summary = (
-            f"{self.engine.capitalize()} engine; {len(self.forward)} nodes, {len(self.steps)} backward steps."
-        )
+        nodes, steps = _count(len(self.forward), "node"), _count(len(self.steps), "backward step")
+        summary = f"{self.engine.capitalize()} engine; {nodes}, {steps}."
         doc = [f"# Backpropagation through `{L}`", "", summary, "", "## Forward pass", ""]
         rows = [[f"`{r[0]}`", f"`{r[1]}`", r[2], r[3]] for r in self._forward_rows()[1:]]
         doc += [md_table([["node", "op", "shape", "value"], *rows]), ""]
@@ -229,7 +231,12 @@ class Report:
             if self.numerical_check:
                 row.append("—" if s.numerical is None else f"{self._f(s.numerical)} {s.check_mark}")
             body.append(row)
-        doc += [md_table([head, *body]) if body else "_No backward steps: nothing requires grad._", ""]
+        doc += [
+            md_table([head, *body])
+            if body
+            else "_No backward steps: no op lies between the output and a leaf that requires grad._",
+            "",
+        ]
         doc += ["## Gradients", ""]
         grows = [[f"`{r[0]}`", r[1], r[2]] for r in self._grad_rows()[1:]]
         doc += [md_table([["node", "shape", f"d{L}/d(node)"], *grows]), ""]
@@ -245,3 +252,7 @@ def _const(v: Any) -> str:
     if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
         return fmt_number(v, 6)
     return str(v)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -88,6 +88,17 @@ _BINARY = {
     "Minimum": ("{gy} · 1[{a} < {b}] (ties: ½)", "{gy} · 1[{b} < {a}] (ties: ½)"),
     "Where": ("{gy} · 1[cond]", "{gy} · 1[not cond]"),
     "Linear": ("{gy} · {w}", "{gy}ᵀ · {a}", "{gy} summed over the batch"),
+    # chainrule.nn.functional's fused ops (a rule for the first input; other inputs get the generic text)
+    "_MaskMul": ("{gy} · mask (the kept elements, scaled by 1/(1−p))",),
+    "Normalize": ("(1/σ) · ({gy} − mean({gy}) − {y} · mean({gy} ⊙ {y}))",),
+    "_SoftmaxCrossEntropy": (
+        "{gy} · (softmax({x}) − one_hot(target)), weighted and averaged as in the forward",
+    ),
+    "_NLLLoss": ("−{gy} at each target's entry of {x}, weighted and averaged as in the forward",),
+    "_BCEWithLogits": ("{gy} · (σ({x}) − target), weighted and averaged as in the forward",),
+    "_BinaryCrossEntropy": (
+        "{gy} · ({x} − target) / ({x}(1 − {x})), weighted and averaged as in the forward",
+    ),
 }
 
 _VARIADIC = {

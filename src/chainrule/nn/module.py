@@ -491,6 +491,12 @@ class Module:
                     f"the shape in current model is {_shape_str(target.shape)}."
                 )
                 continue
+            if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):  # float64 -> float32 is fine
+                errors.append(
+                    f"dtype mismatch for {key}: copying a param of dtype {value.dtype} from checkpoint would lose "
+                    f"information in the current model's dtype {target.dtype}."
+                )
+                continue
             arrays[key] = value
         if strict:
             if unexpected:

@@ -2,9 +2,10 @@
 
 Points lie in the unit square (``spiral`` around its centre); labels are ``0.0`` or ``1.0``.
 
->>> data = xor(4, seed=0)
->>> len(data.xs), data.ys[:2]
-(4, [1.0, 0.0])
+>>> data = xor(20, seed=0)
+>>> len(data.xs), sorted(set(data.ys))
+(20, [0.0, 1.0])
+>>> xs, ys = data
 """
 
 from __future__ import annotations

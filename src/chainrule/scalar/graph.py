@@ -35,8 +35,10 @@ def topological_sort(variable: Scalar) -> list[Scalar]:
 
     >>> from chainrule.scalar import Scalar
     >>> x = Scalar(2.0, name="x").requires_grad_()
-    >>> [n.name for n in topological_sort(x * 3.0 + x)][1:]
-    ['x']
+    >>> y = x * 3.0 + x
+    >>> order = topological_sort(y)
+    >>> order[0] is y, order[-1] is x, len(order)
+    (True, True, 3)
     """
     if not variable._requires_grad:
         return []

@@ -20,9 +20,10 @@ from chainrule.scalar.scalar import Scalar, from_op
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "mean", "mse"]
 
 # PyTorch clamps each log term of binary cross-entropy at -100 so that a confident wrong
-# prediction costs 100 rather than inf, and bounds p * (1 - p) below by 1e-12 in the gradient.
+# prediction costs 100 rather than inf, and bounds p * (1 - p) below by 1e-12 in the gradient
+# (a float32 constant there, hence this exact value).
 _LOG_FLOOR = -100.0
-_EPS = 1e-12
+_EPS = 9.999999960041972e-13
 
 Target = Scalar | float
 Loss = Callable[[Scalar, Target], Scalar]
@@ -90,7 +91,9 @@ def _squared_error(pred: Scalar, target: Target) -> Scalar:
 def _apply(fn: Loss, pred: Scalar | Sequence[Scalar], target: Target | Sequence[Target]) -> Scalar:
     if isinstance(pred, Scalar):
         return fn(pred, target)  # type: ignore[arg-type]
-    if isinstance(target, (Scalar, int, float)):
+    if not isinstance(pred, Sequence) or isinstance(pred, str):
+        raise TypeError(f"prediction must be a Scalar or a sequence of Scalars, got {type(pred).__name__}")
+    if not isinstance(target, Sequence) or isinstance(target, str):
         raise TypeError("a sequence of predictions needs a sequence of targets")
     preds, targets = list(pred), list(target)
     if len(preds) != len(targets):

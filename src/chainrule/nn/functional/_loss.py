@@ -90,6 +90,7 @@ class _SoftmaxCrossEntropy(Function):
 
     def forward(self, x):
         cls, eps = self.cls, self.eps
+        self.in_shape = x.shape
         z = cls.to_rows(x)
         m = z.max(axis=1, keepdims=True)
         z = z - np.where(np.isfinite(m), m, 0)
@@ -103,12 +104,11 @@ class _SoftmaxCrossEntropy(Function):
         if self.reduction == "none":
             return loss.reshape(cls.shape).astype(x.dtype, copy=False)
         total = loss.sum()
+        self.scale = 1.0
         if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: nan, as torch
                 self.scale = 1.0 / _denominator(cls)
-            total = total * self.scale
-        else:
-            self.scale = 1.0
+                total = total * self.scale
         return np.asarray(total, dtype=x.dtype)
 
     def _coefficients(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
@@ -140,12 +140,8 @@ class _SoftmaxCrossEntropy(Function):
         p = softmax(x, dim=cls.axis)
         g = p * _new(cls.class_view(a, x.ndim)) - _new(cls.from_rows(target.astype(dtype, copy=False), x.shape))
         if self.reduction == "none":
-            return g * (gy.reshape(cls.class_view(np.empty(cls.t.size), x.ndim).shape) if x.ndim > 1 else gy)
+            return g * (gy.unsqueeze(1) if x.ndim > 1 else gy)
         return g * (gy * scale)
-
-    def __call__(self, x):  # remember the input's shape for the backward
-        self.in_shape = x.shape
-        return super().__call__(x)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
@@ -190,7 +186,7 @@ def _cross_entropy_probs(x: Tensor, t: Tensor, weight: Tensor | None, reduction:
         logp = logp * (w.reshape(-1, *(1,) * (x.ndim - 2)) if x.ndim > 2 else w)
     loss = -(logp * t).sum(dim=axis)
     if reduction == "mean":
-        return loss.sum() / max(x.data.size // max(c, 1), 1) if x.data.size else loss.sum() * float("nan")
+        return loss.sum() / max(x.data.size // max(c, 1), 1)
     return reduce(loss, reduction)
 
 
@@ -210,10 +206,10 @@ class _NLLLoss(Function):
         if self.reduction == "none":
             return loss.reshape(cls.shape).astype(x.dtype, copy=False)
         self.scale = 1.0
-        if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: nan, as torch
+            if self.reduction == "mean":
                 self.scale = 1.0 / _denominator(cls)
-        return np.asarray(loss.sum() * self.scale, dtype=x.dtype)
+            return np.asarray(loss.sum() * self.scale, dtype=x.dtype)
 
     def backward(self, gy):
         cls = self.cls
@@ -221,8 +217,7 @@ class _NLLLoss(Function):
         rows[cls.rows, cls.t] = -cls.wt
         g = _new(cls.from_rows(rows, self.in_shape))
         if self.reduction == "none":
-            return g * (gy.reshape(cls.class_view(np.empty(cls.t.size), len(self.in_shape)).shape)
-                        if len(self.in_shape) > 1 else gy)  # fmt: skip
+            return g * (gy.unsqueeze(1) if len(self.in_shape) > 1 else gy)
         return g * (gy * self.scale)
 
 
@@ -306,9 +301,8 @@ class _BinaryCrossEntropy(Function):
         if np.any((x < 0) | (x > 1)):
             raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
-            self.log_x = np.maximum(np.log(x), -100)
-            self.log_1mx = np.maximum(np.log1p(-x), -100)
-        return -(t * self.log_x + (1 - t) * self.log_1mx)
+            self.log_x, self.log_1mx = np.log(x), np.log1p(-x)
+        return -(t * np.maximum(self.log_x, -100) + (1 - t) * np.maximum(self.log_1mx, -100))
 
     def backward(self, gy):
         x, t = self.inputs
@@ -316,8 +310,9 @@ class _BinaryCrossEntropy(Function):
         gx = gt = None
         if need_x:
             gx = gy * (x - t) / ops.clamp((1 - x) * x, min=1e-12)
-        if need_t:
-            gt = gy * _new((self.log_1mx - self.log_x).astype(gy.dtype, copy=False))
+        if need_t:  # unclamped logs, as torch: infinite at x = 0 or 1
+            with np.errstate(invalid="ignore"):
+                gt = gy * _new((self.log_1mx - self.log_x).astype(gy.dtype, copy=False))
         return gx, gt
 
 
@@ -416,20 +411,4 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, redu
         loss = _new(ent) - t * x
     if reduction == "batchmean":
         return loss.sum() / (x.shape[0] if x.ndim else 1)
-    return _reduce(loss, reduction)
-
-
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,  # noqa: A002
-                     size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
-                     reduction: str = "mean") -> Tensor:  # fmt: skip
-    """Poisson negative log-likelihood: exp(x) - t·x (log_input) or x - t·log(x + eps)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "poisson_nll_loss")
-    x, t = _pair(input, target, "poisson_nll_loss")
-    loss = ops.exp(x) - t * x if log_input else x - t * ops.log(x + eps)
-    if full:
-        td = t.data
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stirling = np.where(td > 1, td * np.log(np.where(td > 1, td, 1)) - td + 0.5 * np.log(2 * np.pi * np.where(td > 1, td, 1)), 0)
-        loss = loss + _new(stirling.astype(x.dtype, copy=False))
     return _reduce(loss, reduction)

@@ -1,0 +1,73 @@
+"""``chainrule.nn.functional`` (import as ``F``): stateless layers, activations and losses, named as in torch.
+
+>>> import chainrule as cr
+>>> import chainrule.nn.functional as F
+>>> logits = cr.tensor([[2.0, 0.5, -1.0]], requires_grad=True)
+>>> loss = F.cross_entropy(logits, cr.tensor([0]))
+>>> loss.backward()
+>>> logits.grad.shape
+(1, 3)
+"""
+
+from chainrule.nn.functional._activation import (
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    normalize,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    tanh,
+)
+from chainrule.nn.functional._attention import multi_head_attention_forward, scaled_dot_product_attention
+from chainrule.nn.functional._conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
+from chainrule.nn.functional._dropout import dropout, dropout1d, dropout2d
+from chainrule.nn.functional._linear import bilinear, linear
+from chainrule.nn.functional._loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from chainrule.nn.functional._normalization import batch_norm, group_norm, instance_norm, layer_norm
+from chainrule.nn.functional._padding import pad
+from chainrule.nn.functional._pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+)
+from chainrule.nn.functional._sparse import embedding, one_hot
+
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm",
+    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
+    "embedding", "gelu", "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm",
+    "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d",
+    "max_pool2d", "max_pool3d", "mish", "mse_loss", "multi_head_attention_forward", "nll_loss", "normalize",
+    "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "selu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softmin", "softplus", "softsign", "tanh",
+]  # fmt: skip

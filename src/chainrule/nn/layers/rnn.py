@@ -1,0 +1,343 @@
+"""Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their cells, with torch's parameter names and gate order.
+
+LSTM gates are stacked (i, f, g, o) and GRU gates (r, z, n) in ``weight_ih_l{k}``/``weight_hh_l{k}``, so a torch
+state dict loads unchanged. The input projection of every time step is one GEMM; the recurrence is a loop
+over time steps of tensor ops (so gradients, and gradients of gradients, flow through it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.layers._factory import check_dropout, check_positive, empty_param
+from chainrule.nn.module import Module
+from chainrule.tensor import Tensor, _new
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# ---------------------------------------------------------------------------- one time step
+def _rnn_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
+    pre = gx + F.linear(h, w_hh, b_hh)
+    return ops.relu(pre) if relu else ops.tanh(pre)
+
+
+def _lstm_step(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    gates = gx + F.linear(h, w_hh, b_hh)
+    i, f, g, o = ops.chunk(gates, 4, dim=-1)
+    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+    return ops.sigmoid(o) * ops.tanh(c), c
+
+
+def _gru_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    gh = F.linear(h, w_hh, b_hh)
+    i_r, i_z, i_n = ops.chunk(gx, 3, dim=-1)
+    h_r, h_z, h_n = ops.chunk(gh, 3, dim=-1)
+    r = ops.sigmoid(i_r + h_r)
+    z = ops.sigmoid(i_z + h_z)
+    n = ops.tanh(i_n + r * h_n)
+    return n + z * (h - n)
+
+
+class RNNBase(Module):
+    """The shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (torch's ``RNNBase``)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        super().__init__()
+        name = type(self).__name__
+        check_positive(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        check_dropout(name, dropout)
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size is not supported")
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+        gate = _GATES[mode] * hidden_size
+        dirs = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            for direction in range(dirs):
+                in_size = input_size if layer == 0 else hidden_size * dirs
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes = {"weight_ih": (gate, in_size), "weight_hh": (gate, hidden_size)}
+                if bias:
+                    shapes.update({"bias_ih": (gate,), "bias_hh": (gate,)})
+                for key, shape in shapes.items():
+                    setattr(self, key + suffix, empty_param(shape, device, dtype))
+                    self._flat_weights_names.append(key + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        per = 4 if self.bias else 2
+        flat = [getattr(self, n) for n in self._flat_weights_names]
+        return [flat[i : i + per] for i in range(0, len(flat), per)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # ------------------------------------------------------------------ running
+    def _params(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        get = self._parameters.get
+        return get("weight_ih" + suffix), get("weight_hh" + suffix), get("bias_ih" + suffix), get("bias_hh" + suffix)
+
+    def _prepare(self, input: Tensor, hx: Any) -> tuple[Tensor, Any, bool]:  # noqa: A002
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
+            raise ValueError(f"{name}: expected 2-D (unbatched) or 3-D input {layout}, got input of shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}"
+            )
+        unbatched = input.ndim == 2
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        return x, hx, unbatched
+
+    def _initial(self, hx: Any, batch: int, dtype: np.dtype, unbatched: bool, what: str) -> Tensor:
+        dirs = 2 if self.bidirectional else 1
+        shape = (self.num_layers * dirs, batch, self.hidden_size)
+        if hx is None:
+            return _new(np.zeros(shape, dtype=dtype))
+        h = hx.unsqueeze(1) if unbatched and hx.ndim == 2 else hx
+        if h.shape != shape:
+            expected = shape if not unbatched else (shape[0], shape[2])
+            raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {hx.shape}")
+        return h
+
+    def _run(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[list[Tensor]]]:
+        """Run every layer and direction over x (L, N, H_in); ``states`` holds h0 (and c0) stacked by layer."""
+        dirs = 2 if self.bidirectional else 1
+        finals: list[list[Tensor]] = [[] for _ in states]
+        per_state = [ops.unbind(s, 0) for s in states]
+        layer_input = x
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(dirs):
+                idx = layer * dirs + direction
+                w_ih, w_hh, b_ih, b_hh = self._params(layer, direction)
+                steps = ops.unbind(F.linear(layer_input, w_ih, b_ih), 0)  # one GEMM for all time steps
+                carry = [ps[idx] for ps in per_state]
+                seq: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
+                order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
+                for t in order:
+                    carry = self._step(steps[t], carry, w_hh, b_hh)
+                    seq[t] = carry[0]
+                for k, c in enumerate(carry):
+                    finals[k].append(c)
+                outs.append(ops.stack(seq, 0))
+            layer_input = outs[0] if dirs == 1 else ops.cat(outs, dim=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        return layer_input, finals
+
+    def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        raise NotImplementedError
+
+    def _finish(self, out: Tensor, unbatched: bool) -> Tensor:
+        if unbatched:
+            return out.squeeze(1)
+        return out.transpose(0, 1) if self.batch_first else out
+
+    @staticmethod
+    def _stack_final(finals: list[Tensor], unbatched: bool) -> Tensor:
+        h = ops.stack(finals, 0)
+        return h.squeeze(1) if unbatched else h
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh) (or relu). Returns (output, h_n).
+
+    >>> import chainrule as cr
+    >>> rnn = cr.nn.RNN(3, 5, num_layers=2, batch_first=True)
+    >>> out, h = rnn(cr.randn(4, 7, 3))
+    >>> out.shape, h.shape
+    ((4, 7, 5), (2, 4, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; choose 'tanh' or 'relu'")
+        self.nonlinearity = nonlinearity
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)  # fmt: skip
+
+    def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        return [_rnn_step(gx, carry[0], w_hh, b_hh, self.nonlinearity == "relu")]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+        x, hx, unbatched = self._prepare(input, hx)
+        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched, "hx")
+        out, (h_n,) = self._run(x, [h0])
+        return self._finish(out, unbatched), self._stack_final(h_n, unbatched)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, torch's gate order (i, f, g, o). Returns (output, (h_n, c_n)).
+
+    >>> import chainrule as cr
+    >>> lstm = cr.nn.LSTM(1, 16)
+    >>> out, (h, c) = lstm(cr.randn(20, 8, 1))
+    >>> out.shape, h.shape, c.shape
+    ((20, 8, 16), (1, 8, 16), (1, 8, 16))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)  # fmt: skip
+
+    def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        return list(_lstm_step(gx, carry[0], carry[1], w_hh, b_hh))
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # noqa: A002
+        x, hx, unbatched = self._prepare(input, hx)
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
+        h0 = self._initial(None if hx is None else hx[0], x.shape[1], x.dtype, unbatched, "h_0")
+        c0 = self._initial(None if hx is None else hx[1], x.shape[1], x.dtype, unbatched, "c_0")
+        out, (h_n, c_n) = self._run(x, [h0, c0])
+        return self._finish(out, unbatched), (self._stack_final(h_n, unbatched), self._stack_final(c_n, unbatched))
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, torch's gate order (r, z, n). Returns (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)  # fmt: skip
+
+    def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        return [_gru_step(gx, carry[0], w_hh, b_hh)]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+        x, hx, unbatched = self._prepare(input, hx)
+        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched, "hx")
+        out, (h_n,) = self._run(x, [h0])
+        return self._finish(out, unbatched), self._stack_final(h_n, unbatched)
+
+
+# ---------------------------------------------------------------------------- cells
+class RNNCellBase(Module):
+    _gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        check_positive(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        gate = self._gates * hidden_size
+        self.weight_ih = empty_param((gate, input_size), device, dtype)
+        self.weight_hh = empty_param((gate, hidden_size), device, dtype)
+        if bias:
+            self.bias_ih = empty_param((gate,), device, dtype)
+            self.bias_hh = empty_param((gate,), device, dtype)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor, bool]:  # noqa: A002
+        name = type(self).__name__
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (N, {self.input_size}) or ({self.input_size},), "
+                             f"got {input.shape}")  # fmt: skip
+        unbatched = input.ndim == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if hx is None:
+            h = _new(np.zeros((x.shape[0], self.hidden_size), dtype=x.dtype))
+        else:
+            h = hx.unsqueeze(0) if unbatched else hx
+            if h.shape != (x.shape[0], self.hidden_size):
+                raise ValueError(f"{name}: expected hidden state of shape {(x.shape[0], self.hidden_size)}, "
+                                 f"got {hx.shape}")  # fmt: skip
+        return x, h, unbatched
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        x, h, unbatched = self._prepare(input, hx)
+        h = _rnn_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh,
+                      self.nonlinearity == "relu")  # fmt: skip
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: returns (h', c')."""
+
+    _gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:  # fmt: skip
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+        x, h, unbatched = self._prepare(input, None if hx is None else hx[0])
+        c = _new(np.zeros_like(h.data)) if hx is None else (hx[1].unsqueeze(0) if unbatched else hx[1])
+        h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh, self.bias_hh)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(RNNCellBase):
+    _gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:  # fmt: skip
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        x, h, unbatched = self._prepare(input, hx)
+        h = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh)
+        return h.squeeze(0) if unbatched else h

@@ -1,0 +1,126 @@
+"""``chainrule explain`` and ``chainrule graph``: reports, Markdown, drawings and their error paths."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+
+import pytest
+
+
+def _gradients(text: str) -> dict[str, float]:
+    """The final 'Gradients' table of a text report: node -> value (scalars only)."""
+    table = text.split("\nGradients\n", 1)[1]
+    out = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "()":
+            out[parts[0]] = float(parts[2])
+    return out
+
+
+def test_explain_expression_matches_torch(cli, torch):
+    result = cli("explain", "--expr", "sigmoid(w*x+b)", "--set", "w=2", "--set", "x=0.5", "--set", "b=-1", "--check")
+    assert result.returncode == 0, result.stderr
+    w, x, b = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (2.0, 0.5, -1.0))
+    torch.sigmoid(w * x + b).backward()
+    grads = _gradients(result.stdout)
+    for name, leaf in (("w", w), ("x", x), ("b", b)):
+        assert math.isclose(grads[name], leaf.grad.item(), rel_tol=1e-5), (name, grads)
+    assert "✗" not in result.stdout and "✓" in result.stdout  # --check compared every step numerically
+
+
+def test_explain_chain_example(cli):
+    result = cli("explain", "--example", "chain")
+    assert result.returncode == 0, result.stderr
+    x = 0.5
+    assert math.isclose(_gradients(result.stdout)["x"], 4 * x * math.exp(2 * x * x), rel_tol=1e-5)
+
+
+def test_explain_scalar_example(cli):
+    result = cli("explain", "--example", "scalar")
+    assert result.returncode == 0, result.stderr
+    grads = _gradients(result.stdout)
+    assert (grads["x1"], grads["x2"]) == (3.0, 5.0)  # y = 3*x1 + 5*x2
+    assert "scalar engine" in result.stdout
+
+
+def test_explain_two_layer_markdown(cli, tmp_path, torch):
+    result = cli("explain", "--example", "two-layer", "--markdown", "report/two_layer.md")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "report" / "two_layer.md").read_text(encoding="utf-8")
+    assert text.startswith("# ") and "| --- |" in text.replace("|---|", "| --- |")
+    # dL/dW2 from PyTorch (seed 002's network) appears in the report, to the printed precision.
+    a0 = torch.tensor([[0.35, 0.9]])
+    w1 = torch.tensor([[0.1, 0.4], [0.8, 0.6]], requires_grad=True)
+    w2 = torch.tensor([[0.3], [0.9]], requires_grad=True)
+    (0.5 * (torch.sigmoid(torch.sigmoid(a0 @ w1) @ w2) - 0.5).pow(2).sum()).backward()
+    numbers = [float(v) for v in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
+    for expected in w2.grad.flatten().tolist() + w1.grad.flatten().tolist():
+        assert any(math.isclose(n, expected, rel_tol=1e-5) for n in numbers), expected
+    assert not list(tmp_path.glob("report/.*tmp*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--expr", "sigmoid(w*x+b)", "--set", "w=2"], ["'x'", "'b'"]),  # unknown names
+        (["--expr", "foo(x)", "--set", "x=1"], ["'foo'"]),
+        (["--expr", "x+", "--set", "x=1"], ["'x+'"]),
+        (["--expr", "x*2", "--set", "x2"], ["'x2'"]),  # bad --set syntax
+        (["--expr", "x*2", "--set", "x=abc"], ["'x=abc'"]),
+        (["--expr", "x*2", "--set", "x=1", "--set", "z=3"], ["z"]),  # a variable the expression lacks
+        (["--expr", "x*2", "--set", "x=1", "--set", "x=2"], ["x"]),
+        (["--example", "chain", "--set", "x=1"], ["--set"]),
+        (["--example", "three-layer"], ["'three-layer'"]),
+        ([], ["--example", "--expr"]),
+        (["--example", "chain", "--expr", "x"], ["--expr"]),
+        (["--example", "chain", "--markdown", "file.txt/report.md"], ["file.txt"]),
+    ],
+)
+def test_explain_errors(cli, user_error, tmp_path, args, needles):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    user_error(cli("explain", *args), *needles)
+
+
+def test_graph_dot(cli, tmp_path):
+    result = cli("graph", "--example", "two-layer", "--out", "g/two_layer.dot")
+    assert result.returncode == 0, result.stderr
+    dot = (tmp_path / "g" / "two_layer.dot").read_text()
+    assert dot.startswith("digraph")
+    for name in ("W1", "W2", "Z1", "A2"):
+        assert name in dot
+
+
+def test_graph_expression(cli, tmp_path):
+    result = cli("graph", "--expr", "tanh(a*b)", "--set", "a=1", "--set", "b=2", "--out", "e.dot")
+    assert result.returncode == 0, result.stderr
+    assert "digraph" in (tmp_path / "e.dot").read_text()
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed here")
+def test_graph_png_without_graphviz_is_one_line(cli, user_error, tmp_path):
+    user_error(cli("graph", "--example", "chain", "--out", "g.png"), "dot")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+def test_graph_png_with_graphviz(cli, tmp_path):
+    result = cli("graph", "--example", "chain", "--out", "g.png")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--example", "chain", "--out", "g.txt"], ["g.txt", ".dot"]),
+        (["--example", "chain"], ["--out"]),
+        (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
+        (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
+    ],
+)
+def test_graph_errors(cli, user_error, tmp_path, args, needles):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    user_error(cli("graph", *args), *needles)

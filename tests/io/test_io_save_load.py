@@ -1,0 +1,297 @@
+"""chainrule.save / chainrule.load: safetensors round trips, torch interop, atomic writes, refusing bad files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import io as crio
+from chainrule import optim
+
+
+def state_dict():
+    rng = np.random.default_rng(0)
+    return {
+        "fc1.weight": cr.tensor(rng.standard_normal((4, 3)).astype(np.float32)),
+        "fc1.bias": cr.zeros(4),
+        "bn.running_var": cr.tensor(rng.random(4)),  # float64
+        "bn.num_batches_tracked": cr.tensor(7),  # 0-d int64
+        "mask": cr.tensor([True, False]),
+        "empty": cr.zeros(0, 3),
+        "transposed": cr.tensor(np.arange(6, dtype=np.float32).reshape(2, 3).T),  # not C-contiguous
+    }
+
+
+def assert_same_tensor(a, b):
+    assert isinstance(a, cr.Tensor) and isinstance(b, cr.Tensor)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_state_dict_round_trip(tmp_path):
+    sd = state_dict()
+    cr.save(sd, tmp_path / "m.safetensors")
+    back = cr.load(str(tmp_path / "m.safetensors"))
+    assert list(back) == list(sd)
+    for key in sd:
+        assert_same_tensor(back[key], sd[key])
+    back["fc1.bias"].data[0] = 5.0  # loaded arrays are writable
+
+
+def test_plain_state_dict_is_readable_by_safetensors_torch(tmp_path, torch):
+    from safetensors.torch import load_file
+
+    sd = state_dict()
+    cr.save(sd, tmp_path / "m.safetensors")
+    theirs = load_file(tmp_path / "m.safetensors")
+    assert set(theirs) == set(sd)
+    for key, t in theirs.items():
+        np.testing.assert_array_equal(t.numpy(), sd[key].data)
+        assert t.numpy().dtype == sd[key].dtype
+
+
+def test_loads_files_written_by_other_safetensors_writers(tmp_path, torch):
+    from safetensors.torch import save_file
+
+    weights = {"layer.weight": torch.randn(3, 2), "layer.bias": torch.arange(3)}
+    save_file(weights, tmp_path / "t.safetensors")
+    back = cr.load(tmp_path / "t.safetensors")
+    assert set(back) == set(weights)
+    for key, t in weights.items():
+        np.testing.assert_array_equal(back[key].data, t.numpy())
+
+
+def test_torch_tensors_are_saved_as_tensors(tmp_path, torch):
+    model = torch.nn.Linear(3, 2)
+    cr.save(model.state_dict(), tmp_path / "torch.safetensors")
+    back = cr.load(tmp_path / "torch.safetensors")
+    np.testing.assert_array_equal(back["weight"].data, model.weight.detach().numpy())
+
+
+def test_nested_checkpoint_round_trip(tmp_path):
+    w = cr.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    opt = optim.Adam([w], lr=0.01)
+    w.grad = cr.ones(2, 3, dtype="float64")
+    opt.step()
+    ckpt = {
+        "model": {"w": w.detach()},
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "history": [0.5, 0.25, float("inf"), float("nan")],
+        "config": {"name": "mlp", "hidden": (64, 32), "dropout": None, "bias": True, 7: "int key"},
+        "raw": np.arange(4, dtype=np.int16),
+        "scalar": np.float32(1.5),
+        "empty": {},
+    }
+    cr.save(ckpt, tmp_path / "ckpt.safetensors")
+    back = cr.load(tmp_path / "ckpt.safetensors")
+    assert back["epoch"] == 3 and isinstance(back["epoch"], int)
+    assert back["history"][:3] == [0.5, 0.25, float("inf")] and math.isnan(back["history"][3])
+    assert back["config"] == {"name": "mlp", "hidden": (64, 32), "dropout": None, "bias": True, 7: "int key"}
+    assert isinstance(back["raw"], np.ndarray) and back["raw"].dtype == np.int16
+    assert back["scalar"] == np.float32(1.5) and isinstance(back["scalar"], np.float32)
+    assert back["empty"] == {}
+    assert_same_tensor(back["model"]["w"], w.detach())
+    sd = opt.state_dict()
+    assert back["optimizer"]["param_groups"] == sd["param_groups"]  # betas stay a tuple
+    assert list(back["optimizer"]["state"]) == [0]  # int keys stay ints
+    assert back["optimizer"]["state"][0]["step"] == 1
+    assert_same_tensor(back["optimizer"]["state"][0]["exp_avg"], sd["state"][0]["exp_avg"])
+
+
+def test_names_are_unique_and_readable(tmp_path):
+    from safetensors.numpy import load_file
+
+    a, b, c = cr.ones(1), cr.zeros(1), cr.full((1,), 2.0)
+    obj = {"a.b": a, "a": {"b": b}, "__metadata__": c, "list": [a, b]}
+    cr.save(obj, tmp_path / "x.st")
+    back = cr.load(tmp_path / "x.st")
+    assert back["a.b"].item() == 1 and back["a"]["b"].item() == 0 and back["__metadata__"].item() == 2
+    assert [t.item() for t in back["list"]] == [1, 0]
+    names = set(load_file(tmp_path / "x.st"))
+    assert {"a.b", "list.0", "list.1"} <= names and len(names) == 5
+    cr.save(cr.arange(3), tmp_path / "t.st")
+    assert cr.load(tmp_path / "t.st").tolist() == [0, 1, 2]
+
+
+def test_metadata_has_versions(tmp_path):
+    from safetensors import safe_open
+
+    cr.save({"w": cr.ones(2)}, tmp_path / "m.st")
+    with safe_open(tmp_path / "m.st", framework="np") as f:
+        meta = f.metadata()
+    assert meta["format_version"] == str(crio.FORMAT_VERSION) == "1"
+    assert meta["chainrule_version"] == cr.__version__
+    json.loads(meta["structure"])
+
+
+def test_device_argument(tmp_path):
+    cr.save({"w": cr.ones(2)}, tmp_path / "m.st")
+    assert cr.load(tmp_path / "m.st", map_location="cpu")["w"].device == "cpu"
+    assert cr.load(tmp_path / "m.st", device="cpu")["w"].device == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        cr.load(tmp_path / "m.st", device="tpu")
+
+
+# ------------------------------------------------------------------------------------------- atomicity
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_unserialisable_value_leaves_old_file_intact(tmp_path):
+    path = tmp_path / "m.st"
+    cr.save({"w": cr.ones(3)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=r"type function at 'model\.act'"):
+        cr.save({"model": {"w": cr.zeros(3), "act": lambda x: x}}, path)
+    with pytest.raises(TypeError, match="dict key of type tuple"):
+        cr.save({(1, 2): cr.zeros(1)}, path)
+    assert path.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def test_failure_midway_through_the_write_leaves_old_file_intact(tmp_path, monkeypatch):
+    import safetensors.numpy as st_numpy
+
+    path = tmp_path / "m.st"
+    cr.save({"w": cr.ones(3)}, path)
+    before = path.read_bytes()
+    real_save_file = st_numpy.save_file
+
+    def half_then_fail(tensors, filename, metadata=None):
+        real_save_file(tensors, filename, metadata=metadata)
+        with open(filename, "r+b") as f:
+            f.truncate(os.path.getsize(filename) // 2)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(st_numpy, "save_file", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        cr.save({"w": cr.zeros(1000)}, path)
+    monkeypatch.setattr(st_numpy, "save_file", real_save_file)
+
+    def no_fsync(fd):
+        raise OSError("fsync failed")
+
+    monkeypatch.setattr(os, "fsync", no_fsync)
+    with pytest.raises(OSError, match="fsync failed"):
+        cr.save({"w": cr.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and leftovers(tmp_path) == []
+    assert cr.load(path)["w"].tolist() == [1, 1, 1]
+
+
+def current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_save_replaces_and_keeps_permissions_sane(tmp_path):
+    path = tmp_path / "m.st"
+    cr.save({"w": cr.ones(3)}, path)
+    cr.save({"w": cr.zeros(2)}, path)
+    assert cr.load(path)["w"].tolist() == [0, 0]
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()  # like any file open() creates
+    os.chmod(path, 0o640)
+    cr.save({"w": cr.zeros(1)}, path)
+    assert os.stat(path).st_mode & 0o777 == 0o640  # an existing file keeps its mode
+    assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------------- refusing bad files
+class MakesMarker:
+    """Unpickling this creates a file: loading must never get that far."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_is_refused_without_executing(tmp_path):
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"w": MakesMarker(str(marker))}, protocol=4))
+    with pytest.raises(ValueError, match="pickle") as info:
+        cr.load(path)
+    assert str(path) in str(info.value)
+    assert not marker.exists()
+
+
+def test_torch_save_zip_is_refused(tmp_path, torch):
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    with pytest.raises(ValueError, match="zip") as info:
+        cr.load(path)
+    assert str(path) in str(info.value)
+    other = tmp_path / "plain.zip"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("a.txt", "hello")
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        cr.load(other)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_bytes_are_refused(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    path = tmp_path / "noise.st"
+    path.write_bytes(rng.integers(0, 256, size=int(rng.integers(0, 4000)), dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match="not a valid safetensors file") as info:
+        cr.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_files_are_refused(tmp_path):
+    good = tmp_path / "good.st"
+    cr.save({"model": state_dict(), "epoch": 1}, good)
+    data = good.read_bytes()
+    for cut in [0, 3, 8, 20, len(data) // 2, len(data) - 1]:
+        bad = tmp_path / f"cut{cut}.st"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="not a valid safetensors file") as info:
+            cr.load(bad)
+        assert str(bad) in str(info.value)
+    extra = tmp_path / "extra.st"
+    extra.write_bytes(data + b"\x00" * 8)
+    with pytest.raises(ValueError, match="holds"):
+        cr.load(extra)
+
+
+def test_corrupted_header_and_structure_are_refused(tmp_path):
+    good = tmp_path / "good.st"
+    cr.save({"w": cr.ones(2), "n": 1}, good)
+    data = bytearray(good.read_bytes())
+    broken = bytearray(data)
+    broken[8] = ord("[")  # the JSON header no longer parses as an object
+    (tmp_path / "h.st").write_bytes(bytes(broken))
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        cr.load(tmp_path / "h.st")
+    text = bytes(data).replace(b'\\"tensor\\":\\"w\\"', b'\\"tensor\\":\\"q\\"')
+    (tmp_path / "s.st").write_bytes(text)
+    with pytest.raises(ValueError, match="tensor 'q' that the file does not hold"):
+        cr.load(tmp_path / "s.st")
+
+
+def test_newer_format_version_is_a_clear_error(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "future.st"
+    meta = {"format_version": "2", "chainrule_version": "9.0.0", "structure": '{"tensor":"w"}'}
+    save_file({"w": np.ones(2, np.float32)}, path, metadata=meta)
+    with pytest.raises(ValueError, match=r"format_version 2 \(chainrule 9\.0\.0\).*upgrade chainrule") as info:
+        cr.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        cr.load(tmp_path / "nope.st")
+    with pytest.raises(ValueError, match="is a directory"):
+        cr.load(tmp_path)
