@@ -147,6 +147,8 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
 
 
 def randperm(n: int, device: Any = None) -> Tensor:
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
     return _finish(generator().permutation(n).astype(np.int64), False, device)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from numbers import Number
 from typing import TYPE_CHECKING, Any
@@ -495,4 +496,17 @@ def _shape_arg(size: Sequence[Any]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    try:
+        return tuple(s if type(s) is int else operator.index(s) for s in size)
+    except TypeError:  # 2.5, "a", None...: torch refuses them too (int() would silently truncate 2.5)
+        bad = next(s for s in size if not _is_index(s))
+        kind = type(bad).__name__
+        raise TypeError(f"sizes and dims must be ints, got {bad!r} ({kind}) in {tuple(size)!r}") from None
+
+
+def _is_index(s: Any) -> bool:
+    try:
+        operator.index(s)
+    except TypeError:
+        return False
+    return True

@@ -91,7 +91,7 @@ def _to_float64(xs: Sequence[Tensor]) -> list[Tensor]:
 
 
 def _report(which: str, i: int, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> str | None:
-    bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=True)
+    bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=False)
     if not bad.any():
         return None
     idx = np.unravel_index(int(np.argmax(bad)), analytic.shape) if analytic.ndim else ()

@@ -21,7 +21,9 @@ def _gradients(text: str) -> dict[str, float]:
 
 
 def test_explain_expression_matches_torch(cli, torch):
-    result = cli("explain", "--expr", "sigmoid(w*x+b)", "--set", "w=2", "--set", "x=0.5", "--set", "b=-1", "--check")
+    result = cli(
+        "explain", "--expr", "sigmoid(w*x+b)", "--set", "w=2", "--set", "x=0.5", "--set", "b=-1", "--check"
+    )
     assert result.returncode == 0, result.stderr
     w, x, b = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (2.0, 0.5, -1.0))
     torch.sigmoid(w * x + b).backward()
@@ -62,26 +64,25 @@ def test_explain_two_layer_markdown(cli, tmp_path, torch):
     assert not list(tmp_path.glob("report/.*tmp*"))  # no temporary file left behind
 
 
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["--expr", "sigmoid(w*x+b)", "--set", "w=2"], ["'x'", "'b'"]),  # unknown names
-        (["--expr", "foo(x)", "--set", "x=1"], ["'foo'"]),
-        (["--expr", "x+", "--set", "x=1"], ["'x+'"]),
-        (["--expr", "x*2", "--set", "x2"], ["'x2'"]),  # bad --set syntax
-        (["--expr", "x*2", "--set", "x=abc"], ["'x=abc'"]),
-        (["--expr", "x*2", "--set", "x=1", "--set", "z=3"], ["z"]),  # a variable the expression lacks
-        (["--expr", "x*2", "--set", "x=1", "--set", "x=2"], ["x"]),
-        (["--example", "chain", "--set", "x=1"], ["--set"]),
-        (["--example", "three-layer"], ["'three-layer'"]),
-        ([], ["--example", "--expr"]),
-        (["--example", "chain", "--expr", "x"], ["--expr"]),
-        (["--example", "chain", "--markdown", "file.txt/report.md"], ["file.txt"]),
-    ],
-)
-def test_explain_errors(cli, user_error, tmp_path, args, needles):
+EXPLAIN_ERRORS = [
+    (["--expr", "sigmoid(w*x+b)", "--set", "w=2"], ["'x'", "'b'"]),  # unknown names
+    (["--expr", "foo(x)", "--set", "x=1"], ["'foo'"]),
+    (["--expr", "x+", "--set", "x=1"], ["'x+'"]),
+    (["--expr", "x*2", "--set", "x2"], ["'x2'"]),  # bad --set syntax
+    (["--expr", "x*2", "--set", "x=abc"], ["'x=abc'"]),
+    (["--expr", "x*2", "--set", "x=1", "--set", "z=3"], ["z"]),  # a variable the expression lacks
+    (["--expr", "x*2", "--set", "x=1", "--set", "x=2"], ["x"]),
+    (["--example", "chain", "--set", "x=1"], ["--set"]),
+    (["--example", "three-layer"], ["'three-layer'"]),
+    ([], ["--example", "--expr"]),
+    (["--example", "chain", "--expr", "x"], ["--expr"]),
+    (["--example", "chain", "--markdown", "file.txt/report.md"], ["file.txt"]),
+]
+
+
+def test_explain_errors(cli_many, user_errors, tmp_path):
     (tmp_path / "file.txt").write_text("a file, not a folder")
-    user_error(cli("explain", *args), *needles)
+    user_errors(EXPLAIN_ERRORS, cli_many([["explain", *args] for args, _ in EXPLAIN_ERRORS]))
 
 
 def test_graph_dot(cli, tmp_path):
@@ -112,15 +113,15 @@ def test_graph_png_with_graphviz(cli, tmp_path):
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["--example", "chain", "--out", "g.txt"], ["g.txt", ".dot"]),
-        (["--example", "chain"], ["--out"]),
-        (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
-        (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
-    ],
-)
-def test_graph_errors(cli, user_error, tmp_path, args, needles):
+GRAPH_ERRORS = [
+    (["--example", "chain", "--out", "g.txt"], ["g.txt", ".dot"]),
+    (["--example", "chain"], ["--out"]),
+    (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
+    (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
+]
+
+
+def test_graph_errors(cli_many, user_errors, tmp_path):
     (tmp_path / "file.txt").write_text("a file, not a folder")
-    user_error(cli("graph", *args), *needles)
+    user_errors(GRAPH_ERRORS, cli_many([["graph", *args] for args, _ in GRAPH_ERRORS]))
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]

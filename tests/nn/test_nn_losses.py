@@ -169,6 +169,7 @@ def test_binary_cross_entropy_with_logits(torch, weighted, pos, reduction) -> No
     check_function_parity(torch, tf, cf, [x, t], second_order=True)
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
 @pytest.mark.parametrize("log_target", [False, True])
 @pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum", "none"])
 def test_kl_div(torch, log_target: bool, reduction: str) -> None:

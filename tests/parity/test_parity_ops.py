@@ -505,6 +505,13 @@ def draw_masked_fill(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return (shape,), {"mask": _mask(data, mask_shape), "value": data.draw(st.sampled_from([0.0, -1.5, 3.0]))}
 
 
+def draw_clamp_tensor(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    """torch.clamp broadcasts the bounds to the input's shape (not the other way round)."""
+    shape = _shape(data)
+    lo, hi = (data.draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=len(shape), min_side=0), label=k) for k in "lh")
+    return (shape, lo, hi), {}
+
+
 def draw_where(data: Any) -> tuple[Shapes, dict[str, Any]]:
     cond_shape, a_shape, b_shape = data.draw(
         hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3)
@@ -669,8 +676,8 @@ REGISTRY: list[OpSpec] = [
     OpSpec("clamp", lambda x, min, max, _method=False: x.clamp(min, max) if _method else cr.clip(x, min, max),
            lambda x, min, max: torch.clamp(x, min, max),
            unary(min=[None, -0.5, 0.0], max=[0.5, 1.0]), domain="ties", aliases=("clip",)),
-    OpSpec("clamp[tensor bounds]", lambda x, lo, hi: cr.clamp(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
-           broadcast(3), broadcasts=True),
+    OpSpec("clamp[tensor bounds]", lambda x, lo, hi, _method=False: cr.clamp(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
+           draw_clamp_tensor, broadcasts=True),
     OpSpec("clone", lambda x, _method=False: x.clone() if _method else cr.clone(x), lambda x: x.clone(), unary()),
     OpSpec("cast", lambda x, _method=False: (x.float() if _method else cr.cast(x, np.float32)) * 1.0,
            lambda x: x.float() * 1.0, unary(), second_order=False, gradcheck=False),
@@ -696,7 +703,7 @@ REGISTRY: list[OpSpec] = [
            lambda x, condition, other, left: cr.where(condition, x, other) if left else cr.where(condition, other, x),
            lambda x, condition, other, left: torch.where(torch.as_tensor(condition), x, other) if left
            else torch.where(torch.as_tensor(condition), other, x), draw_where_scalar, broadcasts=True),
-    OpSpec("maximum[number]", lambda x, c: cr.maximum(x, c), lambda x, c: torch.clamp(x, min=c),
+    OpSpec("maximum[number]", lambda x, c: cr.maximum(x, c), lambda x, c: torch.maximum(x, torch.tensor(c, dtype=x.dtype)),
            lambda data: ((_shape(data),), {"c": data.draw(st.sampled_from([0.0, 0.5]))}), domain="ties"),
     # a Python number on either side
     *[OpSpec(f"{op}[number{', reflected' if refl else ''}]", *_scalar_op(op, refl),
@@ -740,15 +747,15 @@ REGISTRY: list[OpSpec] = [
     OpSpec("reshape", lambda x, shape, _method: getattr(x, _method)(shape), lambda x, shape: x.reshape(shape),
            draw_reshape, aliases=("view",)),
     OpSpec("flatten", lambda x, **p: cr.flatten(x, **p), lambda x, **p: torch.flatten(x, **p), draw_flatten),
-    OpSpec("permute", lambda x, dims: x.permute(*dims), lambda x, dims: x.permute(*dims), draw_permute),
+    OpSpec("permute", lambda x, dims: x.permute(*dims), lambda x, dims: x.permute(dims), draw_permute),
     OpSpec("transpose", lambda x, dim0, dim1, _alias: (cr.swapaxes if _alias else cr.transpose)(x, dim0, dim1),
            lambda x, dim0, dim1: torch.transpose(x, dim0, dim1), draw_transpose, aliases=("swapaxes",)),
-    OpSpec("T", lambda x: x.T, lambda x: x.permute(*reversed(range(x.ndim))), lambda data: ((_shape(data),), {})),
+    OpSpec("T", lambda x: x.T, lambda x: x.permute(tuple(reversed(range(x.ndim)))), lambda data: ((_shape(data),), {})),
     OpSpec("mT", lambda x: x.mT, lambda x: x.mT, lambda data: ((_shape(data, min_dims=2),), {})),
     OpSpec("squeeze", lambda x, dim: cr.squeeze(x, dim), lambda x, dim: x.squeeze() if dim is None else
            x.squeeze(dim), draw_squeeze),
     OpSpec("unsqueeze", lambda x, dim: x.unsqueeze(dim), lambda x, dim: x.unsqueeze(dim), draw_unsqueeze),
-    OpSpec("expand", lambda x, sizes: x.expand(*sizes), lambda x, sizes: x.expand(*sizes), draw_expand,
+    OpSpec("expand", lambda x, sizes: x.expand(*sizes), lambda x, sizes: x.expand(sizes), draw_expand,
            broadcasts=True),
     OpSpec("expand_as", lambda x, y: x.expand_as(y), lambda x, y: x.expand_as(y), draw_expand_as, broadcasts=True),
     OpSpec("broadcast_to", lambda x, shape: cr.broadcast_to(x, shape), lambda x, shape: torch.broadcast_to(x, shape),
@@ -768,7 +775,7 @@ REGISTRY: list[OpSpec] = [
            else dims), draw_flip),
     OpSpec("pad", lambda x, pad, value: cr.pad(x, pad, value=value), lambda x, pad, value: _F().pad(x, pad,
            value=value), draw_pad),
-    OpSpec("repeat", lambda x, sizes: x.repeat(*sizes), lambda x, sizes: x.repeat(*sizes), draw_repeat),
+    OpSpec("repeat", lambda x, sizes: x.repeat(*sizes), lambda x, sizes: x.repeat(sizes), draw_repeat),
     # indexing
     OpSpec("getitem[basic]", lambda x, key: x[key], lambda x, key: x[key], draw_getitem_basic),
     OpSpec("getitem[int array]", lambda x, key, _tensor_key: x[_crkey(key, _tensor_key)],
@@ -855,7 +862,7 @@ def _th_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _close(actual: Any, expected: Any, what: str, rtol: float = _RTOL, atol: float = _ATOL) -> None:
     a = np.asarray(actual.data if isinstance(actual, cr.Tensor) else actual)
-    e = expected.detach().numpy() if hasattr(expected, "detach") else np.asarray(expected)
+    e = expected.detach().numpy(force=True) if hasattr(expected, "detach") else np.asarray(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} vs torch {e.shape}"
     if a.dtype.kind in "biu":
         np.testing.assert_array_equal(a, e, err_msg=what)
@@ -884,7 +891,7 @@ def _zeros_if_none(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _float_outputs(ys: list[Any]) -> list[Any]:
-    return [y for y in ys if y.dtype.kind == "f" or str(y.dtype).startswith("torch.float")]
+    return [y for y in ys if (y.dtype.kind == "f" if isinstance(y, cr.Tensor) else y.dtype.is_floating_point)]
 
 
 def _check_against_torch(spec: OpSpec, shapes: Shapes, params: dict[str, Any], seed: int) -> None:

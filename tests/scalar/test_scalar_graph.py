@@ -65,8 +65,10 @@ def test_reused_nodes_sum_their_contributions():
     shared = x.sin()
     y = shared * shared + shared.exp() * x
     y.backward()
-    expected = 2 * math.sin(0.7) * math.cos(0.7) + math.exp(math.sin(0.7)) * math.cos(0.7) * 0.7 + math.exp(
-        math.sin(0.7)
+    expected = (
+        2 * math.sin(0.7) * math.cos(0.7)
+        + math.exp(math.sin(0.7)) * math.cos(0.7) * 0.7
+        + math.exp(math.sin(0.7))
     )
     assert math.isclose(x.derivative, expected, rel_tol=1e-12)
 
@@ -87,6 +89,14 @@ def test_backpropagate_function_scales_by_d_output():
     y = x * x
     backpropagate(y, 2.0)
     assert x.derivative == 12.0
+
+
+def test_d_output_must_be_a_number():
+    x = leaf(3.0)
+    with pytest.raises(TypeError, match="str"):
+        (x * x).backward("1.0")
+    (x * x).backward(Scalar(0.5))
+    assert x.derivative == 3.0
 
 
 def test_wide_graph():

@@ -176,15 +176,14 @@ def test_same_seed_same_net():
     assert a([0.1, 0.2]).data == b([0.1, 0.2]).data
 
 
-torch = pytest.importorskip("torch")
-TORCH_ACTIVATIONS = {
-    ActivationType.RELU: torch.relu,
-    ActivationType.SIGMOID: torch.sigmoid,
-    ActivationType.TANH: torch.tanh,
-}
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
 
 
-def torch_copy(net: MLPBinaryClassifyNet) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def torch_copy(net: MLPBinaryClassifyNet) -> list:
     """(weight (out, in), bias) float64 leaf tensors holding the same values as each Linear."""
     layers = []
     for _, layer in net.named_children():
@@ -200,7 +199,7 @@ def torch_copy(net: MLPBinaryClassifyNet) -> list[tuple[torch.Tensor, torch.Tens
     return layers
 
 
-def torch_forward(layers, activation, x: list[float]) -> torch.Tensor:
+def torch_forward(layers, activation, x: list[float]):
     h = torch.tensor(x, dtype=torch.float64)
     for w, b in layers[:-1]:
         h = activation(w @ h + b)
@@ -208,6 +207,7 @@ def torch_forward(layers, activation, x: list[float]) -> torch.Tensor:
     return torch.sigmoid(w @ h + b)[0]
 
 
+@needs_torch
 @pytest.mark.parametrize("activation", list(ActivationType))
 @pytest.mark.parametrize("hidden_layer_num", [1, 3])
 def test_mlp_output_and_all_gradients_match_torch(activation, hidden_layer_num):
@@ -217,7 +217,8 @@ def test_mlp_output_and_all_gradients_match_torch(activation, hidden_layer_num):
     for x in points:
         out = net(x)
         out.backward()
-        expected = torch_forward(layers, TORCH_ACTIVATIONS[activation], x)
+        torch_activation = getattr(torch, activation.value)  # torch.relu, torch.sigmoid, torch.tanh
+        expected = torch_forward(layers, torch_activation, x)
         expected.backward()
         assert math.isclose(out.data, expected.item(), rel_tol=1e-10, abs_tol=1e-12)
     for (_, layer), (w, b) in zip(net.named_children(), layers):
@@ -227,9 +228,12 @@ def test_mlp_output_and_all_gradients_match_torch(activation, hidden_layer_num):
                 got = params[f"weight_{i}_{j}"].derivative
                 assert math.isclose(got, w.grad[j, i].item(), rel_tol=1e-10, abs_tol=1e-12)
         for j in range(layer.out_size):
-            assert math.isclose(params[f"bias_{j}"].derivative, b.grad[j].item(), rel_tol=1e-10, abs_tol=1e-12)
+            assert math.isclose(
+                params[f"bias_{j}"].derivative, b.grad[j].item(), rel_tol=1e-10, abs_tol=1e-12
+            )
 
 
+@needs_torch
 def test_mlp_accepts_scalar_inputs_that_require_grad():
     net = MLPBinaryClassifyNetFactory(MLPConfig(2, 1, 3, 1, ActivationType.TANH, seed=0))
     x = [Scalar(0.2).requires_grad_(), Scalar(-0.4).requires_grad_()]

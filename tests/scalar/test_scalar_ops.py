@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 from chainrule.scalar import Scalar
 
-torch = pytest.importorskip("torch")
+try:
+    import torch
+except ImportError:  # the finite-difference checks still run
+    torch = None
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -94,10 +97,13 @@ def theirs(fn, *values: float) -> tuple[float, list[float]]:
 
 def check(fn, values: list[float]) -> None:
     value, grads = ours(fn, *values)
-    torch_value, torch_grads = theirs(fn, *values)
-    assert math.isclose(value, torch_value, rel_tol=1e-12, abs_tol=1e-12)
+    assert math.isclose(value, value_of(fn, *values), rel_tol=0.0)
+    if torch is not None:
+        torch_value, torch_grads = theirs(fn, *values)
+        assert math.isclose(value, torch_value, rel_tol=1e-12, abs_tol=1e-12)
+        for k, grad in enumerate(grads):
+            assert math.isclose(grad, torch_grads[k], rel_tol=1e-12, abs_tol=1e-12), (k, grad, torch_grads[k])
     for k, grad in enumerate(grads):
-        assert math.isclose(grad, torch_grads[k], rel_tol=1e-12, abs_tol=1e-12), (k, grad, torch_grads[k])
         numeric = central_difference(fn, values, k)
         assert math.isclose(grad, numeric, rel_tol=1e-5, abs_tol=1e-6), (k, grad, numeric)
 
@@ -118,6 +124,10 @@ def test_binary_against_torch_and_differences(name, data):
     check(fn, [data.draw(left), data.draw(right)])
 
 
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
+
+
+@needs_torch
 @pytest.mark.parametrize("name", BINARY)
 @pytest.mark.parametrize("constant", [0, 1])
 def test_binary_with_one_constant_operand(name, constant):
@@ -144,6 +154,7 @@ def test_self_operand_counts_twice():
     assert b.derivative == 0.0
 
 
+@needs_torch
 def test_scalar_exponent_edge_cases_match_torch():
     for base, exponent in [(0.0, 2.0), (0.0, 0.5), (-2.0, 3.0), (4.0, 0.0), (0.0, 0.0)]:
         ours_value, ours_grads = ours(lambda a, b: a**b, base, exponent)

@@ -53,8 +53,21 @@ def test_gc_state_is_restored():
     data = datasets.simple(5)
     net = nn.MLPBinaryClassifyNetFactory(nn.MLPConfig(2, 1, 2, 1, seed=0))
     assert gc.isenabled()
-    fit(net, data.xs, data.ys, optim.SGD(net.parameters(), lr=0.1), epochs=1, callback=lambda *a: gc.isenabled())
+    during = []
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    fit(net, data.xs, data.ys, opt, epochs=2, callback=lambda *a: during.append(gc.isenabled()))
+    assert during == [False, False]
     assert gc.isenabled()
+    fit(
+        net,
+        data.xs,
+        data.ys,
+        opt,
+        epochs=1,
+        pause_gc=False,
+        callback=lambda *a: during.append(gc.isenabled()),
+    )
+    assert during[-1] is True
     gc.disable()
     try:
         with gc_paused():

@@ -24,7 +24,14 @@ _VERBS = (demo, train, explain_cmd, graph, bench)
 
 # Errors that mean "the input was wrong" rather than "chainrule has a bug": reported on one line.
 _USER_ERRORS = (
-    CLIError, ValueError, TypeError, FileNotFoundError, PermissionError, OSError, RuntimeError, ImportError
+    CLIError,
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    PermissionError,
+    OSError,
+    RuntimeError,
+    ImportError,
 )
 
 
@@ -67,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         sys.stdout.flush()
-        print("\nchainrule: interrupted; nothing was written", file=sys.stderr, flush=True)
+        print("chainrule: interrupted; nothing was written", file=sys.stderr, flush=True)
         return 130
     except _USER_ERRORS as error:
         if debug:

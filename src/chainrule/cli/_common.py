@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 __all__ = [
-    "CLIError",
     "ArgumentParser",
     "AtomicWriter",
+    "CLIError",
     "check_writable_folder",
     "existing_file",
     "positive_float",
@@ -193,7 +193,13 @@ def progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[
         else:
             # disable=None: no bar when stderr is not a terminal (logs, CI); the per-epoch lines remain.
             bar = tqdm(
-                total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True, unit="batch", disable=None
+                total=total,
+                desc=desc,
+                leave=False,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                unit="batch",
+                disable=None,
             )
     done = 0
 

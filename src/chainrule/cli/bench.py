@@ -58,7 +58,10 @@ def find_benchmarks() -> ModuleType | None:
         if not entry.is_file():
             continue
         loaded = sys.modules.get("benchmarks")
-        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve().parent != entry.parent:
+        if (
+            loaded is not None
+            and Path(getattr(loaded, "__file__", "") or "").resolve().parent != entry.parent
+        ):
             continue
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
@@ -73,15 +76,13 @@ def run(args: argparse.Namespace) -> int:
     if module is None:
         print(f"chainrule: {_HOW}", file=sys.stderr)
         return 1
-    argv: list[str] = []
-    if args.json is not None:
-        argv += ["--json", str(args.json)]
-    if args.quick:
-        argv.append("--quick")
+    argv: list[str] = ["--quick"] if args.quick else []
     cases = getattr(module, "CASES", None)
     for name in args.only or []:
         if cases is not None and name not in cases:
             raise CLIError(f"unknown benchmark case {name!r} (choose from {', '.join(cases)})")
         argv += ["--only", name]
-    status = module.main(argv)
-    return int(status or 0)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        argv += ["--json", str(args.json)]
+    return int(module.main(argv) or 0)

@@ -32,11 +32,18 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "graph drawing and loss curves written to --out.",
     )
     p.add_argument(
-        "--out", type=Path, default=Path("chainrule-demo"), metavar="DIR", help="where to write the drawings "
-        "(default ./chainrule-demo)"
+        "--out",
+        type=Path,
+        default=Path("chainrule-demo"),
+        metavar="DIR",
+        help="where to write the drawings (default ./chainrule-demo)",
     )
     p.add_argument(
-        "--epochs", type=nonnegative_int, default=None, metavar="N", help="training epochs (default 8, 1 with --quick)"
+        "--epochs",
+        type=nonnegative_int,
+        default=None,
+        metavar="N",
+        help="training epochs (default 8, 1 with --quick)",
     )
     p.add_argument("--quick", action="store_true", help="the shortest tour (one epoch), for tests and CI")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while training")
@@ -121,7 +128,8 @@ def two_layer() -> Any:
     y = torch.sigmoid(torch.sigmoid(a0.mm(w1)).mm(w2))
     ((y - 0.5).pow(2).sum() / 2.0).backward()
     worst = max(
-        float(np.max(np.abs(report.grads[name] - leaf.grad.numpy()))) for name, leaf in (("W1", w1), ("W2", w2))
+        float(np.max(np.abs(report.grads[name] - leaf.grad.numpy())))
+        for name, leaf in (("W1", w1), ("W2", w2))
     )
     if worst > 1e-12:
         raise RuntimeError(f"two-layer gradients differ from PyTorch's by {worst:.3g}")
@@ -132,7 +140,9 @@ def two_layer() -> Any:
 def _short(array: Any) -> str:
     import numpy as np  # noqa: PLC0415
 
-    return np.array2string(np.asarray(array), precision=6, separator=", ", max_line_width=200).replace("\n", "")
+    return np.array2string(np.asarray(array), precision=6, separator=", ", max_line_width=200).replace(
+        "\n", ""
+    )
 
 
 def train_digits(epochs: int, show_progress: bool) -> Any:
@@ -140,13 +150,18 @@ def train_digits(epochs: int, show_progress: bool) -> Any:
     from chainrule.cli.train import TrainConfig, train  # noqa: PLC0415
 
     _heading(4, f"Training an MLP on 8x8 handwritten digits ({epochs} epoch{'s' if epochs != 1 else ''})")
-    config = TrainConfig(dataset="digits", model="mlp", epochs=epochs, batch_size=32, lr=3e-3, optimizer="adam")
-    say("model: 64 -> 64 -> 64 -> 10 (Linear + ReLU), Adam, cross-entropy; 1,437 images to train, 360 to test")
+    config = TrainConfig(
+        dataset="digits", model="mlp", epochs=epochs, batch_size=32, lr=3e-3, optimizer="adam"
+    )
+    say(f"model: 64 -> 64 -> 64 -> 10 (Linear + ReLU), cross-entropy loss, Adam lr {config.lr:g}, batch 32")
     if epochs == 0:
         say("skipped (--epochs 0)")
         return None
-    model, _, history, _, seconds = train(config, show_progress=show_progress)
-    say(f"test accuracy: {history.test_accuracy[-1]:.1%} after {epochs} epochs ({seconds:.1f}s)")
+    _, _, history, data, seconds = train(config, show_progress=show_progress)
+    say(
+        f"test accuracy: {history.test_accuracy[-1]:.1%} on {data.x_test.shape[0]} held-out images "
+        f"(trained on {data.x_train.shape[0]}, {seconds:.1f}s)"
+    )
     return history
 
 

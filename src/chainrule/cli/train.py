@@ -90,8 +90,8 @@ class TrainConfig:
         """Raise :class:`CLIError` for a combination that cannot run."""
         if self.model == "cnn" and self.dataset not in IMAGE_DATASETS:
             raise CLIError(
-                f"--model cnn needs an image data set (digits or mnist:PATH); {self.dataset!r} is 2-D points, "
-                "use --model mlp"
+                f"--model cnn needs an image data set (digits or mnist:PATH); {self.dataset!r} is 2-D "
+                "points, use --model mlp"
             )
 
 
@@ -132,7 +132,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--model", choices=MODELS, help="mlp (default) or cnn (image data sets only)")
     p.add_argument("--epochs", type=positive_int, default=10, metavar="N", help="epochs to run (default 10)")
     p.add_argument(
-        "--batch-size", type=positive_int, metavar="B", help="mini-batch size (default 32, or the checkpoint's)"
+        "--batch-size",
+        type=positive_int,
+        metavar="B",
+        help="mini-batch size (default 32, or the checkpoint's)",
     )
     p.add_argument(
         "--lr",
@@ -141,7 +144,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw, or the checkpoint's)",
     )
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="sgd (with momentum 0.9), adam (default) or adamw")
-    p.add_argument("--seed", type=nonnegative_int, metavar="S", help="random seed for the data split, weights and shuffling")
+    p.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        metavar="S",
+        help="random seed for the data split, weights and shuffling",
+    )
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default runs/DATASET-MODEL)")
     p.add_argument(
         "--resume",
@@ -154,7 +162,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
-    """Merge the command line with a resumed run's configuration (which fixes data, model, optimizer, seed)."""
+    """Merge the command line with a resumed run's configuration (that fixes data, model, optimizer, seed)."""
     if base is None:
         dataset, mnist_path = args.dataset or ("digits", None)
         optimizer = args.optimizer or "adam"
@@ -178,7 +186,9 @@ def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> Tra
     }
     for flag, (value, stored) in given.items():
         if value is not None and value != stored:
-            raise CLIError(f"{flag} {value} does not match the checkpoint, which was trained with {flag} {stored}")
+            raise CLIError(
+                f"{flag} {value} does not match the checkpoint, which was trained with {flag} {stored}"
+            )
     config = TrainConfig(**{**asdict(base), "epochs": args.epochs})
     if args.batch_size is not None:
         config.batch_size = args.batch_size
@@ -213,7 +223,7 @@ def _split(x: Any, y: Any, seed: int, test_fraction: float = 0.2) -> tuple[Any, 
 
     n = x.shape[0]
     order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(round(n * test_fraction)))
+    n_test = max(1, round(n * test_fraction))
     test, train = order[:n_test], order[n_test:]
     xs, ys = np.asarray(x.data if hasattr(x, "data") else x), np.asarray(y.data if hasattr(y, "data") else y)
     return (cr.tensor(xs[train]), cr.tensor(ys[train]), cr.tensor(xs[test]), cr.tensor(ys[test]))
@@ -245,14 +255,16 @@ def load_data(config: TrainConfig) -> Data:
     data = Data(x_train, y_train, x_test, y_test, num_classes, image_shape)
     if config.model == "cnn":
         if image_shape is None:
-            raise CLIError(f"--model cnn needs an image data set (digits or mnist:PATH), got {config.dataset!r}")
+            raise CLIError(
+                f"--model cnn needs an image data set (digits or mnist:PATH), got {config.dataset!r}"
+            )
         data.x_train = data.x_train.reshape(-1, *image_shape)
         data.x_test = data.x_test.reshape(-1, *image_shape)
     return data
 
 
 def build_model(config: TrainConfig, data: Data) -> Any:
-    """A fresh ``nn.Sequential`` for ``config.model`` sized for ``data`` (weights drawn after ``manual_seed``)."""
+    """A fresh ``nn.Sequential`` for ``config.model`` sized for ``data`` (weights drawn after manual_seed)."""
     import chainrule as cr  # noqa: PLC0415
     from chainrule import nn  # noqa: PLC0415
 
@@ -495,6 +507,10 @@ def _plot_history(history: History) -> dict[str, list[float]]:
     }
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def run(args: argparse.Namespace) -> int:
     import chainrule as cr  # noqa: PLC0415
 
@@ -506,13 +522,22 @@ def run(args: argparse.Namespace) -> int:
     config = _config_from_args(args, base)
     out = args.out
     if out is None:
-        out = args.resume.parent if args.resume is not None else Path("runs") / f"{config.dataset}-{config.model}"
+        out = (
+            args.resume.parent
+            if args.resume is not None
+            else Path("runs") / f"{config.dataset}-{config.model}"
+        )
     check_writable_folder(out)
-    what = f"{config.model} on {config.dataset}, {config.optimizer} lr={config.lr:g}, batch {config.batch_size}"
+    what = (
+        f"{config.model} on {config.dataset}, {config.optimizer} lr={config.lr:g}, batch {config.batch_size}"
+    )
     if checkpoint is not None:
-        say(f"resuming {what} from {args.resume} (epoch {int(checkpoint['epoch'])}), {config.epochs} more epoch{'s' if config.epochs > 1 else ''}")
+        say(
+            f"resuming {what} from {args.resume} (epoch {int(checkpoint['epoch'])}), "
+            f"{_plural(config.epochs, 'more epoch')}"
+        )
     else:
-        say(f"training {what}, {config.epochs} epochs, seed {config.seed}")
+        say(f"training {what}, {_plural(config.epochs, 'epoch')}, seed {config.seed}")
     model, optimizer, history, data, seconds = train(
         config, checkpoint=checkpoint, show_progress=not args.no_progress
     )

@@ -78,11 +78,15 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """Fill with U(a, b)."""
+    if not a <= b:
+        raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
     return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """Fill with N(mean, std²)."""
+    if not std >= 0:
+        raise ValueError(f"normal_: std must be non-negative, got {std}")
     return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
 
 

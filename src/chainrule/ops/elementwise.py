@@ -445,7 +445,8 @@ class ELU(Function):
     def backward(self, gy):
         x = self.inputs[0]
         negative = _new((x.data <= 0).astype(x.dtype))
-        return gy * (1 - negative + negative * exp(minimum(x, 0)) * self.alpha)
+        # exp(x) where x < 0, exp(0) elsewhere: no overflow, and (as in torch) no second derivative at x = 0
+        return gy * (1 - negative + negative * exp(where(x.data < 0, x, 0.0)) * self.alpha)
 
 
 class Softplus(Function):

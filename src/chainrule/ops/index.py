@@ -94,11 +94,16 @@ class PutAlongDim(Function):
         self.indices, self.axis, self.shape = indices, axis, shape
 
     def forward(self, gy):
-        gx = np.zeros(self.shape, dtype=gy.dtype)
-        idx = list(np.indices(self.indices.shape, sparse=True))
-        idx[self.axis] = self.indices
+        from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
+
+        # indices and input broadcast against each other (as in take_along_dim): scatter at gy's shape, sum back
+        full = list(gy.shape)
+        full[self.axis] = self.shape[self.axis]
+        gx = np.zeros(full, dtype=gy.dtype)
+        idx = list(np.indices(gy.shape, sparse=True))
+        idx[self.axis] = np.broadcast_to(self.indices, gy.shape)
         np.add.at(gx, tuple(idx), gy)
-        return gx
+        return sum_to_array(gx, self.shape)
 
     def backward(self, ggx):
         return TakeAlongDim(self.indices, self.axis)(ggx)
@@ -134,7 +139,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """torch's ``gather``: out[i][j] = x[i][index[i][j]] along ``dim``."""
+    """torch's ``gather``: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim != x.ndim:
         raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.shape import reshape, transpose, unsqueeze
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, _new
 
 
 class MatMul(Function):
@@ -93,15 +94,29 @@ class Einsum(Function):
 
 
 def _expand_subscripts(g: Tensor, kept: str, subs: str, shape: tuple[int, ...]) -> Tensor:
-    """Broadcast a gradient over subscripts it lacks (summed-out letters); repeated letters are diagonals."""
-    if len(set(subs)) != len(subs):
-        raise NotImplementedError(f"einsum backward with a repeated subscript in {subs!r} is not supported")
-    order = [c for c in subs if c in kept]
-    g = einsum(f"{kept}->{''.join(order)}", g) if "".join(order) != kept else g
-    view_shape = tuple(shape[i] if c in kept else 1 for i, c in enumerate(subs))
+    """Give a gradient over the letters ``kept`` the input's subscripts ``subs``: letters summed out within this
+    operand are broadcast back, and a repeated letter (a diagonal, as in ``'ii->i'``) goes back on the diagonal."""
     from chainrule.ops.shape import broadcast_to  # noqa: PLC0415
 
-    return broadcast_to(reshape(g, view_shape), shape)
+    size = {c: shape[i] for i, c in enumerate(subs)}
+    unique = "".join(dict.fromkeys(subs))  # ``kept`` lists a subset of these, in this order
+    if kept != unique:
+        g = reshape(g, tuple(size[c] if c in kept else 1 for c in unique))
+        g = broadcast_to(g, tuple(size[c] for c in unique))
+    if unique == subs:
+        return g
+    free = iter(c for c in string.ascii_letters if c not in subs)
+    out, eyes, seen = [], [], set()
+    for c in subs:
+        if c in seen:
+            d = next(free)
+            out.append(d)
+            eyes.append((c + d, size[c]))
+        else:
+            seen.add(c)
+            out.append(c)
+    equation = ",".join([unique] + [s for s, _ in eyes]) + "->" + "".join(out)
+    return einsum(equation, g, *[_new(np.eye(n, dtype=g.dtype)) for _, n in eyes])
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.ops.elementwise import exp, sqrt
 from chainrule.ops.shape import BroadcastTo, Reshape
@@ -24,7 +25,10 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """None, an int or a tuple of ints (negatives allowed) -> sorted tuple of non-negative axes."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {axis!r}") from None
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
@@ -136,7 +140,25 @@ class Prod(Function):
         if np.all(x.data != 0):
             y = _expand_back(self.outputs[0], x.shape, self.axes, self.keepdims)
             return g * y / x
+        if _grad_state.grad_enabled:  # create_graph: the leave-one-out product must itself be differentiable
+            return g * _prod_of_others_graph(x, self.axes)
         return g * _new(_prod_of_others(x.data, self.axes))
+
+
+def _prod_of_others_graph(x: Tensor, axes: tuple[int, ...] | None) -> Tensor:
+    """``_prod_of_others`` from differentiable ops: each group of m elements is repeated m times with 1 on the
+    diagonal, then multiplied out (m times the memory; only used for higher-order gradients through zeros)."""
+    from chainrule.ops.elementwise import where  # noqa: PLC0415
+    from chainrule.ops.shape import broadcast_to, permute, reshape, unsqueeze  # noqa: PLC0415
+
+    axes = tuple(range(x.ndim)) if axes is None else axes
+    order = tuple(a for a in range(x.ndim) if a not in axes) + axes
+    moved = permute(x, order)
+    lead = moved.shape[: x.ndim - len(axes)]
+    m = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    rows = broadcast_to(unsqueeze(reshape(moved, (*lead, m)), -2), (*lead, m, m))
+    others = Prod((len(lead) + 1,), False)(where(np.eye(m, dtype=bool), 1.0, rows))
+    return permute(reshape(others, moved.shape), tuple(int(a) for a in np.argsort(order)))
 
 
 def _prod_of_others(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
@@ -159,11 +181,15 @@ class CumSum(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.ndim == 0:  # np.cumsum would return shape (1,); torch keeps a 0-d tensor 0-d
+            return x.copy()
         return np.cumsum(x, axis=self.axis)
 
     def backward(self, gy):
         from chainrule.ops.shape import flip  # noqa: PLC0415
 
+        if gy.ndim == 0:
+            return gy
         return flip(cumsum(flip(gy, self.axis), self.axis), self.axis)
 
 
@@ -251,6 +277,10 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any, is
     if not isinstance(chosen, (int, np.integer)):
         raise TypeError(f"{op}: dim must be an int (for several dims use amax/amin), got {chosen!r}")
     (ax,) = normalize_axes(chosen, x.ndim, op) or (0,)
+    if x.ndim == 0:  # torch: a 0-d tensor is its own max along dim 0 / -1, at index 0
+        from chainrule.ops.elementwise import clone  # noqa: PLC0415
+
+        return MaxResult(clone(x), _new(np.zeros((), dtype=np.int64)))
     _check_nonempty(x, (ax,), op)
     idx = (np.argmax if is_max else np.argmin)(x.data, axis=ax, keepdims=True)
     values = take_along_dim(x, idx, ax)

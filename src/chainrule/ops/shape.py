@@ -221,11 +221,15 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, x.shape[:s] + (-1 if x.data.size else 0,) + x.shape[e + 1 :]) if s != e else x
+    merged = int(np.prod(x.shape[s : e + 1], dtype=np.int64))  # not -1: that is ambiguous for empty tensors
+    return reshape(x, (*x.shape[:s], merged, *x.shape[e + 1 :])) if s != e else x
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     axes = _shape_arg(dims)
+    for a in axes:
+        if not -max(x.ndim, 1) <= a < max(x.ndim, 1):
+            raise IndexError(f"permute: dim {a} is out of range for a tensor with {x.ndim} dimensions")
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of {x.shape}")
     axes = tuple(a % x.ndim for a in axes)
@@ -344,10 +348,14 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[_axis(dim, x.ndim, "chunk")]
+    if n == 0:  # torch gives `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
     return split(x, max(-(-n // chunks), 1), dim)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    if x.shape[_axis(dim, x.ndim, "unbind")] == 0:
+        return ()
     parts = split(x, 1, dim)
     return tuple(squeeze(p, dim) for p in parts)
 

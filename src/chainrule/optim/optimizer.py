@@ -66,6 +66,13 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def _real(value: Any, name: str) -> Any:
+    """``value`` if it is a real number, else a TypeError naming the hyper-parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    return value
+
+
 class Optimizer:
     """Base class of every optimizer (same structure as ``torch.optim.Optimizer``).
 
@@ -129,11 +136,11 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyper-parameters (subclasses extend this)."""
         lr = group.get("lr")
-        if lr is not None and lr is not required and lr < 0.0:
+        if lr is not None and lr is not required and not _real(lr, "lr") >= 0.0:  # `not >=` also refuses nan
             raise ValueError(f"Invalid learning rate: {lr}")
         for name in ("weight_decay", "momentum", "eps"):
             value = group.get(name)
-            if value is not None and value < 0.0:
+            if value is not None and not _real(value, name) >= 0.0:
                 raise ValueError(f"Invalid {name} value: {value}")
 
     # ------------------------------------------------------------------ stepping

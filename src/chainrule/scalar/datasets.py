@@ -77,7 +77,7 @@ def circle(n: int = 50, seed: int | None = 0) -> Dataset:
 
 
 def spiral(n: int = 50, seed: int | None = 0, noise: float = 0.0) -> Dataset:
-    """Two interleaved spiral arms around ``(0.5, 0.5)``: ``n - n // 2`` points labelled 0, ``n // 2`` labelled 1.
+    """Two interleaved spiral arms around ``(0.5, 0.5)``: ``n - n // 2`` points labelled 0, ``n // 2`` 1.
 
     The arms are deterministic; ``noise`` adds uniform jitter of that amplitude, drawn from
     ``random.Random(seed)``. The points are shuffled with the same generator.

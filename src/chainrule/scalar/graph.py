@@ -12,6 +12,7 @@ A node is anything with the attributes the :class:`~chainrule.scalar.Scalar` cla
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -116,6 +117,10 @@ def backpropagate(variable: Scalar, d_output: float = 1.0) -> None:
             f"Scalar {variable.name!r} does not require grad and has no path to a Scalar that does; "
             "call requires_grad_() on a leaf before building the expression"
         )
+    if not isinstance(d_output, numbers.Real):
+        d_output = getattr(d_output, "data", d_output)  # a Scalar seed gradient gives its value
+        if not isinstance(d_output, numbers.Real):
+            raise TypeError(f"d_output must be a real number, got {type(d_output).__name__}")
     grads: dict[Scalar, float] = {variable: float(d_output)}
     get, pop = grads.get, grads.pop
     for node in _interior_order(variable):

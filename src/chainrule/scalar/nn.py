@@ -54,8 +54,7 @@ class Module:
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
-        registries = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
-        params, modules = registries
+        params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
         if params is None or modules is None:
             if isinstance(value, (Scalar, Module)):
                 raise RuntimeError(
@@ -194,6 +193,7 @@ class Linear(Module):
     Weights and biases start uniform in ``[-1, 1]``, drawn from ``rng`` if given, else from
     ``random.Random(seed)`` (``seed=None``: a different draw every time). Parameters are
     registered as ``weight_{i}_{j}`` (input ``i``, output ``j``, ``i`` major) then ``bias_{j}``.
+    Train them by changing their ``data``; ``forward`` keeps using the Scalars created here.
 
     >>> layer = Linear(2, 1, seed=0)
     >>> [name for name, _ in layer.named_parameters()]
@@ -221,7 +221,10 @@ class Linear(Module):
                 name = f"weight_{i}_{j}"
                 row.append(self.add_parameter(name, Scalar(rng.uniform(-1.0, 1.0), name=name)))
             weights.append(row)
-        biases = [self.add_parameter(f"bias_{j}", Scalar(rng.uniform(-1.0, 1.0), name=f"bias_{j}")) for j in range(out_size)]
+        biases = [
+            self.add_parameter(f"bias_{j}", Scalar(rng.uniform(-1.0, 1.0), name=f"bias_{j}"))
+            for j in range(out_size)
+        ]
         # Plain lists (not registered again): the weights feeding each output, and the biases.
         self._columns = [[weights[i][j] for i in range(in_size)] for j in range(out_size)]
         self._biases = biases
@@ -257,7 +260,7 @@ class ActivationType(enum.Enum):
         return getattr(Scalar, self.value)
 
 
-@dataclass
+@dataclass(frozen=True)
 class MLPConfig:
     """Shape of an MLP: ``hidden_layer_num`` hidden layers of ``hidden_layer_size`` units.
 
@@ -277,7 +280,7 @@ class MLPConfig:
             _check_positive_int(field, getattr(self, field))
         if not isinstance(self.hidden_activation, ActivationType):
             try:
-                self.hidden_activation = ActivationType(self.hidden_activation)
+                object.__setattr__(self, "hidden_activation", ActivationType(self.hidden_activation))
             except ValueError:
                 choices = ", ".join(repr(a.value) for a in ActivationType)
                 raise ValueError(
@@ -327,6 +330,6 @@ class MLPBinaryClassifyNet(Module):
         return f"hidden_activation={self.config.hidden_activation.value}"
 
 
-def MLPBinaryClassifyNetFactory(config: MLPConfig) -> MLPBinaryClassifyNet:  # noqa: N802 (seed API name)
+def MLPBinaryClassifyNetFactory(config: MLPConfig) -> MLPBinaryClassifyNet:
     """Build the :class:`MLPBinaryClassifyNet` described by ``config``."""
     return MLPBinaryClassifyNet(config)

@@ -147,7 +147,10 @@ class Scalar:
     def __repr__(self) -> str:
         d = self.derivative
         derivative = None if d is None else round(d, 4)
-        return f"Scalar(name={self.name}, unique_id={self.unique_id}, data={self.data:.4f}, derivative={derivative})"
+        return (
+            f"Scalar(name={self.name}, unique_id={self.unique_id}, "
+            f"data={self.data:.4f}, derivative={derivative})"
+        )
 
     def __float__(self) -> float:
         return self.data

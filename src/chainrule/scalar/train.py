@@ -62,7 +62,9 @@ def predict(model: Model, xs: Sequence[Sequence[float]]) -> list[float]:
     return [model(x).data for x in xs]
 
 
-def accuracy(model: Model, xs: Sequence[Sequence[float]], ys: Sequence[float], threshold: float = 0.5) -> float:
+def accuracy(
+    model: Model, xs: Sequence[Sequence[float]], ys: Sequence[float], threshold: float = 0.5
+) -> float:
     """Fraction of points whose prediction ``>= threshold`` matches a label of 1 (else 0)."""
     _check_data(xs, ys)
     hits = sum((p >= threshold) == (y >= 0.5) for p, y in zip(predict(model, xs), ys))

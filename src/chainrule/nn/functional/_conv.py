@@ -76,10 +76,12 @@ def _channels_first(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, 0, 1).reshape(a.shape[1], -1)
 
 
-def conv_forward(x: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarray:
+def conv_forward(x: np.ndarray, w: np.ndarray, g: Geometry, out: tuple[int, ...] | None = None) -> np.ndarray:
+    """conv(x, w); ``out`` restricts the output to its first positions (the adjoint of a transposed conv)."""
     nd = w.ndim - 2
     kernel = w.shape[2:]
-    out = tuple(out_size(x.shape[2 + i], kernel[i], g.stride[i], g.padding[i], g.dilation[i]) for i in range(nd))
+    if out is None:
+        out = tuple(out_size(x.shape[2 + i], kernel[i], g.stride[i], g.padding[i], g.dilation[i]) for i in range(nd))
     cols = _im2col(x, kernel, g, out)
     o = w.shape[0]
     if g.groups == 1:
@@ -129,13 +131,13 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], g: 
 
 
 class ConvNd(Function):
-    """y = conv(x, w) (+ b)."""
+    """y = conv(x, w) (+ b); ``out`` (spatial size) crops the output, as needed by transposed convs' adjoints."""
 
-    def __init__(self, geometry: Geometry):
-        self.g = geometry
+    def __init__(self, geometry: Geometry, out: tuple[int, ...] | None = None):
+        self.g, self.out = geometry, out
 
     def forward(self, x, w, b=None):
-        y = conv_forward(x, w, self.g)
+        y = conv_forward(x, w, self.g, self.out)
         if b is not None:
             y += b.reshape(-1, *(1,) * (w.ndim - 2))
         return y
@@ -163,7 +165,7 @@ class ConvGradInput(Function):
     def backward(self, ggx):
         gy, w = self.inputs
         need = self.needs_input_grad
-        g_gy = ConvNd(self.g)(ggx, w) if need[0] else None
+        g_gy = ConvNd(self.g, gy.shape[2:])(ggx, w) if need[0] else None
         g_w = ConvGradWeight(self.g, w.shape)(ggx, gy) if need[1] else None
         return g_gy, g_w
 
@@ -181,7 +183,7 @@ class ConvGradWeight(Function):
         x, gy = self.inputs
         need = self.needs_input_grad
         g_x = ConvGradInput(self.g, x.shape)(gy, ggw) if need[0] else None
-        g_gy = ConvNd(self.g)(x, ggw) if need[1] else None
+        g_gy = ConvNd(self.g, gy.shape[2:])(x, ggw) if need[1] else None
         return g_x, g_gy
 
 

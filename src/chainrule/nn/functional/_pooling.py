@@ -28,8 +28,8 @@ class _Pool:
         self.stride = self.kernel if stride is None or stride == [] else ntuple(stride, nd, "stride", op, minimum=1)
         pad = ntuple(padding, nd, "padding", op, minimum=0)
         self.dilation = ntuple(dilation, nd, "dilation", op, minimum=1)
-        for p, k, d in zip(pad, self.kernel, self.dilation):
-            if p > (d * (k - 1) + 1) // 2:
+        for p, k in zip(pad, self.kernel):
+            if p > k // 2:
                 raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
                                  f"kernel_size={k}")  # fmt: skip
         self.out: list[int] = []

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
+from chainrule._grad_mode import state as _grad_state
+from chainrule.function import Function
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers._factory import check_dropout, check_positive, empty_param
@@ -22,6 +24,92 @@ from chainrule.tensor import Tensor, _new
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+# ---------------------------------------------------------------------------- fused cells
+# Each cell is ONE Function: its forward runs in NumPy, its backward too on first-order passes; when a graph
+# of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from the inputs.
+# The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
+def _np_sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x * 0.5) * 0.5 + 0.5
+
+
+def _np_split(x: np.ndarray, n: int) -> list[np.ndarray]:
+    return np.split(x, n, axis=-1)
+
+
+def _tensor_split(x: Tensor, n: int) -> tuple[Tensor, ...]:
+    return ops.chunk(x, n, dim=-1)
+
+
+def _np_cat(xs: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(xs, axis=-1)
+
+
+def _tensor_cat(xs: list[Tensor]) -> Tensor:
+    return ops.cat(xs, dim=-1)
+
+
+def _lstm_gates(gx: Any, gh: Any, c_prev: Any, sig: Any, tanh: Any, split: Any) -> tuple[Any, ...]:
+    i, f, g, o = split(gx + gh, 4)
+    i, f, g, o = sig(i), sig(f), tanh(g), sig(o)
+    c = f * c_prev + i * g
+    return i, f, g, o, c, tanh(c)
+
+
+def _lstm_grads(i: Any, f: Any, g: Any, o: Any, tc: Any, c_prev: Any, dh: Any, dc: Any, cat: Any) -> tuple[Any, Any]:
+    dc = dc + dh * o * (1 - tc * tc)
+    dz = cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tc * o * (1 - o)])
+    return dz, dc * f
+
+
+class _LSTMCell(Function):
+    """(gx, gh, c) -> (h', c'): gates = gx + gh split (i, f, g, o), as torch."""
+
+    def forward(self, gx, gh, c_prev):
+        i, f, g, o, c, tc = _lstm_gates(gx, gh, c_prev, _np_sigmoid, np.tanh, _np_split)
+        self.saved = (i, f, g, o, tc)
+        return o * tc, c
+
+    def backward(self, dh, dc):
+        gx, gh, c_prev = self.inputs
+        if not _grad_state.grad_enabled:
+            dz, dc_prev = _lstm_grads(*self.saved, c_prev.data, dh.data, dc.data, _np_cat)
+            dz = _new(dz)
+            return dz, dz, _new(dc_prev)
+        i, f, g, o, _, tc = _lstm_gates(gx, gh, c_prev, ops.sigmoid, ops.tanh, _tensor_split)
+        dz, dc_prev = _lstm_grads(i, f, g, o, tc, c_prev, dh, dc, _tensor_cat)
+        return dz, dz, dc_prev
+
+
+def _gru_gates(gx: Any, gh: Any, sig: Any, tanh: Any, split: Any) -> tuple[Any, ...]:
+    x_r, x_z, x_n = split(gx, 3)
+    h_r, h_z, h_n = split(gh, 3)
+    r, z = sig(x_r + h_r), sig(x_z + h_z)
+    return r, z, tanh(x_n + r * h_n), h_n
+
+
+def _gru_grads(r: Any, z: Any, n: Any, h_n: Any, h_prev: Any, dh: Any, cat: Any) -> tuple[Any, Any, Any]:
+    dn = dh * (1 - z) * (1 - n * n)
+    dr = dn * h_n * r * (1 - r)
+    dz = dh * (h_prev - n) * z * (1 - z)
+    return cat([dr, dz, dn]), cat([dr, dz, dn * r]), dh * z
+
+
+class _GRUCell(Function):
+    """(gx, gh, h) -> h' with gx = W_ih x + b_ih, gh = W_hh h + b_hh split (r, z, n), as torch."""
+
+    def forward(self, gx, gh, h_prev):
+        r, z, n, h_n = _gru_gates(gx, gh, _np_sigmoid, np.tanh, _np_split)
+        self.saved = (r, z, n, h_n)
+        return n + z * (h_prev - n)
+
+    def backward(self, dh):
+        gx, gh, h_prev = self.inputs
+        if not _grad_state.grad_enabled:
+            return tuple(_new(g) for g in _gru_grads(*self.saved, h_prev.data, dh.data, _np_cat))
+        r, z, n, h_n = _gru_gates(gx, gh, ops.sigmoid, ops.tanh, _tensor_split)
+        return _gru_grads(r, z, n, h_n, h_prev, dh, _tensor_cat)
+
+
 # ---------------------------------------------------------------------------- one time step
 def _rnn_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
     pre = gx + F.linear(h, w_hh, b_hh)
@@ -29,20 +117,11 @@ def _rnn_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bo
 
 
 def _lstm_step(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    gates = gx + F.linear(h, w_hh, b_hh)
-    i, f, g, o = ops.chunk(gates, 4, dim=-1)
-    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    return ops.sigmoid(o) * ops.tanh(c), c
+    return _LSTMCell()(gx, F.linear(h, w_hh, b_hh), c)
 
 
 def _gru_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    gh = F.linear(h, w_hh, b_hh)
-    i_r, i_z, i_n = ops.chunk(gx, 3, dim=-1)
-    h_r, h_z, h_n = ops.chunk(gh, 3, dim=-1)
-    r = ops.sigmoid(i_r + h_r)
-    z = ops.sigmoid(i_z + h_z)
-    n = ops.tanh(i_n + r * h_n)
-    return n + z * (h - n)
+    return _GRUCell()(gx, F.linear(h, w_hh, b_hh), h)
 
 
 class RNNBase(Module):

@@ -1,0 +1,35 @@
+"""``chainrule bench``: runs the repository's suite, passes --quick/--json/--only on, explains when absent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from chainrule.cli import bench
+
+
+def test_bench_one_quick_case(cli, tmp_path):
+    result = cli("bench", "--quick", "--only", "tiny", "--json", "out/bench.json")  # run outside the checkout
+    assert result.returncode == 0, result.stderr
+    payload = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert len(payload["results"]) == 1
+    (case,) = payload["results"]
+    assert case["chainrule_ms"] > 0 and case["case"] in result.stdout
+
+
+def test_bench_errors(cli_many, user_errors, tmp_path):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    cases = [
+        (["--only", "nosuchcase"], ["'nosuchcase'"]),
+        (["--json", "file.txt/b.json"], ["file.txt"]),
+        (["--json", "bench.csv"], ["bench.csv", ".json"]),
+    ]
+    user_errors(cases, cli_many([["bench", *args] for args, _ in cases]))
+
+
+def test_bench_outside_a_checkout_says_how(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(bench, "_candidate_roots", lambda: [tmp_path])
+    args = argparse.Namespace(json=None, quick=True, only=None)
+    assert bench.run(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "checkout" in err and "make bench" in err
