@@ -5,6 +5,7 @@ Also checks that importing chainrule pulls in no optional library (they must loa
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -31,9 +32,13 @@ OPTIONAL = (
 )
 
 
+# Users' installs keep compiled bytecode; an environment that turns caching off would time the compiler too.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _wall_ms(code: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, env=_ENV)
     return (time.perf_counter() - start) * 1e3
 
 
@@ -50,6 +55,7 @@ def run() -> list[Result]:
     _wall_ms("import chainrule")
     ours = [_wall_ms("import chainrule") for _ in range(_scaled(9))]
     bare = statistics.median(_wall_ms("pass") for _ in range(_scaled(5)))
+    numpy_ms = statistics.median(_wall_ms("import numpy") for _ in range(_scaled(5)))
     anchor_ms = None
     try:
         _wall_ms("import torch")
@@ -57,7 +63,7 @@ def run() -> list[Result]:
     except subprocess.CalledProcessError:
         pass
     loaded = optional_imports()
-    note = f"bare interpreter {bare:.0f} ms"
+    note = f"bare interpreter {bare:.0f} ms, import numpy {numpy_ms:.0f} ms"
     if loaded:
         note += f"; OPTIONAL LIBRARIES IMPORTED: {', '.join(loaded)}"
     result = Result(
@@ -68,7 +74,7 @@ def run() -> list[Result]:
         target=TARGET_MS,
         target_absolute=True,
         note=note,
-        extra={"bare_interpreter_ms": bare, "optional_imported": loaded},
+        extra={"bare_interpreter_ms": bare, "numpy_ms": numpy_ms, "optional_imported": loaded},
     )
     return [result]
 

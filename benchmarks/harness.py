@@ -93,10 +93,12 @@ def compare(
     warmup: int = 3,
     note: str = "",
     inner: int = 1,
+    setup: Callable[[], object] | None = None,
 ) -> Result:
     """Time ``ours`` and ``anchor`` alternately ``repeat`` times after ``warmup`` runs; report medians.
 
     ``inner`` calls are made per timed sample (for sub-millisecond cases) and the time is divided back.
+    ``setup`` (untimed) runs before every timed sample of either side, e.g. to clear accumulated grads.
     The garbage collector stays on (it is part of the cost users pay), but starts each case empty and with
     everything alive before the case frozen (``gc.freeze``): otherwise every full collection would also walk
     the ~150,000 objects ``import torch`` creates, a cost a chainrule-only process does not have.
@@ -104,6 +106,8 @@ def compare(
     repeat = _scaled(repeat)
 
     def timed(fn: Callable[[], object]) -> float:
+        if setup is not None:
+            setup()
         if inner == 1:
             return _once(fn)
         start = time.perf_counter()

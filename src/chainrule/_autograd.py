@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule._grad_mode import set_grad_enabled
 from chainrule._grad_mode import state as _grad_state
+from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, Function
 from chainrule.tensor import Tensor, _new, as_array
 
@@ -44,7 +45,10 @@ def _seed_grads(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -
                     "pass gradient= (e.g. y.backward(cr.ones_like(y)))"
                 )
             data = out.data
-            g = _new(np.ones(data.shape, data.dtype) if data.__class__ is np.ndarray else np.ones_like(data))
+            if data.__class__ is np.ndarray:  # np.array(1).reshape: ~5x faster than np.ones for one element
+                g = _new(np.array(1, data.dtype).reshape(data.shape))
+            else:
+                g = _new(np.ones_like(data))
         seeds.append(_as_grad(g, out, "gradient"))
     return seeds
 
@@ -61,8 +65,8 @@ def _sum_to_input(f: Function, i: int, gx: Tensor, x: Tensor) -> Tensor:
 
 
 def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
-    """Under ``detect_anomaly``, run ``f.backward`` with the forward checks off: its result is checked as a whole
-    and blamed on ``f`` ("SqrtBackward produced inf"), not on some op inside the backward formula."""
+    """Under ``detect_anomaly``, run ``f.backward`` with the forward checks off: its result is checked as a
+    whole and blamed on ``f`` ("SqrtBackward produced inf"), not on some op inside the backward formula."""
     _grad_state.anomaly = False
     try:
         return f.backward(*gys)
@@ -70,10 +74,27 @@ def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
         _grad_state.anomaly = True
 
 
+def _check_backward_anomaly(f: Function, gxs: tuple) -> None:
+    f._check_anomaly("backward", [None if g is None else as_array(getattr(g, "data", g)) for g in gxs])
+
+
 def _fresh_sum(a: Any, b: Any) -> Any:
     """``a + b`` as a new array this backward pass owns (NumPy returns scalars for 0-d sums)."""
-    s = a + b
-    return np.asarray(s) if isinstance(s, np.generic) else s
+    if a.dtype is not b.dtype and a.dtype != b.dtype:  # rare: let the Add op's promotion rules decide
+        from chainrule.ops.elementwise import Add  # noqa: PLC0415
+
+        s = Add.forward(None, a, b)  # type: ignore[arg-type]
+    else:
+        s = a + b
+    return s if s.__class__ is np.ndarray or not isinstance(s, np.generic) else np.asarray(s)
+
+
+def _queue(f: Function, heap: list, queued: set[int], counter: int) -> int:
+    if id(f) not in queued:
+        queued.add(id(f))
+        heapq.heappush(heap, (-f.generation, counter, f))
+        return counter + 1
+    return counter
 
 
 def run_backward(
@@ -87,40 +108,36 @@ def run_backward(
 
     Without ``capture``, leaf gradients are accumulated into ``.grad`` (``Tensor.backward``). With it, the
     gradients of the captured tensors are returned by id and no ``.grad`` is touched (``chainrule.grad``).
-
-    Without ``create_graph``, gradients arriving at one tensor are summed in NumPy: the first sum allocates a
-    buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place. Arrays an op's
-    backward returned are never written to: ``Add`` hands the same gradient to both of its inputs.
+    With ``create_graph`` every step is a recorded tensor op; without it (the usual case) the pass runs on
+    arrays, see ``_run_arrays``: same gradients, less Python per step.
     """
-    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad, grad's array is ours to add into]
+    if not create_graph:
+        return _run_arrays(outputs, seeds, retain_graph, capture)
+    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad]
     heap: list[tuple[int, int, Function]] = []
     queued: set[int] = set()
     counter = 0
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
-    in_numpy = not create_graph
-    heappush, heappop = heapq.heappush, heapq.heappop
 
     for out, g in zip(outputs, seeds):
         entry = pending.get(id(out))
         if entry is None:
-            pending[id(out)] = [out, g, False]
+            pending[id(out)] = [out, g]
         else:
             entry[1] = entry[1] + g
-        f = out.creator
-        if f is not None and id(f) not in queued:
-            queued.add(id(f))
-            heappush(heap, (-f.generation, counter, f))
-            counter += 1
+        if out.creator is not None:
+            counter = _queue(out.creator, heap, queued, counter)
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(True):
         while heap:
-            f = heappop(heap)[2]
+            f = heapq.heappop(heap)[2]
             inputs = f.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
+            refs = f._output_refs
             gys: list[Any] = []
-            for ref in f._output_refs:
+            for ref in refs:
                 o = ref()
                 entry = pending.pop(id(o), None) if o is not None else None
                 if entry is None:
@@ -133,33 +150,154 @@ def run_backward(
                 elif o._retains_grad:
                     o._grad = g if o._grad is None else o._grad + g
                 gys.append(g)
-            if len(gys) > 1 and any(g is None for g in gys):  # not `None in gys`: that calls Tensor.__eq__
+            if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: that calls Tensor.__eq__
                 gys = [
-                    g if g is not None else _new(np.zeros(shape, dtype)) for g, (shape, dtype) in
-                    zip(gys, f._output_meta)
+                    g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
+                    for g, (shape, dtype) in zip(gys, f._output_meta)
                 ]  # fmt: skip
             f._check_versions()
             gxs = f.backward(*gys) if not _grad_state.anomaly else _backward_as_one_step(f, gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(inputs):
+                raise RuntimeError(
+                    f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
+                )
+            if _grad_state.anomaly:
+                _check_backward_anomaly(f, gxs)
+            for i, (x, gx) in enumerate(zip(inputs, gxs)):
+                if gx is None or not x.requires_grad:
+                    continue
+                if not isinstance(gx, Tensor):
+                    gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
+                if gx.shape != x.shape:
+                    gx = _sum_to_input(f, i, gx, x)
+                if gx.dtype != x.dtype:
+                    gx = gx.to(x.dtype)
+                entry = pending.get(id(x))
+                if entry is None:
+                    pending[id(x)] = [x, gx]
+                    if x.creator is not None:
+                        counter = _queue(x.creator, heap, queued, counter)
+                else:
+                    entry[1] = entry[1] + gx
+            if not retain_graph:
+                f.inputs = None
+    if wanted is not None:
+        for key, (_t, g) in pending.items():
+            if key in wanted:
+                captured[key] = g
+        return captured
+    for t, g in pending.values():
+        if (t.creator is None and t.requires_grad) or t._retains_grad:
+            t._grad = g if t._grad is None else t._grad + g
+    return captured
+
+
+def _run_arrays(
+    outputs: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool, capture: Sequence[Tensor] | None
+) -> dict[int, Tensor]:
+    """``run_backward`` without ``create_graph``: nothing is recorded, so gradients travel as bare arrays.
+
+    Same order, checks and results as the recorded pass, but ops with a ``_backward_arrays`` formula skip
+    the Tensor/Function machinery, and gradients meeting at one tensor are summed in NumPy: the first sum
+    allocates a buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place.
+    Arrays an op's backward returned are never written to (``Add`` hands the same array to both inputs).
+    """
+    pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad array, the array is ours to add into]
+    heap: list[tuple[int, int, Function]] = []
+    queued: set[int] = set()
+    counter = 0
+    wanted = None if capture is None else {id(t) for t in capture}
+    captured: dict[int, Tensor] = {}
+    heappush, heappop = heapq.heappush, heapq.heappop
+    state = _grad_state
+
+    for out, g in zip(outputs, seeds):
+        entry = pending.get(id(out))
+        if entry is None:
+            pending[id(out)] = [out, g.data, False]
+        else:
+            entry[1] = _fresh_sum(entry[1], g.data)
+            entry[2] = True
+        if out.creator is not None:
+            counter = _queue(out.creator, heap, queued, counter)
+
+    previous = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        while heap:
+            f = heappop(heap)[2]
+            inputs = f.inputs
+            if inputs is None:
+                raise RuntimeError(_FREED)
+            refs = f._output_refs
+            if len(refs) == 1:
+                o = refs[0]()
+                entry = pending.pop(id(o), None) if o is not None else None
+                g = None
+                if entry is not None:
+                    g = entry[1]
+                    if wanted is not None:
+                        if id(o) in wanted:
+                            captured[id(o)] = _new(g)
+                    elif o._retains_grad:
+                        o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                f._check_versions()
+                if state.anomaly:
+                    gxs = _backward_as_one_step(f, [None if g is None else _new(g)])
+                elif g is not None and f._backward_arrays is not None:
+                    gxs = f._backward_arrays(g)
+                else:
+                    gxs = f.backward(None if g is None else _new(g))
+            else:
+                gys: list[Any] = []
+                for ref in refs:
+                    o = ref()
+                    entry = pending.pop(id(o), None) if o is not None else None
+                    if entry is None:
+                        gys.append(None)
+                        continue
+                    g = entry[1]
+                    if wanted is not None:
+                        if id(o) in wanted:
+                            captured[id(o)] = _new(g)
+                    elif o._retains_grad:
+                        o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                    gys.append(_new(g))
+                if any(g is None for g in gys):
+                    gys = [
+                        g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
+                        for g, (shape, dtype) in zip(gys, f._output_meta)
+                    ]  # fmt: skip
+                f._check_versions()
+                gxs = f.backward(*gys) if not state.anomaly else _backward_as_one_step(f, gys)
             if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
-                raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs")
-            if _grad_state.anomaly:
-                f._check_anomaly("backward", [None if g is None else as_array(getattr(g, "data", g)) for g in gxs])
+                raise RuntimeError(
+                    f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
+                )
+            if state.anomaly:
+                _check_backward_anomaly(f, gxs)
             i = -1
             for x, gx in zip(inputs, gxs):
                 i += 1
                 if gx is None or not x.requires_grad:
                     continue
-                if gx.__class__ is not Tensor and not isinstance(gx, Tensor):
-                    gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
+                cls = gx.__class__
+                if cls is not np.ndarray:
+                    if cls is Tensor or isinstance(gx, Tensor):
+                        gx = gx.data
+                    else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
+                        gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
                 xdata = x.data
-                if gx.data.shape != xdata.shape:
-                    gx = _sum_to_input(f, i, gx, x)
-                gdtype = gx.data.dtype
+                if gx.shape != xdata.shape:
+                    gx = _sum_to_input_array(f, i, gx, x)
+                gdtype = gx.dtype
                 if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
-                    gx = gx.to(xdata.dtype)
-                    gdtype = gx.data.dtype
+                    gx = gx.astype(xdata.dtype)
+                    gdtype = gx.dtype
                 key = id(x)
                 entry = pending.get(key)
                 if entry is None:
@@ -169,30 +307,36 @@ def run_backward(
                         queued.add(id(creator))
                         heappush(heap, (-creator.generation, counter, creator))
                         counter += 1
-                elif not in_numpy:
-                    entry[1] = entry[1] + gx
-                elif entry[2] and entry[1].data.dtype is gdtype:
-                    buffer = entry[1].data
-                    buffer += gx.data
+                elif entry[2] and entry[1].dtype is gdtype:
+                    buffer = entry[1]
+                    buffer += gx
                 else:
-                    entry[1] = _new(_fresh_sum(entry[1].data, gx.data))
+                    entry[1] = _fresh_sum(entry[1], gx)
                     entry[2] = True
             if not retain_graph:
                 f.inputs = None
+    finally:
+        state.grad_enabled = previous
     if wanted is not None:
         for key, (_t, g, _owned) in pending.items():
             if key in wanted:
-                captured[key] = g
+                captured[key] = _new(g)
         return captured
     for t, g, _owned in pending.values():
         if (t.creator is None and t.requires_grad) or t._retains_grad:
-            if t._grad is None:
-                t._grad = g
-            elif in_numpy:
-                t._grad = _new(_fresh_sum(t._grad.data, g.data))
-            else:
-                t._grad = t._grad + g
+            t._grad = _new(g) if t._grad is None else _new(_fresh_sum(t._grad.data, g))
     return captured
+
+
+def _sum_to_input_array(f: Function, i: int, gx: Any, x: Tensor) -> Any:
+    from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
+
+    try:
+        return sum_to_array(gx, x.data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
+        ) from None
 
 
 def backward(

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend as _backend
 from chainrule._grad_mode import state as _grad_state
 from chainrule.tensor import Tensor, _new, as_array
 
@@ -43,6 +44,10 @@ class Function:
     uses_outputs: bool = False
     #: Whether output 0 shares memory with input 0 (reshape, transpose...): they then share a version counter.
     is_view: bool = False
+    #: Optional fast path, ``_backward_arrays(gy_array) -> tuple`` (one array, Tensor or None per input): the
+    #: same formula as ``backward`` on NumPy arrays. The engine uses it for single-output ops when no graph of
+    #: the backward pass is wanted (``create_graph=False``, no anomaly mode), skipping one Function per term.
+    _backward_arrays: Any = None
 
     inputs: list[Tensor] | None = None
     generation: int = 0
@@ -68,6 +73,8 @@ class Function:
             if x1.__class__ is not Tensor and not isinstance(x1, Tensor):
                 x1 = Tensor(x1)
             tensors = [x0, x1]
+            if _backend._cupy is not None:  # free until CuPy is loaded: before that, everything is on the CPU
+                _backend.check_same_device([x0.data, x1.data], self.name)
             try:
                 ys = self.forward(x0.data, x1.data)
             except ValueError as exc:
@@ -75,6 +82,8 @@ class Function:
             need = x0.requires_grad or x1.requires_grad
         else:
             tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+            if _backend._cupy is not None and n > 1:
+                _backend.check_same_device([t.data for t in tensors], self.name)
             try:
                 ys = self.forward(*[t.data for t in tensors])
             except ValueError as exc:
@@ -113,7 +122,7 @@ class Function:
             self.inputs = tensors
             self._output_refs = [_weakref(out)]
             # Recorded for every op, not only those that read their inputs: an input rebound by a recorded
-            # in-place op after this call would otherwise get this op's gradient routed through its new creator.
+            # in-place op after this call would otherwise get this op's gradient routed via its new creator.
             if n == 1:
                 v0 = x0._vbox[0]
                 self._input_versions = _ZERO_1 if v0 == 0 else (v0,)
@@ -123,7 +132,8 @@ class Function:
             else:
                 self._input_versions = [t._vbox[0] for t in tensors]
             if self.uses_outputs:
-                self._output_versions = [out._vbox[0]]
+                v0 = out._vbox[0]
+                self._output_versions = _ZERO_1 if v0 == 0 else (v0,)
             if state.anomaly:
                 self._trace = _creation_site()
         return out
@@ -170,7 +180,10 @@ class Function:
 
     @property
     def outputs(self) -> list[Tensor | None]:
-        return [ref() for ref in self._output_refs]
+        refs = self._output_refs
+        if len(refs) == 1:  # the common case, read by many backward formulas: no comprehension
+            return [refs[0]()]
+        return [ref() for ref in refs]
 
     @property
     def input(self) -> Tensor:
@@ -192,9 +205,13 @@ class Function:
 
     # ------------------------------------------------------------------ safety checks used by the engine
     def _check_versions(self) -> None:
-        for i, (t, v) in enumerate(zip(self.inputs, self._input_versions)):  # type: ignore[arg-type]
-            # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound it
-            # to a new creator, its gradient would flow through that op instead of the one this op saw.
+        versions = self._input_versions
+        if len(versions) == 1:  # fast exit for the common one-input case
+            if self.inputs[0]._vbox[0] == versions[0] and not self.uses_outputs:  # type: ignore[index]
+                return
+        for i, (t, v) in enumerate(zip(self.inputs, versions)):  # type: ignore[arg-type]
+            # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound
+            # it to a new creator, its gradient would flow through that op instead of the one this op saw.
             if t._vbox[0] != v and (self.uses_inputs or t.creator is not None):
                 raise RuntimeError(_modified_message(self, f"input {i}", t, v))
         if self.uses_outputs:
@@ -214,8 +231,8 @@ class Function:
                     where = f"op created at {trace or _creation_site()}"
                 else:
                     where = (
-                        f"backward called at {_creation_site()}; run the forward pass under detect_anomaly() too "
-                        "to see where the op was created"
+                        f"backward called at {_creation_site()}; run the forward pass under detect_anomaly() "
+                        "too to see where the op was created"
                     )
                 op = self.name if phase == "forward" else f"{self.name}Backward"
                 raise RuntimeError(f"{op} produced {what} in its {phase} pass ({where})")
@@ -228,9 +245,12 @@ _ZERO_1, _ZERO_2 = (0,), (0, 0)
 
 def _as_output(y: Any) -> np.ndarray:
     """A forward's non-ndarray result as an array (ufuncs on 0-d arrays return NumPy scalars)."""
-    if isinstance(y, np.generic) and y.dtype.kind in "biufc":
+    if y.__class__ in _NUMERIC_SCALARS or (isinstance(y, np.generic) and y.dtype.kind in "biufc"):
         return np.asarray(y)
     return as_array(y)
+
+
+_NUMERIC_SCALARS = frozenset(np.dtype(c).type for c in "?bBhHiIlLqQefdgFDG")
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

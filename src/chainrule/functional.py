@@ -56,8 +56,12 @@ def _finish(t: Tensor, create_graph: bool) -> Tensor:
     return t if create_graph else t.detach()
 
 
-def jacobian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create_graph: bool = False,
-             strict: bool = False) -> Any:  # fmt: skip
+def jacobian(
+    func: Callable[..., Any],
+    inputs: Tensor | Sequence[Tensor],
+    create_graph: bool = False,
+    strict: bool = False,
+) -> Any:
     """The Jacobian of ``func`` at ``inputs``, shaped ``output.shape + input.shape``.
 
     As in ``torch.autograd.functional.jacobian``: a Tensor for one input and one output; a tuple over inputs
@@ -80,8 +84,9 @@ def jacobian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create
     return result[0][0]
 
 
-def _jacobian_block(y: Tensor, index: int, xs: tuple[Tensor, ...], create_graph: bool,
-                    strict: bool) -> list[Tensor]:  # fmt: skip
+def _jacobian_block(
+    y: Tensor, index: int, xs: tuple[Tensor, ...], create_graph: bool, strict: bool
+) -> list[Tensor]:
     """d y / d x for every x: one reverse pass per element of ``y``, rows stacked and reshaped."""
     if y.dtype.kind not in "fc":
         raise TypeError(f"jacobian: output {index} has dtype {y.dtype}; outputs must be floating point")
@@ -92,8 +97,14 @@ def _jacobian_block(y: Tensor, index: int, xs: tuple[Tensor, ...], create_graph:
         if y.requires_grad:
             onehot = np.zeros(n, dtype=y.dtype)
             onehot[k] = 1
-            grads = grad(y, xs, _new(onehot.reshape(y.shape)), retain_graph=True, create_graph=create_graph,
-                         allow_unused=True)  # fmt: skip
+            grads = grad(
+                y,
+                xs,
+                _new(onehot.reshape(y.shape)),
+                retain_graph=True,
+                create_graph=create_graph,
+                allow_unused=True,
+            )
         for j, (g, x) in enumerate(zip(grads, xs)):
             if g is None:
                 if strict:
@@ -112,8 +123,12 @@ def _jacobian_block(y: Tensor, index: int, xs: tuple[Tensor, ...], create_graph:
     return out
 
 
-def hessian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create_graph: bool = False,
-            strict: bool = False) -> Any:  # fmt: skip
+def hessian(
+    func: Callable[..., Any],
+    inputs: Tensor | Sequence[Tensor],
+    create_graph: bool = False,
+    strict: bool = False,
+) -> Any:
     """The Hessian of a scalar-valued ``func``, shaped ``input.shape + input.shape``.
 
     For a tuple of inputs, a tuple of tuples ``H[i][j]`` = d²f / dx_i dx_j, as in
@@ -126,7 +141,9 @@ def hessian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create_
         if not isinstance(out, Tensor):
             raise TypeError(f"hessian: the function must return a Tensor, got {type(out).__name__}")
         if out.data.size != 1:
-            raise RuntimeError(f"hessian: the function must return a single-element Tensor, got shape {out.shape}")
+            raise RuntimeError(
+                f"hessian: the function must return a single-element Tensor, got shape {out.shape}"
+            )
         if not out.requires_grad:
             if strict:
                 raise RuntimeError("hessian: the output does not depend on the inputs (strict=True)")

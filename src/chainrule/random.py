@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_generator = np.random.default_rng()
+_generator: np.random.Generator | None = None  # made on first use: importing numpy.random costs ~20 ms
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -21,4 +21,7 @@ seed = manual_seed
 
 def generator() -> np.random.Generator:
     """The global generator (draws from it advance the shared stream)."""
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng()
     return _generator

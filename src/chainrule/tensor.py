@@ -124,8 +124,9 @@ class Tensor:
         if value is None:
             self._grad = None
             return
-        if not isinstance(value, Tensor):
-            value = Tensor(as_array(value, self.data.dtype if np.isscalar(value) else None))
+        if not isinstance(value, Tensor):  # an array or number takes this tensor's (float) dtype
+            floating = np.isscalar(value) or self.data.dtype.kind in _FLOAT_KINDS
+            value = Tensor(as_array(value, self.data.dtype if floating else None))
         if value.shape != self.shape:
             raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
         self._grad = value
@@ -294,7 +295,7 @@ class Tensor:
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            if backend.is_device_name(arg):
                 device = arg
             elif isinstance(arg, Tensor):
                 dtype, device = arg.dtype, arg.device

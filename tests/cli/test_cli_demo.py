@@ -42,3 +42,16 @@ def test_demo_errors(cli_many, user_errors, tmp_path):
     ]
     user_errors(cases, cli_many([["demo", *args] for args, _ in cases]))
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_two_layer_section_without_torch(monkeypatch, capsys):
+    """Without PyTorch the demo says so instead of failing."""
+    from chainrule.cli import demo
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        demo.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name)
+    )
+    demo.two_layer()
+    out = capsys.readouterr().out
+    assert "torch is not installed" in out and "every step agrees" in out

@@ -47,7 +47,9 @@ def indices_of(loader):
 )
 def test_every_sample_once_per_epoch(n, batch_size, shuffle, drop_last, seed):
     x = cr.tensor(np.stack([np.arange(n), np.arange(n) ** 2], axis=1).astype(np.float32).reshape(n, 2))
-    fast = DataLoader(TensorDataset(x, cr.arange(n)), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
+    fast = DataLoader(
+        TensorDataset(x, cr.arange(n)), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed
+    )
     slow = DataLoader(Squares(n), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
     for loader in (fast, slow):
         batches = indices_of(loader)
@@ -91,15 +93,31 @@ def test_subset_of_tensor_dataset_fast_path_matches_slow_path():
     inner = Subset(ds, list(range(29, -1, -1)))
     outer = Subset(inner, [0, 5, 7, 2, 11])
     batches = [[t.tolist() for t in batch] for batch in DataLoader(outer, batch_size=2)]
-    slow = [[t.tolist() for t in batch] for batch in DataLoader(outer, batch_size=2, collate_fn=default_collate)]
+    slow = [
+        [t.tolist() for t in batch] for batch in DataLoader(outer, batch_size=2, collate_fn=default_collate)
+    ]
     assert batches == slow == [[[29.0, 24.0], [290, 240]], [[22.0, 27.0], [220, 270]], [[18.0], [180]]]
 
 
 def test_default_collate_structures():
     Point = namedtuple("Point", "x y")
     batch = [
-        {"img": np.zeros((2, 2), np.float32), "label": 1, "w": 0.5, "name": "a", "ok": True, "p": Point(1, 2.0)},
-        {"img": np.ones((2, 2), np.float32), "label": 0, "w": 1.5, "name": "b", "ok": False, "p": Point(3, 4.0)},
+        {
+            "img": np.zeros((2, 2), np.float32),
+            "label": 1,
+            "w": 0.5,
+            "name": "a",
+            "ok": True,
+            "p": Point(1, 2.0),
+        },
+        {
+            "img": np.ones((2, 2), np.float32),
+            "label": 0,
+            "w": 1.5,
+            "name": "b",
+            "ok": False,
+            "p": Point(3, 4.0),
+        },
     ]
     out = default_collate(batch)
     assert out["img"].shape == (2, 2, 2) and out["img"].dtype == np.float32
@@ -171,7 +189,9 @@ def test_random_split_lengths_partition(n, cuts, seed):
     assert [list(p) for p in again] == [list(p) for p in parts]
 
 
-@pytest.mark.parametrize(("n", "fractions"), [(10, [0.8, 0.2]), (7, [0.5, 0.5]), (11, [0.3, 0.3, 0.4]), (3, [0.1, 0.9])])
+@pytest.mark.parametrize(
+    ("n", "fractions"), [(10, [0.8, 0.2]), (7, [0.5, 0.5]), (11, [0.3, 0.3, 0.4]), (3, [0.1, 0.9])]
+)
 def test_random_split_fractions_match_torch_sizes(torch, n, fractions):
     ours = [len(p) for p in random_split(range(n), fractions, seed=0)]
     theirs = [len(p) for p in torch.utils.data.random_split(range(n), fractions)]

@@ -63,7 +63,10 @@ def test_write_idx_round_trip(tmp_path, dtype):
         (idx_bytes(0x07, (2,), b"\x00\x00"), "unknown IDX dtype code 0x07"),
         (b"\x00\x00\x08\x00", "number of dimensions is 0"),
         (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated IDX header: 3 dimensions need 16 bytes, found 8"),
-        (idx_bytes(0x08, (2, 28, 28), b"\x00" * 1000), r"truncated IDX file: shape \(2, 28, 28\).*1568.*found 1000"),
+        (
+            idx_bytes(0x08, (2, 28, 28), b"\x00" * 1000),
+            r"truncated IDX file: shape \(2, 28, 28\).*1568.*found 1000",
+        ),
         (idx_bytes(0x0D, (4,), b"\x00" * 15), "truncated.*needs 16 data bytes, found 15"),
         (idx_bytes(0x08, (3,), b"\x00" * 5), "2 unexpected trailing bytes"),
     ],
@@ -103,7 +106,9 @@ def test_load_mnist_finds_standard_names(tmp_path):
     np.testing.assert_array_equal(y.data, labels)
     assert 0 <= x.data.min() and x.data.max() <= 1
 
-    test_images, _ = make_mnist(tmp_path, "t10k", 3, "t10k-images.idx3-ubyte", "t10k-labels.idx1-ubyte.gz", gz_labels=True)
+    test_images, _ = make_mnist(
+        tmp_path, "t10k", 3, "t10k-images.idx3-ubyte", "t10k-labels.idx1-ubyte.gz", gz_labels=True
+    )
     x, y = load_mnist(tmp_path, "test", flatten=True)
     assert x.shape == (3, 784) and y.shape == (3,)
     np.testing.assert_allclose(x.data, test_images.reshape(3, -1) / 255.0, rtol=1e-6)

@@ -285,7 +285,9 @@ def test_newer_format_version_is_a_clear_error(tmp_path):
     path = tmp_path / "future.st"
     meta = {"format_version": "2", "chainrule_version": "9.0.0", "structure": '{"tensor":"w"}'}
     save_file({"w": np.ones(2, np.float32)}, path, metadata=meta)
-    with pytest.raises(ValueError, match=r"format_version 2 \(chainrule 9\.0\.0\).*upgrade chainrule") as info:
+    with pytest.raises(
+        ValueError, match=r"format_version 2 \(chainrule 9\.0\.0\).*upgrade chainrule"
+    ) as info:
         cr.load(path)
     assert str(path) in str(info.value)
 

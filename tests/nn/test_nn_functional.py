@@ -15,20 +15,38 @@ import chainrule.nn.functional as F
 RNG = np.random.default_rng(2)
 
 ACTIVATIONS = [
-    ("relu", {}), ("sigmoid", {}), ("tanh", {}), ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}),
-    ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 1.5}), ("leaky_relu", {"negative_slope": 0.1}),
+    ("relu", {}), ("sigmoid", {}), ("tanh", {}), ("gelu", {}), ("gelu", {"approximate": "tanh"}),
+    ("silu", {}), ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 1.5}),
+    ("leaky_relu", {"negative_slope": 0.1}),
     ("elu", {"alpha": 0.5}), ("selu", {}), ("celu", {"alpha": 1.5}), ("logsigmoid", {}), ("hardtanh", {}),
     ("relu6", {}), ("softsign", {}), ("mish", {}), ("hardsigmoid", {}), ("hardswish", {}),
 ]  # fmt: skip
-SMOOTH = {"sigmoid", "tanh", "gelu", "silu", "softplus", "elu", "selu", "celu", "logsigmoid", "softsign", "mish"}
+SMOOTH = {
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "softplus",
+    "elu",
+    "selu",
+    "celu",
+    "logsigmoid",
+    "softsign",
+    "mish",
+}
 
 
 @pytest.mark.parametrize(("name", "kwargs"), ACTIVATIONS, ids=[f"{n}{k}" for n, k in ACTIVATIONS])
 def test_activation_matches_torch(torch, name: str, kwargs: dict) -> None:
     x = RNG.standard_normal((4, 5)) * 3
     x[0, :3] = [1e-3, -1e-3, 0.5]  # stay off kinks but close to zero
-    check_function_parity(torch, lambda t: getattr(torch.nn.functional, name)(t, **kwargs),
-                          lambda c: getattr(F, name)(c, **kwargs), [x], second_order=name in SMOOTH)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: getattr(torch.nn.functional, name)(t, **kwargs),
+        lambda c: getattr(F, name)(c, **kwargs),
+        [x],
+        second_order=name in SMOOTH,
+    )
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "softplus", "silu", "gelu", "elu", "logsigmoid", "mish"])
@@ -44,15 +62,24 @@ def test_activations_are_finite_at_extreme_inputs(name: str) -> None:
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_softmax_family_first_and_second_order(torch, fn: str, dim: int) -> None:
     x = RNG.standard_normal((3, 4, 5))
-    check_function_parity(torch, lambda t: getattr(torch.nn.functional, fn)(t, dim=dim),
-                          lambda c: getattr(F, fn)(c, dim=dim), [x], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: getattr(torch.nn.functional, fn)(t, dim=dim),
+        lambda c: getattr(F, fn)(c, dim=dim),
+        [x],
+        second_order=True,
+    )
 
 
 def test_softmax_stable_at_large_logits(torch) -> None:
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [3.0, 1e4, 1e4]])
     for fn in ("softmax", "log_softmax"):
-        check_function_parity(torch, lambda t, fn=fn: getattr(torch.nn.functional, fn)(t, dim=1),
-                              lambda c, fn=fn: getattr(F, fn)(c, dim=1), [x])  # fmt: skip
+        check_function_parity(
+            torch,
+            lambda t, fn=fn: getattr(torch.nn.functional, fn)(t, dim=1),
+            lambda c, fn=fn: getattr(F, fn)(c, dim=1),
+            [x],
+        )
     c = cr.tensor(x.astype(np.float32), requires_grad=True)
     y = F.log_softmax(c, dim=1)
     (y * cr.tensor(RNG.standard_normal((3, 3)).astype(np.float32))).sum().backward()
@@ -61,7 +88,9 @@ def test_softmax_stable_at_large_logits(torch) -> None:
 
 def test_softmax_implicit_dim_and_dtype(torch) -> None:
     x = RNG.standard_normal((2, 3))
-    np.testing.assert_allclose(F.softmax(cr.tensor(x)).data, torch.softmax(torch.tensor(x), 1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.softmax(cr.tensor(x)).data, torch.softmax(torch.tensor(x), 1).numpy(), rtol=1e-12
+    )
     assert F.softmax(cr.tensor(x.astype(np.float32)), 1, dtype=np.float64).dtype == np.float64
 
 
@@ -83,8 +112,12 @@ def test_linear_is_one_function_and_rejects_bad_shapes() -> None:
 
 
 def test_bilinear_matches_torch(torch) -> None:
-    args = [RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2)), RNG.standard_normal((4, 3, 2)),
-            RNG.standard_normal(4)]  # fmt: skip
+    args = [
+        RNG.standard_normal((5, 3)),
+        RNG.standard_normal((5, 2)),
+        RNG.standard_normal((4, 3, 2)),
+        RNG.standard_normal(4),
+    ]
     check_function_parity(torch, torch.nn.functional.bilinear, F.bilinear, args)
 
 
@@ -114,7 +147,9 @@ def test_dropout2d_zeroes_whole_channels() -> None:
 
 def test_one_hot(torch) -> None:
     t = RNG.integers(0, 5, (3, 4))
-    np.testing.assert_array_equal(F.one_hot(cr.tensor(t), 6).data, torch.nn.functional.one_hot(torch.tensor(t), 6))
+    np.testing.assert_array_equal(
+        F.one_hot(cr.tensor(t), 6).data, torch.nn.functional.one_hot(torch.tensor(t), 6)
+    )
     np.testing.assert_array_equal(F.one_hot(cr.tensor(t)).data, torch.nn.functional.one_hot(torch.tensor(t)))
     assert F.one_hot(cr.tensor(t)).dtype == np.int64
     with pytest.raises(RuntimeError, match="class values"):
@@ -126,8 +161,13 @@ def test_one_hot(torch) -> None:
 def test_embedding_with_padding_and_repeats(torch) -> None:
     idx = np.array([[1, 3, 1], [0, 3, 3]])
     w = RNG.standard_normal((5, 4))
-    check_function_parity(torch, lambda t: torch.nn.functional.embedding(torch.tensor(idx), t, padding_idx=3),
-                          lambda c: F.embedding(cr.tensor(idx), c, padding_idx=3), [w], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.embedding(torch.tensor(idx), t, padding_idx=3),
+        lambda c: F.embedding(cr.tensor(idx), c, padding_idx=3),
+        [w],
+        second_order=True,
+    )
     with pytest.raises(IndexError, match="out of range"):
         F.embedding(cr.tensor([5]), cr.tensor(w))
 
@@ -137,8 +177,12 @@ def test_pad_modes(torch, mode: str) -> None:
     x = RNG.standard_normal((2, 3, 4, 5))
     pads = (1, 2, 2, 0)
     kwargs = {"value": 1.5} if mode == "constant" else {}
-    check_function_parity(torch, lambda t: torch.nn.functional.pad(t, pads, mode=mode, **kwargs),
-                          lambda c: F.pad(c, pads, mode=mode, **kwargs), [x])  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.pad(t, pads, mode=mode, **kwargs),
+        lambda c: F.pad(c, pads, mode=mode, **kwargs),
+        [x],
+    )
 
 
 def test_pad_errors() -> None:
@@ -156,9 +200,12 @@ def test_batch_norm_matches_torch(torch, training: bool, shape: tuple) -> None:
     rm, rv = RNG.standard_normal(3), RNG.uniform(0.5, 2, 3)
     t_rm, t_rv, c_rm, c_rv = torch.tensor(rm), torch.tensor(rv), cr.tensor(rm), cr.tensor(rv)
     check_function_parity(
-        torch, lambda x, w, b: torch.nn.functional.batch_norm(x, t_rm, t_rv, w, b, training, 0.2, 1e-3),
-        lambda x, w, b: F.batch_norm(x, c_rm, c_rv, w, b, training, 0.2, 1e-3), [x, w, b], second_order=True,
-    )  # fmt: skip
+        torch,
+        lambda x, w, b: torch.nn.functional.batch_norm(x, t_rm, t_rv, w, b, training, 0.2, 1e-3),
+        lambda x, w, b: F.batch_norm(x, c_rm, c_rv, w, b, training, 0.2, 1e-3),
+        [x, w, b],
+        second_order=True,
+    )
     np.testing.assert_allclose(c_rm.data, t_rm.numpy(), rtol=1e-10)
     np.testing.assert_allclose(c_rv.data, t_rv.numpy(), rtol=1e-10)
 
@@ -173,14 +220,29 @@ def test_layer_and_group_norm_match_torch(torch, affine: bool) -> None:
     x = RNG.standard_normal((3, 4, 5))
     w, b = RNG.standard_normal(5), RNG.standard_normal(5)
     if affine:
-        check_function_parity(torch, lambda x, w, b: torch.nn.functional.layer_norm(x, (5,), w, b),
-                              lambda x, w, b: F.layer_norm(x, (5,), w, b), [x, w, b], second_order=True)  # fmt: skip
+        check_function_parity(
+            torch,
+            lambda x, w, b: torch.nn.functional.layer_norm(x, (5,), w, b),
+            lambda x, w, b: F.layer_norm(x, (5,), w, b),
+            [x, w, b],
+            second_order=True,
+        )
     else:
-        check_function_parity(torch, lambda x: torch.nn.functional.layer_norm(x, (4, 5)),
-                              lambda x: F.layer_norm(x, (4, 5)), [x], second_order=True)  # fmt: skip
+        check_function_parity(
+            torch,
+            lambda x: torch.nn.functional.layer_norm(x, (4, 5)),
+            lambda x: F.layer_norm(x, (4, 5)),
+            [x],
+            second_order=True,
+        )
     gw, gb = RNG.standard_normal(4), RNG.standard_normal(4)
-    check_function_parity(torch, lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b),
-                          lambda x, w, b: F.group_norm(x, 2, w, b), [x, gw, gb], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b),
+        lambda x, w, b: F.group_norm(x, 2, w, b),
+        [x, gw, gb],
+        second_order=True,
+    )
 
 
 def test_layer_norm_shape_error() -> None:
@@ -190,5 +252,10 @@ def test_layer_norm_shape_error() -> None:
 
 def test_normalize_matches_torch(torch) -> None:
     x = RNG.standard_normal((3, 4))
-    check_function_parity(torch, lambda t: torch.nn.functional.normalize(t, dim=1),
-                          lambda c: F.normalize(c, dim=1), [x], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.normalize(t, dim=1),
+        lambda c: F.normalize(c, dim=1),
+        [x],
+        second_order=True,
+    )

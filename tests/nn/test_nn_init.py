@@ -13,11 +13,22 @@ from chainrule import nn
 
 @pytest.mark.parametrize(
     ("nonlinearity", "param"),
-    [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
-     ("leaky_relu", 0.2), ("selu", None), ("conv_transpose2d", None)],
-)  # fmt: skip
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+        ("conv_transpose2d", None),
+    ],
+)
 def test_calculate_gain_matches_torch(torch, nonlinearity: str, param) -> None:
-    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param))
+    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(
+        torch.nn.init.calculate_gain(nonlinearity, param)
+    )
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (5, 2, 3), (8, 4, 3, 2)])
@@ -96,9 +107,14 @@ def _bound_ok(values: np.ndarray, bound: float) -> bool:
 
 @pytest.mark.parametrize(
     ("factory", "fan_in"),
-    [(lambda: nn.Linear(50, 40), 50), (lambda: nn.Conv2d(6, 40, 3), 54), (lambda: nn.Conv1d(4, 60, 5, groups=2), 10),
-     (lambda: nn.ConvTranspose2d(6, 40, 3), 360), (lambda: nn.Bilinear(20, 5, 40), 20)],
-)  # fmt: skip
+    [
+        (lambda: nn.Linear(50, 40), 50),
+        (lambda: nn.Conv2d(6, 40, 3), 54),
+        (lambda: nn.Conv1d(4, 60, 5, groups=2), 10),
+        (lambda: nn.ConvTranspose2d(6, 40, 3), 360),
+        (lambda: nn.Bilinear(20, 5, 40), 20),
+    ],
+)
 def test_default_uniform_fan_in_init(factory, fan_in: int) -> None:
     layer = factory()
     bound = 1 / math.sqrt(fan_in)

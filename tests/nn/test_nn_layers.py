@@ -35,7 +35,8 @@ CASES = [
     ("Conv2d", (2, 2, 3), {"padding": 2, "padding_mode": "replicate"}, [randn(2, 6, 5)], True),
     ("Conv3d", (2, 3, 2), {"padding": 1}, [randn(1, 2, 3, 4, 3)], True),
     ("ConvTranspose1d", (3, 2, 3), {"stride": 2}, [randn(2, 3, 5)], True),
-    ("ConvTranspose2d", (4, 2, 3), {"stride": 2, "padding": 1, "output_padding": 1}, [randn(2, 4, 4, 3)], True),
+    ("ConvTranspose2d", (4, 2, 3), {"stride": 2, "padding": 1, "output_padding": 1}, [randn(2, 4, 4, 3)],
+     True),
     ("ConvTranspose2d", (4, 6, 2), {"groups": 2, "dilation": 2, "bias": False}, [randn(1, 4, 3, 3)], True),
     ("MaxPool1d", (3,), {"stride": 2, "padding": 1}, [randn(2, 3, 10)], True),
     ("MaxPool2d", (2,), {}, [randn(2, 3, 6, 7)], True),
@@ -127,11 +128,30 @@ def test_weighted_losses_keep_weight_buffers(torch) -> None:
     check_module_parity(torch, t_mod, c_mod, [RNG.standard_normal((4, 3)), RNG.uniform(0, 1, (4, 3))])
 
 
-@pytest.mark.parametrize("name", ["Linear", "Conv1d", "Conv2d", "ConvTranspose2d", "Embedding", "LSTM", "GRU",
-                                  "RNN", "BatchNorm2d", "LayerNorm", "MultiheadAttention"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Linear",
+        "Conv1d",
+        "Conv2d",
+        "ConvTranspose2d",
+        "Embedding",
+        "LSTM",
+        "GRU",
+        "RNN",
+        "BatchNorm2d",
+        "LayerNorm",
+        "MultiheadAttention",
+    ],
+)
 def test_layers_create_float32_parameters(name: str) -> None:
-    args = {"Linear": (3, 2), "Embedding": (5, 3), "LayerNorm": (4,), "BatchNorm2d": (3,),
-            "MultiheadAttention": (4, 2)}.get(name, (2, 4, 3) if "Conv" in name else (3, 4))  # fmt: skip
+    args = {
+        "Linear": (3, 2),
+        "Embedding": (5, 3),
+        "LayerNorm": (4,),
+        "BatchNorm2d": (3,),
+        "MultiheadAttention": (4, 2),
+    }.get(name, (2, 4, 3) if "Conv" in name else (3, 4))
     module = getattr(cr.nn, name)(*args)
     for pname, p in module.named_parameters():
         assert isinstance(p, cr.nn.Parameter) and p.dtype == np.float32, pname
@@ -140,8 +160,14 @@ def test_layers_create_float32_parameters(name: str) -> None:
 
 
 def test_float32_end_to_end() -> None:
-    net = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3), cr.nn.BatchNorm2d(2), cr.nn.ReLU(), cr.nn.MaxPool2d(2),
-                           cr.nn.Flatten(), cr.nn.Linear(2 * 3 * 3, 3))  # fmt: skip
+    net = cr.nn.Sequential(
+        cr.nn.Conv2d(1, 2, 3),
+        cr.nn.BatchNorm2d(2),
+        cr.nn.ReLU(),
+        cr.nn.MaxPool2d(2),
+        cr.nn.Flatten(),
+        cr.nn.Linear(2 * 3 * 3, 3),
+    )
     x = cr.randn(4, 1, 8, 8)
     loss = cr.nn.functional.cross_entropy(net(x), cr.tensor([0, 1, 2, 0]))
     assert loss.dtype == np.float32
@@ -223,8 +249,12 @@ def test_maxpool_return_indices(torch) -> None:
 
 def test_unbatched_inputs_match_torch(torch) -> None:
     torch.manual_seed(1)
-    cases = [("Conv2d", (2, 3, 3), randn(2, 5, 5)), ("MaxPool2d", (2,), randn(2, 4, 4)),
-             ("AvgPool1d", (2,), randn(2, 6)), ("ConvTranspose2d", (2, 3, 2), randn(2, 3, 3))]  # fmt: skip
+    cases = [
+        ("Conv2d", (2, 3, 3), randn(2, 5, 5)),
+        ("MaxPool2d", (2,), randn(2, 4, 4)),
+        ("AvgPool1d", (2,), randn(2, 6)),
+        ("ConvTranspose2d", (2, 3, 2), randn(2, 3, 3)),
+    ]
     for name, args, x in cases:
         t_mod, c_mod = getattr(torch.nn, name)(*args), getattr(cr.nn, name)(*args)
         check_module_parity(torch, t_mod, c_mod, [x])

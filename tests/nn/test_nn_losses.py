@@ -37,10 +37,12 @@ def test_cross_entropy_class_indices(torch, shape, weighted, ignore, smoothing, 
     kw = {"ignore_index": ignore_index, "label_smoothing": smoothing, "reduction": reduction}
     check_function_parity(
         torch,
-        lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(target), None if w is None else torch.tensor(w), **kw),
+        lambda t: torch.nn.functional.cross_entropy(
+            t, torch.tensor(target), None if w is None else torch.tensor(w), **kw
+        ),
         lambda t: F.cross_entropy(t, cr.tensor(target), None if w is None else cr.tensor(w), **kw),
         [x],
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
@@ -50,9 +52,12 @@ def test_cross_entropy_second_order(torch, smoothing: float, reduction: str) -> 
     x, target, w = rng.standard_normal((4, 3, 2)), rng.integers(0, 3, (4, 2)), rng.uniform(0.5, 2, 3)
     kw = {"label_smoothing": smoothing, "reduction": reduction}
     check_function_parity(
-        torch, lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(target), torch.tensor(w), **kw),
-        lambda t: F.cross_entropy(t, cr.tensor(target), cr.tensor(w), **kw), [x], second_order=True,
-    )  # fmt: skip
+        torch,
+        lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(target), torch.tensor(w), **kw),
+        lambda t: F.cross_entropy(t, cr.tensor(target), cr.tensor(w), **kw),
+        [x],
+        second_order=True,
+    )
 
 
 def test_cross_entropy_is_one_fused_function() -> None:
@@ -61,8 +66,12 @@ def test_cross_entropy_is_one_fused_function() -> None:
     assert type(loss.creator).__name__ == "_SoftmaxCrossEntropy" and loss.creator.inputs == [x]
 
 
-@given(weighted=st.booleans(), smoothing=st.sampled_from([0.0, 0.25]), reduction=st.sampled_from(REDUCTIONS),
-       shape=st.sampled_from([(4, 3), (2, 3, 5), (3,)]))  # fmt: skip
+@given(
+    weighted=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.25]),
+    reduction=st.sampled_from(REDUCTIONS),
+    shape=st.sampled_from([(4, 3), (2, 3, 5), (3,)]),
+)
 def test_cross_entropy_probability_targets(torch, weighted, smoothing, reduction, shape) -> None:
     rng = np.random.default_rng(len(shape))
     x = rng.standard_normal(shape)
@@ -71,9 +80,12 @@ def test_cross_entropy_probability_targets(torch, weighted, smoothing, reduction
     w = rng.uniform(0.5, 2, shape[1] if len(shape) > 1 else shape[0]) if weighted else None
     kw = {"label_smoothing": smoothing, "reduction": reduction}
     check_function_parity(
-        torch, lambda t, q: torch.nn.functional.cross_entropy(t, q, None if w is None else torch.tensor(w), **kw),
-        lambda t, q: F.cross_entropy(t, q, None if w is None else cr.tensor(w), **kw), [x, p], second_order=True,
-    )  # fmt: skip
+        torch,
+        lambda t, q: torch.nn.functional.cross_entropy(t, q, None if w is None else torch.tensor(w), **kw),
+        lambda t, q: F.cross_entropy(t, q, None if w is None else cr.tensor(w), **kw),
+        [x, p],
+        second_order=True,
+    )
 
 
 def test_cross_entropy_all_ignored_is_nan_like_torch(torch) -> None:
@@ -93,7 +105,9 @@ def test_cross_entropy_errors() -> None:
         F.cross_entropy(cr.zeros(2, 3), cr.tensor([0, 1]), reduction="avg")
 
 
-@given(weighted=st.booleans(), reduction=st.sampled_from(REDUCTIONS), shape=st.sampled_from([(5, 4), (2, 4, 3)]))
+@given(
+    weighted=st.booleans(), reduction=st.sampled_from(REDUCTIONS), shape=st.sampled_from([(5, 4), (2, 4, 3)])
+)
 def test_nll_loss(torch, weighted, reduction, shape) -> None:
     rng = np.random.default_rng(7)
     x = rng.standard_normal(shape)
@@ -101,10 +115,13 @@ def test_nll_loss(torch, weighted, reduction, shape) -> None:
     target.reshape(-1)[1] = -100
     w = rng.uniform(0.5, 2, 4) if weighted else None
     check_function_parity(
-        torch, lambda t: torch.nn.functional.nll_loss(t, torch.tensor(target), None if w is None else torch.tensor(w),
-                                                      reduction=reduction),
-        lambda t: F.nll_loss(t, cr.tensor(target), None if w is None else cr.tensor(w), reduction=reduction), [x],
-    )  # fmt: skip
+        torch,
+        lambda t: torch.nn.functional.nll_loss(
+            t, torch.tensor(target), None if w is None else torch.tensor(w), reduction=reduction
+        ),
+        lambda t: F.nll_loss(t, cr.tensor(target), None if w is None else cr.tensor(w), reduction=reduction),
+        [x],
+    )
 
 
 REGRESSION = [
@@ -118,9 +135,13 @@ REGRESSION = [
 def test_regression_losses(torch, name: str, kwargs: dict, reduction: str) -> None:
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((3, 4)) * 2, rng.standard_normal((3, 4))
-    check_function_parity(torch, lambda a, b: getattr(torch.nn.functional, name)(a, b, reduction=reduction, **kwargs),
-                          lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kwargs), [x, y],
-                          second_order=name == "mse_loss")  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda a, b: getattr(torch.nn.functional, name)(a, b, reduction=reduction, **kwargs),
+        lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kwargs),
+        [x, y],
+        second_order=name == "mse_loss",
+    )
 
 
 def test_mse_scales_by_element_count_not_batch() -> None:
@@ -135,16 +156,20 @@ def test_binary_cross_entropy(torch, weighted: bool, reduction: str) -> None:
     x, t = rng.uniform(0.02, 0.98, (4, 3)), rng.uniform(0, 1, (4, 3))
     w = rng.uniform(0.5, 2, 3) if weighted else None
     check_function_parity(
-        torch, lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, None if w is None else torch.tensor(w),
-                                                                     reduction=reduction),
-        lambda a, b: F.binary_cross_entropy(a, b, None if w is None else cr.tensor(w), reduction=reduction), [x, t],
-    )  # fmt: skip
+        torch,
+        lambda a, b: torch.nn.functional.binary_cross_entropy(
+            a, b, None if w is None else torch.tensor(w), reduction=reduction
+        ),
+        lambda a, b: F.binary_cross_entropy(a, b, None if w is None else cr.tensor(w), reduction=reduction),
+        [x, t],
+    )
 
 
 def test_binary_cross_entropy_clamps_logs_at_minus_100(torch) -> None:
     x, t = np.array([0.0, 1.0, 0.5]), np.array([1.0, 0.0, 1.0])
-    check_function_parity(torch, torch.nn.functional.binary_cross_entropy, F.binary_cross_entropy,
-                          [x, t], atol=1e-6)  # fmt: skip
+    check_function_parity(
+        torch, torch.nn.functional.binary_cross_entropy, F.binary_cross_entropy, [x, t], atol=1e-6
+    )
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0]))
 
@@ -159,12 +184,21 @@ def test_binary_cross_entropy_with_logits(torch, weighted, pos, reduction) -> No
 
     def tf(a, b):  # noqa: ANN001, ANN202
         return torch.nn.functional.binary_cross_entropy_with_logits(
-            a, b, None if w is None else torch.tensor(w), reduction=reduction,
-            pos_weight=None if pw is None else torch.tensor(pw))  # fmt: skip
+            a,
+            b,
+            None if w is None else torch.tensor(w),
+            reduction=reduction,
+            pos_weight=None if pw is None else torch.tensor(pw),
+        )
 
     def cf(a, b):  # noqa: ANN001, ANN202
-        return F.binary_cross_entropy_with_logits(a, b, None if w is None else cr.tensor(w), reduction=reduction,
-                                                  pos_weight=None if pw is None else cr.tensor(pw))  # fmt: skip
+        return F.binary_cross_entropy_with_logits(
+            a,
+            b,
+            None if w is None else cr.tensor(w),
+            reduction=reduction,
+            pos_weight=None if pw is None else cr.tensor(pw),
+        )
 
     check_function_parity(torch, tf, cf, [x, t], second_order=True)
 
@@ -179,12 +213,17 @@ def test_kl_div(torch, log_target: bool, reduction: str) -> None:
     if log_target:
         t = np.log(t)
     kw = {"reduction": reduction, "log_target": log_target}
-    check_function_parity(torch, lambda a, b: torch.nn.functional.kl_div(a, b, **kw),
-                          lambda a, b: F.kl_div(a, b, **kw), [x, t])  # fmt: skip
+    check_function_parity(
+        torch, lambda a, b: torch.nn.functional.kl_div(a, b, **kw), lambda a, b: F.kl_div(a, b, **kw), [x, t]
+    )
     if not log_target:  # a zero target contributes 0·log 0 = 0 (its own gradient is undefined: not compared)
         t[0, 1] = 0.0
-        check_function_parity(torch, lambda a: torch.nn.functional.kl_div(a, torch.tensor(t), **kw),
-                              lambda a: F.kl_div(a, cr.tensor(t), **kw), [x])  # fmt: skip
+        check_function_parity(
+            torch,
+            lambda a: torch.nn.functional.kl_div(a, torch.tensor(t), **kw),
+            lambda a: F.kl_div(a, cr.tensor(t), **kw),
+            [x],
+        )
 
 
 @pytest.mark.parametrize(
@@ -210,10 +249,18 @@ def test_losses_finite_at_huge_logits(torch, loss_fn) -> None:
 def test_huge_logits_match_torch_values(torch) -> None:
     x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]])
     target = np.array([1, 0])
-    check_function_parity(torch, lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(target)),
-                          lambda t: F.cross_entropy(t, cr.tensor(target)), [x])  # fmt: skip
-    check_function_parity(torch, lambda t: torch.nn.functional.binary_cross_entropy_with_logits(t, torch.ones(2, 3)),
-                          lambda t: F.binary_cross_entropy_with_logits(t, cr.ones(2, 3).double()), [x])  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(target)),
+        lambda t: F.cross_entropy(t, cr.tensor(target)),
+        [x],
+    )
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.binary_cross_entropy_with_logits(t, torch.ones(2, 3)),
+        lambda t: F.binary_cross_entropy_with_logits(t, cr.ones(2, 3).double()),
+        [x],
+    )
 
 
 def test_legacy_size_average_and_reduce(torch) -> None:

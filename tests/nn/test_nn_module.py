@@ -17,8 +17,9 @@ from chainrule import nn
 class Net(nn.Module):
     def __init__(self, lib) -> None:  # noqa: ANN001
         super().__init__()
-        self.features = lib.nn.Sequential(lib.nn.Conv2d(1, 4, 3, padding=1), lib.nn.BatchNorm2d(4), lib.nn.ReLU(),
-                                          lib.nn.MaxPool2d(2))  # fmt: skip
+        self.features = lib.nn.Sequential(
+            lib.nn.Conv2d(1, 4, 3, padding=1), lib.nn.BatchNorm2d(4), lib.nn.ReLU(), lib.nn.MaxPool2d(2)
+        )
         self.heads = lib.nn.ModuleList([lib.nn.Linear(4 * 4 * 4, 8), lib.nn.Linear(8, 3)])
         self.extra = lib.nn.ModuleDict({"drop": lib.nn.Dropout(0.2), "norm": lib.nn.LayerNorm(8)})
         self.scale = lib.nn.Parameter(lib.ones(1))
@@ -35,8 +36,12 @@ def make_torch_net(torch):  # noqa: ANN001, ANN201
     class TNet(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.features = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
-                                                torch.nn.ReLU(), torch.nn.MaxPool2d(2))  # fmt: skip
+            self.features = torch.nn.Sequential(
+                torch.nn.Conv2d(1, 4, 3, padding=1),
+                torch.nn.BatchNorm2d(4),
+                torch.nn.ReLU(),
+                torch.nn.MaxPool2d(2),
+            )
             self.heads = torch.nn.ModuleList([torch.nn.Linear(4 * 4 * 4, 8), torch.nn.Linear(8, 3)])
             self.extra = torch.nn.ModuleDict({"drop": torch.nn.Dropout(0.2), "norm": torch.nn.LayerNorm(8)})
             self.scale = torch.nn.Parameter(torch.ones(1))
@@ -72,7 +77,9 @@ def test_torch_state_dict_loads_and_outputs_match(torch) -> None:
     net.eval()
     tnet.eval()
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
-    np.testing.assert_allclose(net(cr.tensor(x)).data, tnet(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        net(cr.tensor(x)).data, tnet(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_state_dict_shares_memory_and_keep_vars() -> None:
@@ -110,9 +117,15 @@ def test_load_state_dict_non_strict_returns_keys_but_still_checks_shapes() -> No
 def test_load_state_dict_accepts_tensors_and_keeps_dtype_and_identity() -> None:
     bn = nn.BatchNorm1d(2)
     weight = bn.weight
-    bn.load_state_dict({"weight": cr.tensor([2.0, 3.0], dtype="float64"), "bias": [0.5, 0.5],
-                        "running_mean": np.array([1.0, 2.0]), "running_var": np.array([4.0, 4.0]),
-                        "num_batches_tracked": np.array(7)})  # fmt: skip
+    bn.load_state_dict(
+        {
+            "weight": cr.tensor([2.0, 3.0], dtype="float64"),
+            "bias": [0.5, 0.5],
+            "running_mean": np.array([1.0, 2.0]),
+            "running_var": np.array([4.0, 4.0]),
+            "num_batches_tracked": np.array(7),
+        }
+    )
     assert bn.weight is weight and bn.weight.dtype == np.float32
     assert int(bn.num_batches_tracked.data) == 7 and bn.num_batches_tracked.dtype == np.int64
     np.testing.assert_array_equal(bn.running_mean.data, [1.0, 2.0])
@@ -143,7 +156,7 @@ def test_registration_rules() -> None:
         def __init__(self) -> None:
             self.w = nn.Parameter(cr.ones(1))
 
-    with pytest.raises(AttributeError, match="before Module.__init__"):
+    with pytest.raises(AttributeError, match=r"before Module\.__init__"):
         NoInit()
 
 
@@ -167,7 +180,9 @@ def test_train_eval_dropout_and_batchnorm(torch) -> None:
     assert net.eval() is net and not any(m.training for m in net.modules())
     x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
     tnet.eval()
-    np.testing.assert_allclose(net(cr.tensor(x)).data, tnet(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        net(cr.tensor(x)).data, tnet(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
     net.train()
     net[1].p = 0.0  # running-stat updates in training mode, compared without the random mask
     tnet.train()
@@ -252,13 +267,22 @@ def test_module_list_and_dict() -> None:
 def test_repr_matches_torch_for_many_layers(torch) -> None:
     def build(lib):  # noqa: ANN001, ANN202
         return lib.nn.Sequential(
-            lib.nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), lib.nn.BatchNorm2d(8), lib.nn.LeakyReLU(0.2),
-            lib.nn.AvgPool2d(2), lib.nn.Dropout(0.1), lib.nn.Flatten(), lib.nn.Linear(8, 4),
+            lib.nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False),
+            lib.nn.BatchNorm2d(8),
+            lib.nn.LeakyReLU(0.2),
+            lib.nn.AvgPool2d(2),
+            lib.nn.Dropout(0.1),
+            lib.nn.Flatten(),
+            lib.nn.Linear(8, 4),
             lib.nn.ModuleList([lib.nn.GRU(4, 4, batch_first=True), lib.nn.Embedding(10, 4, padding_idx=0)]),
             lib.nn.ModuleDict({"attn": lib.nn.MultiheadAttention(4, 2), "ln": lib.nn.LayerNorm(4)}),
-            lib.nn.CrossEntropyLoss(), lib.nn.ConvTranspose2d(4, 2, 2, stride=2), lib.nn.AdaptiveAvgPool2d((1, 1)),
-            lib.nn.GELU(), lib.nn.Softmax(dim=1), lib.nn.Identity(),
-        )  # fmt: skip
+            lib.nn.CrossEntropyLoss(),
+            lib.nn.ConvTranspose2d(4, 2, 2, stride=2),
+            lib.nn.AdaptiveAvgPool2d((1, 1)),
+            lib.nn.GELU(),
+            lib.nn.Softmax(dim=1),
+            lib.nn.Identity(),
+        )
 
     assert repr(build(cr)) == repr(build(torch))
 

@@ -45,37 +45,66 @@ def test_max_pool2d_matches_torch(torch, case, ties, seed) -> None:
     if ties:
         x = np.round(x)  # many equal values: the gradient must go to the first maximum, as torch
     kw = {"kernel_size": k, "stride": stride, "padding": pad, "dilation": d, "ceil_mode": ceil}
-    check_function_parity(torch, lambda t: torch.nn.functional.max_pool2d(t, **kw), lambda c: F.max_pool2d(c, **kw),
-                          [x], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.max_pool2d(t, **kw),
+        lambda c: F.max_pool2d(c, **kw),
+        [x],
+        second_order=True,
+    )
 
 
 @given(case=pool_cases(dilation=False), include_pad=st.booleans(), seed=st.integers(0, 1000))
 def test_avg_pool2d_matches_torch(torch, case, include_pad, seed) -> None:
     k, stride, pad, _, size, ceil = case
     x = np.random.default_rng(seed).standard_normal((2, 2, *size))
-    kw = {"kernel_size": k, "stride": stride, "padding": pad, "ceil_mode": ceil, "count_include_pad": include_pad}
-    check_function_parity(torch, lambda t: torch.nn.functional.avg_pool2d(t, **kw), lambda c: F.avg_pool2d(c, **kw),
-                          [x], second_order=True)  # fmt: skip
+    kw = {
+        "kernel_size": k,
+        "stride": stride,
+        "padding": pad,
+        "ceil_mode": ceil,
+        "count_include_pad": include_pad,
+    }
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.avg_pool2d(t, **kw),
+        lambda c: F.avg_pool2d(c, **kw),
+        [x],
+        second_order=True,
+    )
 
 
 @given(h=st.integers(1, 9), w=st.integers(1, 9), oh=st.integers(1, 5), ow=st.integers(1, 5))
 def test_adaptive_avg_pool2d_matches_torch(torch, h, w, oh, ow) -> None:
     x = np.random.default_rng(h * 10 + w).standard_normal((2, 3, h, w))
-    check_function_parity(torch, lambda t: torch.nn.functional.adaptive_avg_pool2d(t, (oh, ow)),
-                          lambda c: F.adaptive_avg_pool2d(c, (oh, ow)), [x], second_order=True)  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: torch.nn.functional.adaptive_avg_pool2d(t, (oh, ow)),
+        lambda c: F.adaptive_avg_pool2d(c, (oh, ow)),
+        [x],
+        second_order=True,
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "kwargs"),
-    [("max_pool1d", {"kernel_size": 3, "stride": 2, "padding": 1}), ("avg_pool1d", {"kernel_size": 2}),
-     ("adaptive_avg_pool1d", {"output_size": 3}), ("max_pool3d", {"kernel_size": 2, "ceil_mode": True}),
-     ("avg_pool3d", {"kernel_size": 2, "stride": 1})],
-)  # fmt: skip
+    [
+        ("max_pool1d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+        ("avg_pool1d", {"kernel_size": 2}),
+        ("adaptive_avg_pool1d", {"output_size": 3}),
+        ("max_pool3d", {"kernel_size": 2, "ceil_mode": True}),
+        ("avg_pool3d", {"kernel_size": 2, "stride": 1}),
+    ],
+)
 def test_other_pools_match_torch(torch, name: str, kwargs: dict) -> None:
     shape = (2, 3, 7) if "1d" in name else (1, 2, 3, 5, 4)
     x = np.random.default_rng(0).standard_normal(shape)
-    check_function_parity(torch, lambda t: getattr(torch.nn.functional, name)(t, **kwargs),
-                          lambda c: getattr(F, name)(c, **kwargs), [x])  # fmt: skip
+    check_function_parity(
+        torch,
+        lambda t: getattr(torch.nn.functional, name)(t, **kwargs),
+        lambda c: getattr(F, name)(c, **kwargs),
+        [x],
+    )
 
 
 def test_default_stride_is_kernel_size() -> None:

@@ -85,10 +85,13 @@ def test_multihead_attention_matches_torch(torch, kwargs: dict) -> None:
     t_mod, c_mod = torch.nn.MultiheadAttention(8, 2, **kwargs), cr.nn.MultiheadAttention(8, 2, **kwargs)
     assert repr(c_mod) == repr(t_mod)
     bf = kwargs.get("batch_first", False)
-    shape = (lambda L: (2, L, 8) if bf else (L, 2, 8))
+
+    def shape(length: int, dim: int = 8) -> tuple[int, ...]:
+        return (2, length, dim) if bf else (length, 2, dim)
+
     q = RNG.standard_normal(shape(4))
-    k = RNG.standard_normal(shape(5)[:-1] + (kwargs.get("kdim", 8),))
-    v = RNG.standard_normal(shape(5)[:-1] + (kwargs.get("vdim", 8),))
+    k = RNG.standard_normal(shape(5, kwargs.get("kdim", 8)))
+    v = RNG.standard_normal(shape(5, kwargs.get("vdim", 8)))
     check_module_parity(torch, t_mod, c_mod, [q, k, v])
 
 
@@ -101,8 +104,14 @@ def test_multihead_attention_self_attention_and_masks(torch) -> None:
 
     def call(m, x, per_head: bool = False):  # noqa: ANN001, ANN202
         lib = torch if isinstance(x, torch.Tensor) else cr
-        return m(x, x, x, key_padding_mask=lib.tensor(pad), attn_mask=lib.tensor(causal),
-                 average_attn_weights=per_head)  # fmt: skip
+        return m(
+            x,
+            x,
+            x,
+            key_padding_mask=lib.tensor(pad),
+            attn_mask=lib.tensor(causal),
+            average_attn_weights=per_head,
+        )
 
     check_module_parity(torch, t_mod, c_mod, [x], call=call)
     float_mask = RNG.standard_normal((4, 4))
@@ -147,3 +156,50 @@ def test_rnn_dropout_only_between_layers_in_training() -> None:
 def test_rnn_wrong_hidden_shape() -> None:
     with pytest.raises(ValueError, match="h_0"):
         cr.nn.LSTM(3, 4)(cr.zeros(5, 2, 3), (cr.zeros(1, 3, 4), cr.zeros(1, 2, 4)))
+
+
+@pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "LSTM", "GRU"])
+def test_fused_cells_second_order_numerically(name: str) -> None:
+    module = getattr(cr.nn, name)(2, 3).double()
+    rng = np.random.default_rng(4)
+    seq = name in ("LSTM", "GRU")
+    x = cr.tensor(rng.standard_normal((3, 2, 2) if seq else (2, 2)), requires_grad=True)
+    h = cr.tensor(rng.standard_normal((1, 2, 3) if seq else (2, 3)), requires_grad=True)
+
+    def f(x, h):  # noqa: ANN001, ANN202
+        out = module(x, (h, h * 0.5)) if name.startswith("LSTM") else module(x, h)
+        return out[0] if isinstance(out, tuple) else out
+
+    assert cr.gradgradcheck(f, [x, h])
+
+
+def test_fused_lstm_second_order_matches_torch(torch) -> None:
+    torch.manual_seed(0)
+    t_cell, c_cell = torch.nn.LSTMCell(2, 3).double(), cr.nn.LSTMCell(2, 3)
+    c_cell.load_state_dict(t_cell.state_dict())
+    c_cell.double()
+    rng = np.random.default_rng(5)
+    x, h, c = (rng.standard_normal(s) for s in ((2, 2), (2, 3), (2, 3)))
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h, c))
+    cx, ch, cc = (cr.tensor(a, requires_grad=True) for a in (x, h, c))
+    th_out, tc_out = t_cell(tx, (th, tc))
+    ch_out, cc_out = c_cell(cx, (ch, cc))
+    tg = torch.autograd.grad((th_out * tc_out).sum(), [tx, th, tc, t_cell.weight_hh], create_graph=True)
+    cg = cr.grad((ch_out * cc_out).sum(), [cx, ch, cc, c_cell.weight_hh], create_graph=True)
+    tgg = torch.autograd.grad(sum((g * g).sum() for g in tg), [tx, th, tc, t_cell.weight_hh])
+    cgg = cr.grad(sum((g * g).sum() for g in cg), [cx, ch, cc, c_cell.weight_hh])
+    for a, b in zip([*cg, *cgg], [*tg, *tgg]):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_multihead_attention_unbatched_with_padding_mask(torch) -> None:
+    torch.manual_seed(0)
+    t_mod, c_mod = torch.nn.MultiheadAttention(4, 2), cr.nn.MultiheadAttention(4, 2)
+    x = RNG.standard_normal((3, 4))
+    pad = np.array([False, True, False])
+
+    def call(m, q):  # noqa: ANN001, ANN202
+        lib = torch if isinstance(q, torch.Tensor) else cr
+        return m(q, q, q, key_padding_mask=lib.tensor(pad))
+
+    check_module_parity(torch, t_mod, c_mod, [x], call=call)

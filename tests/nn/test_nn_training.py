@@ -39,8 +39,14 @@ def test_cnn_loss_goes_down() -> None:
     images = rng.standard_normal((64, 1, 8, 8)).astype(np.float32) * 0.3
     labels = rng.integers(0, 2, 64)
     images[labels == 1, :, :, :4] += 1.0  # class 1: bright left half
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(4 * 4 * 4, 2))  # fmt: skip
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 2),
+    )
     first = last = None
     for _ in range(30):
         loss = F.cross_entropy(model(cr.tensor(images)), cr.tensor(labels))
@@ -74,8 +80,16 @@ def test_lstm_fits_a_short_sine() -> None:
 
 def test_sgd_steps_track_torch(torch) -> None:
     def build(lib):  # noqa: ANN001, ANN202
-        return lib.nn.Sequential(lib.nn.Conv2d(1, 3, 3), lib.nn.ReLU(), lib.nn.AvgPool2d(2), lib.nn.Flatten(),
-                                 lib.nn.Linear(12, 5), lib.nn.LayerNorm(5), lib.nn.GELU(), lib.nn.Linear(5, 3))  # fmt: skip
+        return lib.nn.Sequential(
+            lib.nn.Conv2d(1, 3, 3),
+            lib.nn.ReLU(),
+            lib.nn.AvgPool2d(2),
+            lib.nn.Flatten(),
+            lib.nn.Linear(12, 5),
+            lib.nn.LayerNorm(5),
+            lib.nn.GELU(),
+            lib.nn.Linear(5, 3),
+        )
 
     torch.manual_seed(0)
     tmodel = build(torch).double()
@@ -85,7 +99,9 @@ def test_sgd_steps_track_torch(torch) -> None:
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((6, 1, 6, 6)), rng.integers(0, 3, 6)
     for _ in range(5):
-        tloss = torch.nn.functional.cross_entropy(tmodel(torch.tensor(x)), torch.tensor(y), label_smoothing=0.1)
+        tloss = torch.nn.functional.cross_entropy(
+            tmodel(torch.tensor(x)), torch.tensor(y), label_smoothing=0.1
+        )
         tloss.backward()
         with torch.no_grad():
             for p in tmodel.parameters():

@@ -28,7 +28,9 @@ def _randn(*shape):
 
 
 def test_mlp_exports_as_gemms(roundtrip):
-    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 8), nn.Sigmoid(), nn.Linear(8, 3), nn.Tanh())
+    model = nn.Sequential(
+        nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 8), nn.Sigmoid(), nn.Linear(8, 3), nn.Tanh()
+    )
     got, ref, proto = roundtrip(model, cr.randn(4, 6), _randn(9, 6))
     _close(got, ref)
     assert _ops(proto) == ["Gemm", "Relu", "Gemm", "Sigmoid", "Gemm", "Tanh"]
@@ -127,18 +129,29 @@ def test_embedding_is_a_gather_of_the_input(roundtrip):
 
 
 class _SeqClassifier(nn.Module):
-    def __init__(self):
+    def __init__(self, kind="LSTM"):
         super().__init__()
-        self.lstm = nn.LSTM(4, 8, num_layers=2, batch_first=True)
+        if kind == "LSTM":
+            self.rnn = nn.LSTM(4, 8, num_layers=2, batch_first=True)
+        elif kind == "GRU":
+            self.rnn = nn.GRU(4, 8, batch_first=True)
+        else:
+            self.rnn = nn.RNN(4, 8, nonlinearity="relu")
+        self.kind = kind
         self.head = nn.Linear(8, 3)
 
     def forward(self, x):
-        out, (h, c) = self.lstm(x)
+        if self.kind == "RNN":  # sequence-first layout: (L, N, H)
+            out, h = self.rnn(x.transpose(0, 1))
+            return self.head(out[-1])
+        out, state = self.rnn(x)
+        h = state[0] if self.kind == "LSTM" else state
         return self.head(out[:, -1]) + h[-1].sum(dim=1, keepdim=True) * 0.1
 
 
-def test_lstm_unrolled_keeps_the_batch_dynamic(roundtrip):
-    model = _SeqClassifier()
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_unrolled_keeps_the_batch_dynamic(roundtrip, kind):
+    model = _SeqClassifier(kind)
     got, ref, proto = roundtrip(model, cr.randn(2, 6, 4), _randn(5, 6, 4))
     _close(got, ref)
     got1, ref1, _ = roundtrip(model, cr.randn(2, 6, 4), _randn(1, 6, 4))
@@ -165,7 +178,9 @@ class _Functional(nn.Module):
         cat = cr.cat([z, w, 2.0 - z, 1.0 / (w * w + 1)], dim=2)  # (N, 3, 16)
         s = cr.stack([m.sum(dim=2), m.amax(dim=1)], dim=1)  # (N, 2, 3)
         flat = cat.flatten(1)
-        return cr.cat([flat[:, ::2], s.reshape(s.shape[0], -1), x[:, 1:4].exp(), h[:, -2:].abs().sqrt()], dim=1)
+        return cr.cat(
+            [flat[:, ::2], s.reshape(s.shape[0], -1), x[:, 1:4].exp(), h[:, -2:].abs().sqrt()], dim=1
+        )
 
 
 def test_functional_ops_in_forward(roundtrip):

@@ -43,7 +43,9 @@ def test_state_dict_round_trip_through_save_and_load(tmp_path, cls, kwargs):
     params = make_params()
     opt = cls(params, **kwargs)
     run(opt, params, 3)
-    cr.save({"params": [p.detach() for p in params], "optimizer": opt.state_dict(), "epoch": 3}, tmp_path / "c.st")
+    cr.save(
+        {"params": [p.detach() for p in params], "optimizer": opt.state_dict(), "epoch": 3}, tmp_path / "c.st"
+    )
     ckpt = cr.load(tmp_path / "c.st")
     assert ckpt["epoch"] == 3
 

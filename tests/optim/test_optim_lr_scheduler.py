@@ -104,7 +104,9 @@ def test_state_dict_resume_through_save(torch, tmp_path, name, kwargs):
 
 
 def test_lambda_state_dict_skips_functions_keeps_callable_objects():
-    opt = optim.SGD([{"params": [cr.zeros(1, requires_grad=True)]}, {"params": [cr.zeros(1, requires_grad=True)]}])
+    opt = optim.SGD(
+        [{"params": [cr.zeros(1, requires_grad=True)]}, {"params": [cr.zeros(1, requires_grad=True)]}]
+    )
     warm = Warmup(5)
     sched = lr_scheduler.LambdaLR(opt, [lambda e: 1.0, warm])
     sd = sched.state_dict()

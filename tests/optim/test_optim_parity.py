@@ -70,7 +70,9 @@ def test_matches_torch(torch, name, kwargs, dtype):
         tstate = theirs_sd["state"][i]
         assert set(state) == {k for k, v in tstate.items() if v is not None}
         for key, value in state.items():
-            expected = np.asarray(tstate[key].detach().numpy() if hasattr(tstate[key], "numpy") else tstate[key])
+            expected = np.asarray(
+                tstate[key].detach().numpy() if hasattr(tstate[key], "numpy") else tstate[key]
+            )
             got = np.asarray(value.data if isinstance(value, cr.Tensor) else value)
             if key != "step":
                 assert got.dtype == np.dtype(dtype)

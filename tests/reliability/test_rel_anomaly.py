@@ -137,3 +137,16 @@ def test_anomaly_mode_is_per_thread() -> None:
         assert done.wait(5)
     t.join()
     assert seen == [False, True]
+
+
+def test_nan_inside_a_layer_points_at_the_users_call() -> None:
+    """Frames inside chainrule (nn layers, functional) are skipped: the reported line is the user's."""
+    model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.Tanh(), cr.nn.Linear(3, 1))
+    with cr.no_grad():
+        model[0].weight.fill_(float("inf"))
+        model[0].bias.fill_(float("-inf"))
+    with cr.detect_anomaly(), pytest.raises(RuntimeError) as info:
+        model(cr.ones(4, 2))  # <- layer-call
+    msg = str(info.value)
+    assert "produced nan in its forward pass" in msg
+    assert f"{__file__}:{_line_of('# <- layer-call')}" in msg

@@ -229,7 +229,7 @@ def test_a_chainrule_file_missing_its_own_metadata_keys_is_refused(tmp_path: Pat
 # --- load_state_dict names every problem ------------------------------------------------------------------
 @pytest.fixture
 def net():
-    nn = pytest.importorskip("chainrule.nn")
+    nn = cr.nn
     cr.manual_seed(0)
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
 

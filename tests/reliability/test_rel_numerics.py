@@ -13,7 +13,7 @@ import pytest
 
 import chainrule as cr
 
-F = pytest.importorskip("chainrule.nn.functional")
+F = cr.nn.functional
 
 EXTREMES = [-1e4, -1e3, -50.0, -1.0, 0.0, 1.0, 50.0, 1e3, 1e4]
 
@@ -167,7 +167,7 @@ def test_float16_works_in_every_op_family(family: str, torch) -> None:
 
 
 def test_float16_parameters_train_and_stay_float16() -> None:
-    nn = pytest.importorskip("chainrule.nn")
+    nn = cr.nn
     layer = nn.Linear(4, 2).half()
     opt = cr.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
     x = cr.randn(8, 4, dtype="float16")
@@ -212,6 +212,15 @@ def test_integer_results_of_differentiable_inputs_do_not_require_grad() -> None:
 
 
 def test_integer_parameter_is_refused() -> None:
-    nn = pytest.importorskip("chainrule.nn")
+    nn = cr.nn
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(cr.tensor([1, 2]))
+
+
+def test_gradcheck_does_not_pass_nan_gradients() -> None:
+    """Both sides NaN is a failure, not an agreement (as in torch.autograd.gradcheck)."""
+    x = cr.tensor([-1.0, 4.0], dtype="float64", requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        assert cr.gradcheck(lambda t: t.sqrt(), [x], raise_exception=False) is False
+    ok = cr.tensor([1.0, 4.0], dtype="float64", requires_grad=True)
+    assert cr.gradcheck(lambda t: t.sqrt(), [ok]) is True

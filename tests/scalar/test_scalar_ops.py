@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.scalar import Scalar
+from chainrule.scalar import Scalar, add_n
 
 try:
     import torch
@@ -187,3 +187,28 @@ def test_int_data_becomes_float():
     assert type(s.data) is float and s.data == 3.0
     assert type((s * 2).data) is float
     assert type((2 ** Scalar(2)).data) is float
+
+
+@FAST
+@given(st.lists(st.tuples(ANY, st.booleans()), min_size=1, max_size=8), ANY)
+def test_add_n_equals_sum(terms, number):
+    def build():
+        return [Scalar(v).requires_grad_() if grad else Scalar(v) for v, grad in terms]
+
+    chained, fused = build(), build()
+    a, b = sum(chained) + number, add_n([*fused, number])
+    assert a.data == b.data and a.requires_grad == b.requires_grad
+    assert all(s.requires_grad for s in b.parents) and len(b.parents) == sum(g for _, g in terms)
+    if b.requires_grad:
+        a.backward(1.5)
+        b.backward(1.5)
+        assert [s.derivative for s in chained] == [s.derivative for s in fused]
+
+
+def test_add_n_repeated_operand_and_errors():
+    x = Scalar(2.0).requires_grad_()
+    add_n([x, x, x]).backward()
+    assert x.derivative == 3.0
+    assert add_n([]).data == 0.0 and not add_n([]).requires_grad
+    with pytest.raises(TypeError, match="str"):
+        add_n([x, "1"])

@@ -24,7 +24,7 @@ def test_imports_only_the_standard_library_and_itself():
 
 
 def test_exports():
-    for name in ["Scalar", "topological_sort", "backpropagate", "from_op"]:
+    for name in ["Scalar", "topological_sort", "backpropagate", "from_op", "add_n"]:
         assert name in scalar.__all__ and hasattr(scalar, name)
     for module in ["nn", "optim", "losses", "datasets", "train", "graph"]:
         assert getattr(scalar, module).__name__ == f"chainrule.scalar.{module}"

@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("CHAINRULE_DEBUG"))
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:  # the reader went away (``chainrule explain ... | head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("chainrule: interrupted; nothing was written", file=sys.stderr, flush=True)

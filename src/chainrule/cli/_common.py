@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 __all__ = [
     "ArgumentParser",
@@ -23,8 +23,6 @@ __all__ = [
     "progress",
     "say",
 ]
-
-T = TypeVar("T")
 
 
 class CLIError(Exception):

@@ -168,7 +168,6 @@ def train_digits(epochs: int, show_progress: bool) -> Any:
 def drawings(out: Path, graph_output: Any, history: Any) -> None:
     """Write the graph of the two-layer loss and the training curves into ``out``."""
     from chainrule import viz  # noqa: PLC0415
-    from chainrule.cli.train import _plot_history  # noqa: PLC0415
 
     _heading(5, f"Pictures, written to {out}/")
     notes = []
@@ -183,7 +182,7 @@ def drawings(out: Path, graph_output: Any, history: Any) -> None:
         elif importlib.util.find_spec("matplotlib") is None:
             notes.append("curves.png skipped: matplotlib is not installed (pip install 'chainrule[viz]')")
         else:
-            viz.plot_history(_plot_history(history), w.path("curves.png"))
+            viz.plot_history(history.curves(), w.path("curves.png"))
         written = w.commit()
     for path in written:
         say(f"wrote {path}")

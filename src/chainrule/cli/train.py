@@ -87,7 +87,22 @@ class TrainConfig:
     hidden: int = HIDDEN
 
     def check(self) -> None:
-        """Raise :class:`CLIError` for a combination that cannot run."""
+        """Raise :class:`CLIError` for a value or a combination that cannot run."""
+        for name, allowed in (
+            ("dataset", ("digits", "mnist", *TOY_DATASETS)),
+            ("model", MODELS),
+            ("optimizer", OPTIMIZERS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise CLIError(f"unknown {name} {getattr(self, name)!r} (choose from {', '.join(allowed)})")
+        for name in ("epochs", "batch_size", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise CLIError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise CLIError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise CLIError(f"lr must be a positive finite number, got {self.lr!r}")
         if self.model == "cnn" and self.dataset not in IMAGE_DATASETS:
             raise CLIError(
                 f"--model cnn needs an image data set (digits or mnist:PATH); {self.dataset!r} is 2-D "
@@ -196,6 +211,7 @@ def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> Tra
         config.mnist_path = args.dataset[1]
     if args.lr is not None:
         config.lr = args.lr
+    config.check()
     return config
 
 
@@ -342,6 +358,15 @@ class History:
     def as_dict(self) -> dict[str, list]:
         return asdict(self)
 
+    def curves(self) -> dict[str, list[float]]:
+        """Loss and accuracy columns, as ``viz.plot_history`` draws them."""
+        return {
+            "train_loss": self.train_loss,
+            "test_loss": self.test_loss,
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
+        }
+
 
 def _epoch(model: Any, optimizer: Any, loader: Any, bar_update: Any) -> tuple[float, float]:
     import numpy as np  # noqa: PLC0415
@@ -390,7 +415,7 @@ def train(
         optimizer.load_state_dict(checkpoint["optimizer"])
         for group in optimizer.param_groups:
             group["lr"] = config.lr
-        first_epoch = int(checkpoint["epoch"]) + 1
+        first_epoch = int(checkpoint.get("epoch", 0)) + 1
         history = _history_from_checkpoint(checkpoint)
     loader = DataLoader(TensorDataset(data.x_train, data.y_train), batch_size=config.batch_size, shuffle=True)
     batches = len(loader)
@@ -434,8 +459,12 @@ def config_from_checkpoint(checkpoint: dict[str, Any]) -> TrainConfig:
         raise CLIError("not a checkpoint written by 'chainrule train' (it needs model, optimizer and config)")
     if isinstance(raw, str):
         raw = json.loads(raw)
+    if not isinstance(raw, dict):
+        raise CLIError("the checkpoint's config is not a dictionary; was it written by 'chainrule train'?")
     known = set(TrainConfig.__dataclass_fields__)
-    return TrainConfig(**{k: v for k, v in raw.items() if k in known})
+    config = TrainConfig(**{k: v for k, v in raw.items() if k in known})
+    config.check()
+    return config
 
 
 def _checkpoint(config: TrainConfig, model: Any, optimizer: Any, history: History) -> dict[str, Any]:
@@ -494,17 +523,8 @@ def write_results(
         metrics = _metrics(config, history, data, seconds)
         w.path(METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         if _can_plot():
-            viz.plot_history(_plot_history(history), w.path(CURVES))
+            viz.plot_history(history.curves(), w.path(CURVES), title=f"{config.model} on {config.dataset}")
         return w.commit()
-
-
-def _plot_history(history: History) -> dict[str, list[float]]:
-    return {
-        "train_loss": history.train_loss,
-        "test_loss": history.test_loss,
-        "train_accuracy": history.train_accuracy,
-        "test_accuracy": history.test_accuracy,
-    }
 
 
 def _plural(n: int, noun: str) -> str:
@@ -533,7 +553,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if checkpoint is not None:
         say(
-            f"resuming {what} from {args.resume} (epoch {int(checkpoint['epoch'])}), "
+            f"resuming {what} from {args.resume} (epoch {int(checkpoint.get('epoch', 0))}), "
             f"{_plural(config.epochs, 'more epoch')}"
         )
     else:

@@ -22,6 +22,15 @@ from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
 __all__ = [
-    "Module", "ModuleDict", "ModuleList", "Parameter", "ParameterDict", "ParameterList", "Sequential", "functional",
-    "init", "utils", *_layers_all,
-]  # fmt: skip
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "Parameter",
+    "ParameterDict",
+    "ParameterList",
+    "Sequential",
+    "functional",
+    "init",
+    "utils",
+    *_layers_all,
+]

@@ -1,7 +1,8 @@
 """Weight initialisation (``torch.nn.init``): in place, without recording a graph, from chainrule's generator.
 
 Every function fills ``tensor`` (a Parameter or Tensor) and returns it. Draws come from
-``chainrule.random.generator()`` (reseeded by ``chainrule.manual_seed``) unless a NumPy ``generator`` is given.
+``chainrule.random.generator()`` (reseeded by ``chainrule.manual_seed``) unless a NumPy ``generator``
+is given.
 
 >>> import chainrule as cr
 >>> w = cr.nn.Parameter(cr.zeros(3, 4))
@@ -17,13 +18,26 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule import random as _random
 from chainrule.tensor import Tensor
 
 __all__ = [
-    "calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
-    "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
-]  # fmt: skip
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
 
 
 def _gen(generator: np.random.Generator | None) -> np.random.Generator:
@@ -34,14 +48,22 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into ``tensor`` in place (no graph), keeping its dtype, and bump its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init functions expect a Tensor or Parameter, got {type(tensor).__name__}")
-    tensor.data[...] = np.asarray(values).astype(tensor.dtype, copy=False)
+    tensor.data[...] = backend.to_device_of(np.asarray(values).astype(tensor.dtype, copy=False), tensor.data)
     tensor._vbox[0] += 1
     return tensor
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (``relu`` -> sqrt(2), ``tanh`` -> 5/3...), as in torch."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    )
     if nonlinearity in linear or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
@@ -76,22 +98,32 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
+def uniform_(
+    tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
     """Fill with U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
     return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
     """Fill with N(mean, std²)."""
     if not std >= 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator: np.random.Generator | None = None) -> Tensor:  # fmt: skip
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Fill with N(mean, std²) truncated to [a, b] (by resampling the values that fall outside)."""
     gen = _gen(generator)
     values = gen.normal(mean, std, tensor.shape)
@@ -136,7 +168,9 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _fill(tensor, values)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
+def xavier_uniform_(
+    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain·sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
@@ -150,8 +184,13 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gener
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator: np.random.Generator | None = None) -> Tensor:  # fmt: skip
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """He uniform: U(-b, b) with b = gain·sqrt(3 / fan). ``Linear``/``Conv`` use it with ``a=sqrt(5)``."""
     if 0 in tensor.shape:
         return tensor
@@ -160,8 +199,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator: np.random.Generator | None = None) -> Tensor:  # fmt: skip
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """He normal: N(0, std²) with std = gain / sqrt(fan)."""
     if 0 in tensor.shape:
         return tensor

@@ -75,7 +75,9 @@ def _to_array(value: Any) -> np.ndarray:
         return value.data
     if isinstance(value, np.ndarray):
         return value
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, converted without importing torch
+    if hasattr(value, "detach") and hasattr(
+        value, "cpu"
+    ):  # a torch tensor, converted without importing torch
         return value.detach().cpu().numpy()
     return as_array(value)
 
@@ -87,7 +89,8 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 class Module:
     """Base class for all neural-network layers (``torch.nn.Module``).
 
-    Assigning a ``Parameter``, a ``Module`` or (via ``register_buffer``) a Tensor as an attribute registers it;
+    Assigning a ``Parameter``, a ``Module`` or (via ``register_buffer``) a Tensor as an attribute registers
+    it;
     ``parameters()``, ``state_dict()`` and the ``repr`` list them in assignment order. Subclasses define
     ``forward``; calling the module runs it.
     """
@@ -106,7 +109,9 @@ class Module:
 
     # ------------------------------------------------------------------ running
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_pre_hooks and not self._forward_hooks:
@@ -162,7 +167,8 @@ class Module:
         if param is not None and param.creator is not None:
             raise ValueError(
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created "
-                "explicitly. To express '{name}' as a function of another Tensor, compute the value in forward()."
+                "explicitly. To express '{name}' as a function of another Tensor, compute the value in "
+                "forward()."
             )
         self._parameters[name] = param
 
@@ -175,7 +181,8 @@ class Module:
                 tensor = Tensor(tensor)
             else:
                 raise TypeError(
-                    f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)"
+                    f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                    "(Tensor or None required)"
                 )
         self._buffers[name] = tensor
         if persistent:
@@ -211,14 +218,19 @@ class Module:
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(Module or None expected)"
+                )
             self._modules[name] = value
         elif params is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 if isinstance(value, np.ndarray):
                     value = Tensor(value)
                 else:
-                    raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
+                    raise TypeError(
+                        f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)"
+                    )
             self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -250,8 +262,9 @@ class Module:
         return sorted(k for k in keys if not k[0].isdigit())
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:  # fmt: skip
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """This module and every descendant, depth first, with dotted names ('' for self)."""
         if memo is None:
             memo = set()
@@ -263,7 +276,9 @@ class Module:
                     continue
                 memo.add(id(module))
             yield name, module
-            children = [(name + ("." if name else "") + key, m) for key, m in module._modules.items() if m is not None]
+            children = [
+                (name + ("." if name else "") + key, m) for key, m in module._modules.items() if m is not None
+            ]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
@@ -281,10 +296,15 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store: str, prefix: str, recurse: bool,
-                       remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:  # fmt: skip
+    def _named_members(
+        self, store: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
-        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mod_prefix, module in mods:
             for name, value in getattr(module, store).items():
                 if value is None or (remove_duplicate and id(value) in seen):
@@ -292,8 +312,9 @@ class Module:
                 seen.add(id(value))
                 yield (mod_prefix + ("." if mod_prefix else "") + name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:  # fmt: skip
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs in registration order; a shared parameter is listed once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -301,8 +322,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:  # fmt: skip
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -317,7 +339,9 @@ class Module:
         for part in target.split("."):
             child = module._modules.get(part)
             if child is None:
-                raise AttributeError(f"{type(module).__name__} has no attribute `{part}` (looking up {target!r})")
+                raise AttributeError(
+                    f"{type(module).__name__} has no attribute `{part}` (looking up {target!r})"
+                )
             module = child
         return module
 
@@ -339,11 +363,12 @@ class Module:
 
     # ------------------------------------------------------------------ modes and gradients
     def train(self, mode: bool = True) -> Module:
-        """Set training mode here and in every descendant (dropout active, batch norm uses batch statistics)."""
+        """Set training mode here and in every descendant (dropout active, batch norm on batch statistics)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for m in self.children():  # through each child's own train(), which a subclass may override
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -401,7 +426,7 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype, device = arg.dtype, arg.device
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            elif backend.is_device_name(arg):
                 device = arg
             else:
                 dtype = arg
@@ -434,8 +459,9 @@ class Module:
         return self.to("cuda")
 
     # ------------------------------------------------------------------ state dict
-    def state_dict(self, *args: Any, destination: dict[str, Any] | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:  # fmt: skip
+    def state_dict(
+        self, *args: Any, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (tensors share memory with the module's).
 
         Keys and shapes match ``torch.nn`` for the same architecture.
@@ -463,8 +489,9 @@ class Module:
         """Every loadable tensor by full name (the objects themselves, not copies)."""
         return self.state_dict(keep_vars=True)
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
-                        assign: bool = False) -> _IncompatibleKeys:  # fmt: skip
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
         """Copy values (chainrule Tensors, NumPy arrays or torch tensors) into the parameters and buffers.
 
         Shape mismatches always raise; with ``strict=True`` missing and unexpected keys raise too. All
@@ -487,22 +514,28 @@ class Module:
                 continue
             if value.shape != target.shape:
                 errors.append(
-                    f"size mismatch for {key}: copying a param with shape {_shape_str(value.shape)} from checkpoint, "
+                    f"size mismatch for {key}: copying a param with shape {_shape_str(value.shape)} "
+                    "from checkpoint, "
                     f"the shape in current model is {_shape_str(target.shape)}."
                 )
                 continue
             if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):  # float64 -> float32 is fine
                 errors.append(
-                    f"dtype mismatch for {key}: copying a param of dtype {value.dtype} from checkpoint would lose "
+                    f"dtype mismatch for {key}: copying a param of dtype {value.dtype} from checkpoint "
+                    "would lose "
                     f"information in the current model's dtype {target.dtype}."
                 )
                 continue
             arrays[key] = value
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+                errors.insert(
+                    0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". "
+                )
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+                errors.insert(
+                    0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". "
+                )
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
@@ -513,7 +546,9 @@ class Module:
                 if assign:
                     target.data = backend.to_device(np.array(value), target.device)
                 else:
-                    target.data[...] = backend.to_device(value, target.device).astype(target.dtype, copy=False)
+                    target.data[...] = backend.to_device(value, target.device).astype(
+                        target.dtype, copy=False
+                    )
                 target._vbox[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 

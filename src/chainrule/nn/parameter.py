@@ -35,7 +35,9 @@ class Parameter(Tensor):
             self.requires_grad_(True)
 
     def __repr__(self) -> str:
-        return "Parameter containing:\n" + Tensor.__repr__(self.detach() if not self.requires_grad else _plain(self))
+        return "Parameter containing:\n" + Tensor.__repr__(
+            self.detach() if not self.requires_grad else _plain(self)
+        )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:

@@ -18,14 +18,22 @@ import numpy as np
 from chainrule._grad_mode import no_grad
 from chainrule.tensor import Tensor, _new
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector", "vector_to_parameters"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "get_total_norm",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
-def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` taken together (as if concatenated)."""
     arrays = [t.data for t in _as_list(tensors) if t is not None]
     if not arrays:
@@ -37,19 +45,27 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, e
     elif norm_type == 0:
         total = float(sum(np.count_nonzero(a) for a in arrays))
     else:
-        total = float(sum(np.sum(np.abs(a.astype(np.float64)) ** norm_type) for a in arrays)) ** (1.0 / norm_type)
+        total = float(sum(np.sum(np.abs(a.astype(np.float64)) ** norm_type) for a in arrays)) ** (
+            1.0 / norm_type
+        )
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be "
             "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
             "`error_if_nonfinite=False`"
         )
     return _new(np.asarray(total, dtype=dtype))
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:  # fmt: skip
-    """Scale all gradients in place so their joint norm is at most ``max_norm``; returns the norm before clipping.
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Scale all gradients in place so their joint norm is at most ``max_norm``; returns the norm before.
 
     The scale is max_norm / (total_norm + 1e-6), applied only when it is below 1 (as torch).
     """
@@ -65,7 +81,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient element into [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     with no_grad():
@@ -93,4 +111,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         p._vbox[0] += 1
         offset += n
     if offset != vec.data.size:
-        raise ValueError(f"vector_to_parameters: the vector has {vec.data.size} elements but the parameters {offset}")
+        raise ValueError(
+            f"vector_to_parameters: the vector has {vec.data.size} elements but the parameters {offset}"
+        )

@@ -188,7 +188,7 @@ class GraphBuilder:
         return self._batch_name
 
     def shape(self, shape: tuple[int, ...], twin_shape: tuple[int, ...] | None, f: Function) -> str:
-        """A 1-D int64 tensor holding ``shape``, with each dim that scales with the batch computed at run time."""
+        """A 1-D int64 tensor holding ``shape``; dims that scale with the batch are computed at run time."""
         if twin_shape is None or tuple(shape) == tuple(twin_shape):
             return self.ints(shape)
         key = ("shape", tuple(shape), tuple(twin_shape))
@@ -206,15 +206,17 @@ class GraphBuilder:
                 continue
             if d1 % b1 or d2 % b2 or d1 // b1 != d2 // b2:
                 raise NotImplementedError(
-                    f"export: {self.where(f)} uses shape {tuple(shape)}, whose dims depend on the batch size in a "
-                    f"way that cannot be expressed ({tuple(twin_shape)} for batch {b2}); export with "
+                    f"export: {self.where(f)} uses shape {tuple(shape)}, whose dims depend on the batch size "
+                    f"in a way that cannot be expressed ({tuple(twin_shape)} for batch {b2}); export with "
                     "dynamic_batch=False"
                 )
             if run:
                 pieces.append(self.ints(run))
                 run = []
             k = d1 // b1
-            pieces.append(self.batch_size() if k == 1 else self.node("Mul", [self.batch_size(), self.ints([k])]))
+            pieces.append(
+                self.batch_size() if k == 1 else self.node("Mul", [self.batch_size(), self.ints([k])])
+            )
         if run:
             pieces.append(self.ints(run))
         return pieces[0] if len(pieces) == 1 else self.node("Concat", pieces, axis=0)
@@ -226,8 +228,8 @@ class GraphBuilder:
             return self._initializer(a1, base)
         if a1.shape == a2.shape or a1.ndim != a2.ndim:
             raise NotImplementedError(
-                f"export: {self.where(f)} uses a constant of shape {a1.shape} computed from the input's values; "
-                "it cannot be exported as a constant (compute it with tensor ops that are recorded instead)"
+                f"export: {self.where(f)} uses a constant of shape {a1.shape} computed from the input's "
+                "values; it cannot be exported as a constant (compute it with recorded tensor ops instead)"
             )
         axes = tuple(i for i, (s1, s2) in enumerate(zip(a1.shape, a2.shape)) if s1 != s2)
         rep1 = a1[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a1.ndim))]
@@ -238,9 +240,9 @@ class GraphBuilder:
             and _array_equal(rep1, rep2)
         ):
             raise NotImplementedError(
-                f"export: {self.where(f)} uses a constant of shape {a1.shape} whose rows differ along the batch: it "
-                "was computed from the input's values or cannot follow a dynamic batch size (compute it with "
-                "recorded tensor ops, or export with dynamic_batch=False)"
+                f"export: {self.where(f)} uses a constant of shape {a1.shape} whose rows differ along the "
+                "batch: it was computed from the input's values or cannot follow a dynamic batch size "
+                "(compute it with recorded tensor ops, or export with dynamic_batch=False)"
             )
         rep = self._initializer(rep1, base)
         return self.node("Expand", [rep, self.shape(a1.shape, a2.shape, f)])

@@ -40,7 +40,8 @@ def build_model(onnx: Any, model: Any, example_input: Any, opset: int, dynamic_b
         convert = CONVERTERS.get(type(f))
         if convert is None:
             raise NotImplementedError(
-                f"export: no ONNX conversion for the op {b.where(f)} ({type(f).__module__}.{type(f).__qualname__})"
+                f"export: no ONNX conversion for the op {b.where(f)} "
+                f"({type(f).__module__}.{type(f).__qualname__})"
             )
         b.current = f
         convert(b, f)
@@ -64,14 +65,16 @@ def build_model(onnx: Any, model: Any, example_input: Any, opset: int, dynamic_b
 
 
 def _connect_outputs(b: GraphBuilder, main: Trace) -> None:
-    """Graph outputs that no node wrote (an input returned as is, a parameter, a repeated output): Identity."""
+    """Graph outputs no node wrote (an input returned as is, a repeated output) get an Identity node."""
     produced = {o for n in b.nodes for o in n.output}
     for name, t in zip(b.output_names, main.outputs):
         if name in produced:
             continue
         source = b.name_of(t)
         if source is None or source == name:
-            raise NotImplementedError(f"export: output '{name}' is not computed from the input by recorded ops")
+            raise NotImplementedError(
+                f"export: output '{name}' is not computed from the input by recorded ops"
+            )
         b.node("Identity", [source], name)
         produced.add(name)
 

@@ -1,8 +1,8 @@
-"""One converter per engine Function class: ``convert(builder, f)`` adds the ONNX nodes computing ``f``'s outputs.
+"""One converter per engine Function class: ``convert(builder, f)`` adds the nodes computing ``f``'s outputs.
 
-``CONVERTERS`` maps each Function class to its converter. Classes only used by backward passes (``GetItemGrad``,
-``ConvGradWeight``...) and losses have none: exporting a model whose forward uses them raises
-``NotImplementedError`` naming the op.
+``CONVERTERS`` maps each Function class to its converter. Classes only used by backward passes
+(``GetItemGrad``, ``ConvGradWeight``...) and losses have none: exporting a model whose forward uses them
+raises ``NotImplementedError`` naming the op.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def _unary(op: str, **attrs: Any) -> Converter:
 
 
 for _cls, _op in ((ew.Neg, "Neg"), (ew.Exp, "Exp"), (ew.Log, "Log"), (ew.Sqrt, "Sqrt"), (ew.Sin, "Sin"),
-                  (ew.Cos, "Cos"), (ew.Tan, "Tan"), (ew.Tanh, "Tanh"), (ew.Sigmoid, "Sigmoid"), (ew.Abs, "Abs"),
-                  (ew.Sign, "Sign"), (ew.ReLU, "Relu"), (ew.Erf, "Erf"), (ew.Clone, "Identity"),
-                  (ew.ToDevice, "Identity")):  # fmt: skip
+                  (ew.Cos, "Cos"), (ew.Tan, "Tan"), (ew.Tanh, "Tanh"), (ew.Sigmoid, "Sigmoid"),
+                  (ew.Abs, "Abs"), (ew.Sign, "Sign"), (ew.ReLU, "Relu"), (ew.Erf, "Erf"),
+                  (ew.Clone, "Identity"), (ew.ToDevice, "Identity")):  # fmt: skip
     CONVERTERS[_cls] = _unary(_op)
 
 
@@ -230,6 +230,20 @@ def _prod(b: GraphBuilder, f: Function) -> None:
     _reduce(b, "ReduceProd", b.input(f, 0), b.static(f, "axes"), b.static(f, "keepdims"), b.out(f))
 
 
+def _root(b: GraphBuilder, f: Function) -> None:
+    """s ** (1/k) (``std``, ``norm``): Sqrt for k = 2."""
+    k = b.static(f, "k")
+    x = b.input(f, 0)
+    if k == 2:
+        b.node("Sqrt", [x], b.out(f))
+    else:
+        b.node("Pow", [x, b.scalar(1.0 / k, _dtype(f))], b.out(f))
+
+
+if isinstance(getattr(reduce, "Root", None), type):
+    CONVERTERS[reduce.Root] = _root
+
+
 @converts(reduce.CumSum)
 def _cumsum(b: GraphBuilder, f: Function) -> None:
     b.node("CumSum", [b.input(f, 0), b.const(np.asarray(b.static(f, "axis"), np.int64), "axis")], b.out(f))
@@ -238,7 +252,7 @@ def _cumsum(b: GraphBuilder, f: Function) -> None:
 # ---------------------------------------------------------------------------- shapes
 @converts(shape.Reshape)
 def _reshape(b: GraphBuilder, f: Function) -> None:
-    """Reshape to the output's shape; a dim that follows the batch is 0 (copy) or -1, never the example's size."""
+    """Reshape to the output's shape; a dim following the batch is 0 (copy) or -1, not the example's size."""
     target, twin = _shape_out(b, f)
     in_shape = f.inputs[0].shape
     g = b.twin_of(f)
@@ -279,7 +293,9 @@ def _sum_to(b: GraphBuilder, f: Function) -> None:
     axes = shape._sum_to_axes(in_shape, f.shape)
     g = b.twin_of(f)
     if g is not None and shape._sum_to_axes(g.inputs[0].shape, g.shape) != axes:
-        raise NotImplementedError(f"export: {b.where(f)} sums over the batch dimension in a batch-dependent way")
+        raise NotImplementedError(
+            f"export: {b.where(f)} sums over the batch dimension in a batch-dependent way"
+        )
     summed = _reduce(b, "ReduceSum", b.input(f, 0), axes, True, b.fresh("sum_to")) if axes else b.input(f, 0)
     b.node("Reshape", [summed, b.shape(f.shape, None if g is None else g.shape, f)], b.out(f))
 
@@ -310,7 +326,8 @@ def _split(b: GraphBuilder, f: Function) -> None:
 def _flip(b: GraphBuilder, f: Function) -> None:
     axes = list(b.static(f, "axes"))
     k = len(axes)
-    b.node("Slice", [b.input(f, 0), b.ints([-1] * k), b.ints([INT64_MIN] * k), b.ints(axes), b.ints([-1] * k)],
+    back = b.ints([-1] * k)
+    b.node("Slice", [b.input(f, 0), back, b.ints([INT64_MIN] * k), b.ints(axes), back],
            b.out(f))  # fmt: skip
 
 
@@ -367,7 +384,9 @@ def _getitem(b: GraphBuilder, f: Function) -> None:
             out_pos += 1
         elif isinstance(k, slice):
             if k2 is not None and k2 != k:
-                raise NotImplementedError(f"export: {b.where(f)} slices with {k}, which depends on the batch size")
+                raise NotImplementedError(
+                    f"export: {b.where(f)} slices with {k}, which depends on the batch size"
+                )
             step = 1 if k.step is None else int(k.step)
             if (k.start, k.stop, step) != (None, None, 1):
                 if step > 0:
@@ -384,7 +403,9 @@ def _getitem(b: GraphBuilder, f: Function) -> None:
             out_pos += 1
         elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
             if k2 is not None and k2 != k:
-                raise NotImplementedError(f"export: {b.where(f)} indexes with {k}, which depends on the batch size")
+                raise NotImplementedError(
+                    f"export: {b.where(f)} indexes with {k}, which depends on the batch size"
+                )
             i = int(k)
             starts.append(i)
             ends.append(INT64_MAX if i == -1 else i + 1)
@@ -405,8 +426,8 @@ def _getitem(b: GraphBuilder, f: Function) -> None:
             out_pos += idx.ndim
         else:
             raise NotImplementedError(
-                f"export: {b.where(f)} uses an index ({type(k).__name__}) that cannot be exported; supported: ints, "
-                "slices, None, Ellipsis and one integer array"
+                f"export: {b.where(f)} uses an index ({type(k).__name__}) that cannot be exported; "
+                "supported: ints, slices, None, Ellipsis and one integer array"
             )
     if gather is not None and (squeeze or unsqueeze):
         raise NotImplementedError(
@@ -435,7 +456,8 @@ def _getitem(b: GraphBuilder, f: Function) -> None:
 @converts(index.TakeAlongDim)
 def _take_along_dim(b: GraphBuilder, f: Function) -> None:
     g = b.twin_of(f)
-    idx = b.constant(host(f.indices).astype(np.int64), None if g is None else host(g.indices).astype(np.int64),
+    twin = None if g is None else host(g.indices).astype(np.int64)
+    idx = b.constant(host(f.indices).astype(np.int64), twin,
                      f, "indices")  # fmt: skip
     b.node("GatherElements", [b.input(f, 0), idx], b.out(f), axis=int(b.static(f, "axis")))
 
@@ -500,8 +522,8 @@ def _max_pool(b: GraphBuilder, f: Function) -> None:
 
 @converts(_pooling._WindowSum)
 def _window_sum(b: GraphBuilder, f: Function) -> None:
-    """Window sums = average pooling (padding counted) times the window size. When the only use divides by that
-    size again (``avg_pool2d``), the pair becomes one AveragePool (GlobalAveragePool for whole-image windows)."""
+    """Window sums = average pooling (padding counted) times the window size. When the only use divides by
+    that size again (``avg_pool2d``), the pair is one AveragePool (GlobalAveragePool for whole images)."""
     p = b.static(f, "g")
     dt = _dtype(f)
     size = int(np.prod(p.kernel))
@@ -511,12 +533,12 @@ def _window_sum(b: GraphBuilder, f: Function) -> None:
         and not b.is_model_output(f.outputs[0])
     )  # fmt: skip
     out = b.out(users[0]) if fused else b.fresh("window_mean")
-    whole = tuple(p.kernel) == tuple(f.inputs[0].shape[-len(p.kernel):]) and not any(sum(q) for q in p.pad)
+    whole = tuple(p.kernel) == tuple(f.inputs[0].shape[-len(p.kernel) :]) and not any(sum(q) for q in p.pad)
     if whole:
         mean = b.node("GlobalAveragePool", [b.input(f, 0)], out)
     else:
-        mean = b.node("AveragePool", [b.input(f, 0)], out, kernel_shape=list(p.kernel), strides=list(p.stride),
-                      pads=_pads(p.pad), count_include_pad=1)  # fmt: skip
+        mean = b.node("AveragePool", [b.input(f, 0)], out, kernel_shape=list(p.kernel),
+                      strides=list(p.stride), pads=_pads(p.pad), count_include_pad=1)  # fmt: skip
     if fused:
         b.skip.add(id(users[0]))
         b.alias_output(f, b.fresh("unused_window_sum"))
@@ -534,7 +556,7 @@ def _normalize(b: GraphBuilder, f: Function) -> None:
     ndim = x_t.ndim
     x = b.input(f, 0)
     if b.opset >= 17 and axes == tuple(range(ndim - len(axes), ndim)) and 0 not in axes:
-        norm_shape = x_t.shape[ndim - len(axes):]
+        norm_shape = x_t.shape[ndim - len(axes) :]
         scale = b.const(np.ones(norm_shape, dtype=dt), "ones")
         bias = b.const(np.zeros(norm_shape, dtype=dt), "zeros")
         b.node("LayerNormalization", [x, scale, bias], b.out(f), axis=ndim - len(axes), epsilon=eps)
@@ -575,3 +597,43 @@ def _dropout_mask(b: GraphBuilder, f: Function) -> None:
         f"export: {b.where(f)} is dropout in training mode (F.dropout(..., training=True) in forward); "
         "pass training=self.training so eval mode turns it off"
     )
+
+
+# ---------------------------------------------------------------------------- fused recurrent cells
+def _split_last(b: GraphBuilder, x: str, width: int, n: int) -> list[str]:
+    return b.node("Split", [x, b.ints([width // n] * n)], n_out=n, axis=-1)
+
+
+def _lstm_cell(b: GraphBuilder, f: Function) -> None:
+    """(gx, gh, c) -> (h', c'), gates (i, f, g, o) as torch: the LSTM is exported unrolled over time."""
+    dt = _dtype(f)
+    gx, gh, c_prev = (b.input_as(f, i, dt) for i in range(3))
+    i, fg, g, o = _split_last(b, b.node("Add", [gx, gh]), f.inputs[0].shape[-1], 4)
+    i, fg, o = (b.node("Sigmoid", [t]) for t in (i, fg, o))
+    c = b.node("Add", [b.node("Mul", [fg, c_prev]), b.node("Mul", [i, b.node("Tanh", [g])])], b.out(f, 1))
+    b.node("Mul", [o, b.node("Tanh", [c])], b.out(f, 0))
+
+
+def _gru_cell(b: GraphBuilder, f: Function) -> None:
+    """(gx, gh, h) -> h', gates (r, z, n) as torch."""
+    dt = _dtype(f)
+    gx, gh, h_prev = (b.input_as(f, i, dt) for i in range(3))
+    width = f.inputs[0].shape[-1]
+    x_r, x_z, x_n = _split_last(b, gx, width, 3)
+    h_r, h_z, h_n = _split_last(b, gh, width, 3)
+    r = b.node("Sigmoid", [b.node("Add", [x_r, h_r])])
+    z = b.node("Sigmoid", [b.node("Add", [x_z, h_z])])
+    n = b.node("Tanh", [b.node("Add", [x_n, b.node("Mul", [r, h_n])])])
+    b.node("Add", [n, b.node("Mul", [z, b.node("Sub", [h_prev, n])])], b.out(f))
+
+
+def _register_rnn_cells() -> None:
+    from chainrule.nn.layers import rnn  # noqa: PLC0415
+
+    for name, fn in (("_LSTMCell", _lstm_cell), ("_GRUCell", _gru_cell)):
+        cls = getattr(rnn, name, None)
+        if isinstance(cls, type) and issubclass(cls, Function):
+            CONVERTERS[cls] = fn
+
+
+_register_rnn_cells()

@@ -74,7 +74,9 @@ def ordered_functions(outputs: list[Tensor]) -> list[Function]:
         seen.add(id(f))
         order.append(f)
         if f.inputs is None:
-            raise RuntimeError(f"export: the graph of {f.name} was freed (was backward() called during forward?)")
+            raise RuntimeError(
+                f"export: the graph of {f.name} was freed (was backward() called during forward?)"
+            )
         for t in reversed(f.inputs):
             if t.creator is not None and id(t.creator) not in seen:
                 stack.append(t.creator)
@@ -91,7 +93,9 @@ def _flatten_outputs(out: Any) -> list[Tensor]:
         elif isinstance(item, Tensor):
             tensors.append(item)
         else:
-            raise TypeError(f"export: the model must return Tensors (or tuples of them), got {type(item).__name__}")
+            raise TypeError(
+                f"export: the model must return Tensors (or tuples of them), got {type(item).__name__}"
+            )
     return tensors
 
 
@@ -201,8 +205,8 @@ def trace_model(model: Any, arrays: list[np.ndarray], dynamic_batch: bool) -> tu
             p.requires_grad = flag
     if not main.functions and not any(any(o is i for i in main.inputs) for o in main.outputs):
         raise RuntimeError(
-            "export: nothing was recorded while running the model: it must compute its outputs with chainrule "
-            "ops from its input (with grad mode enabled)"
+            "export: nothing was recorded while running the model: it must compute its outputs with "
+            "chainrule ops from its input (with grad mode enabled)"
         )
     check_twins(main, twin)
     return main, twin

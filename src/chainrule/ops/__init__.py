@@ -115,4 +115,10 @@ METHODS = (
 
 bind_ops(sys.modules[__name__])
 
-__all__ = [name for name in dir() if not name.startswith("_") and name != "METHODS"]
+#: The op functions only: not the submodules (``shape``, ``index``...) nor ``sys``/``bind_ops``, which
+#: ``from chainrule.ops import *`` in chainrule/__init__.py would otherwise export as ``chainrule.shape``...
+__all__ = [
+    name
+    for name, value in sorted(globals().items())
+    if not name.startswith("_") and name not in ("METHODS", "bind_ops") and not isinstance(value, type(sys))
+]

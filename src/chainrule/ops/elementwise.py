@@ -6,12 +6,14 @@ Ops with a Python-number operand use ``*Scalar`` variants that keep the number o
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Number
 from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.function import Function
 from chainrule.tensor import Tensor, _new, as_array
 
@@ -38,14 +40,41 @@ def _number(c: Any) -> Any:
     return c.item() if isinstance(c, np.generic) else c
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cast operands of different dtypes where PyTorch's promotion differs from NumPy's (called only then).
+
+    An int (or bool) with a float gives the float's dtype (NumPy: int64 + float32 -> float64), and a 0-d
+    operand does not widen a dimensioned one of the same kind (float32[n] * float64 0-d -> float32).
+    """
+    ca, cb = _CATEGORY.get(a.dtype.kind, 2), _CATEGORY.get(b.dtype.kind, 2)
+    if ca != cb:
+        return (a, b.astype(a.dtype)) if ca > cb else (a.astype(b.dtype), b)
+    if (a.ndim == 0) != (b.ndim == 0):
+        return (a, b.astype(a.dtype)) if b.ndim == 0 else (a.astype(b.dtype), b)
+    return a, b
+
+
+def _floating(x: np.ndarray) -> np.ndarray:
+    """Integer input to a float op (exp, sin...) computes in float32, as in PyTorch (NumPy: float64)."""
+    return x.astype(np.float32) if x.dtype.kind in "biu" else x
+
+
 # ---------------------------------------------------------------------------- arithmetic
 class Add(Function):
     uses_inputs = False
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return a + b
 
     def backward(self, gy):
+        return gy, gy
+
+    def _backward_arrays(self, gy):
         return gy, gy
 
 
@@ -61,15 +90,23 @@ class AddScalar(Function):
     def backward(self, gy):
         return gy
 
+    def _backward_arrays(self, gy):
+        return (gy,)
+
 
 class Sub(Function):
     uses_inputs = False
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return a - b
 
     def backward(self, gy):
         return gy, -gy
+
+    def _backward_arrays(self, gy):
+        return gy, (-gy if self.needs_input_grad[1] else None)
 
 
 class RSubScalar(Function):
@@ -89,12 +126,22 @@ class RSubScalar(Function):
 
 class Mul(Function):
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return a * b
 
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
         return (gy * b if need_a else None), (gy * a if need_b else None)
+
+    def _backward_arrays(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (_mul(gy, b.data) if need_a else None), (_mul(gy, a.data) if need_b else None)
+
+
+_mul = functools.partial(Mul.forward, None)  # Mul's forward on arrays, for the _backward_arrays fast paths
 
 
 class MulScalar(Function):
@@ -109,9 +156,16 @@ class MulScalar(Function):
     def backward(self, gy):
         return gy * self.c
 
+    def _backward_arrays(self, gy):
+        return (MulScalar.forward(self, gy),)
+
 
 class Div(Function):
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        if a.dtype.kind in "biu":  # true division of integers gives float32, as in PyTorch
+            a, b = a.astype(np.float32), b.astype(np.float32)
         return a / b
 
     def backward(self, gy):
@@ -129,7 +183,7 @@ class RDivScalar(Function):
         self.c = c
 
     def forward(self, x):
-        return self.c / _float_input(x, self.c)
+        return self.c / _floating(x)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -144,6 +198,9 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
+
+    def _backward_arrays(self, gy):
+        return (-gy,)
 
 
 class PowScalar(Function):
@@ -162,6 +219,8 @@ class PowScalar(Function):
             return gy * (x * 2)
         if c == 1:
             return gy
+        if c == 0:  # d(x^0)/dx = 0 everywhere, also at x = 0 (where c * x^-1 would be nan), as in torch
+            return gy * 0
         return gy * (c * x ** (c - 1))
 
 
@@ -178,7 +237,9 @@ class RPowScalar(Function):
         return self.c ** _float_input(x, float(self.c))
 
     def backward(self, gy):
-        return gy * self.outputs[0] * math.log(self.c)
+        if self.c == 0:  # 0 ** x is constant (0) for x > 0: torch gives 0 there, not 0 * log(0) = nan
+            return gy * 0
+        return gy * self.outputs[0] * (math.log(self.c) if self.c > 0 else math.nan)
 
 
 class Pow(Function):
@@ -187,12 +248,20 @@ class Pow(Function):
     uses_outputs = True
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return a**b
 
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        ga = gy * b * a ** (b - 1) if need_a else None
+        ga = None
+        if need_a:
+            zero_exp = b.data == 0
+            if zero_exp.any():  # d(a^0)/da = 0, also at a = 0, without computing 0 ** -1 (as in torch)
+                ga = where(zero_exp, 0.0, gy * b * a ** where(zero_exp, 1.0, b - 1))
+            else:
+                ga = gy * b * a ** (b - 1)
         gb = None
         if need_b:
             y = self.outputs[0]
@@ -290,10 +359,13 @@ class Exp(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return np.exp(x)
+        return np.exp(_floating(x))
 
     def backward(self, gy):
         return gy * self.outputs[0]
+
+    def _backward_arrays(self, gy):
+        return (_mul(gy, self._output_refs[0]().data),)
 
 
 class Expm1(Function):
@@ -301,7 +373,7 @@ class Expm1(Function):
     uses_inputs = False
 
     def forward(self, x):
-        return np.expm1(x)
+        return np.expm1(_floating(x))
 
     def backward(self, gy):
         return gy * (self.outputs[0] + 1)
@@ -309,7 +381,7 @@ class Expm1(Function):
 
 class Log(Function):
     def forward(self, x):
-        return np.log(x)
+        return np.log(_floating(x))
 
     def backward(self, gy):
         return gy / self.inputs[0]
@@ -317,7 +389,7 @@ class Log(Function):
 
 class Log1p(Function):
     def forward(self, x):
-        return np.log1p(x)
+        return np.log1p(_floating(x))
 
     def backward(self, gy):
         return gy / (self.inputs[0] + 1)
@@ -328,7 +400,7 @@ class Sqrt(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return np.sqrt(x)
+        return np.sqrt(_floating(x))
 
     def backward(self, gy):
         return gy / (self.outputs[0] * 2)
@@ -344,7 +416,7 @@ class Square(Function):
 
 class Sin(Function):
     def forward(self, x):
-        return np.sin(x)
+        return np.sin(_floating(x))
 
     def backward(self, gy):
         return gy * cos(self.inputs[0])
@@ -352,7 +424,7 @@ class Sin(Function):
 
 class Cos(Function):
     def forward(self, x):
-        return np.cos(x)
+        return np.cos(_floating(x))
 
     def backward(self, gy):
         return gy * -sin(self.inputs[0])
@@ -363,7 +435,7 @@ class Tan(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return np.tan(x)
+        return np.tan(_floating(x))
 
     def backward(self, gy):
         y = self.outputs[0]
@@ -375,11 +447,15 @@ class Tanh(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return np.tanh(x)
+        return np.tanh(_floating(x))
 
     def backward(self, gy):
         y = self.outputs[0]
         return gy * (1 - y * y)
+
+    def _backward_arrays(self, gy):
+        y = self._output_refs[0]().data
+        return (_mul(gy, 1 - _mul(y, y)),)
 
 
 class Sigmoid(Function):
@@ -389,7 +465,7 @@ class Sigmoid(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return np.tanh(x * 0.5) * 0.5 + 0.5
+        return np.tanh(_floating(x) * 0.5) * 0.5 + 0.5
 
     def backward(self, gy):
         y = self.outputs[0]
@@ -421,6 +497,10 @@ class ReLU(Function):
     def backward(self, gy):
         x = self.inputs[0].data
         return gy * _new((x > 0).astype(x.dtype))
+
+    def _backward_arrays(self, gy):
+        x = self.inputs[0].data
+        return (_mul(gy, (x > 0).astype(x.dtype)),)
 
 
 class LeakyReLU(Function):
@@ -472,13 +552,8 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """The error function: SciPy's when it is installed, else the standard library's, elementwise."""
-    try:
-        from scipy.special import erf  # noqa: PLC0415
-
-        return erf(x).astype(x.dtype, copy=False)
-    except ImportError:
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    """The error function: SciPy's when it is installed, else the standard library's; CuPy's on CUDA."""
+    return backend.erf(x)
 
 
 class GELU(Function):
@@ -508,7 +583,7 @@ class GELU(Function):
 
 class Erf(Function):
     def forward(self, x):
-        return _erf(x)
+        return _erf(_floating(x))
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -534,7 +609,7 @@ class Clamp(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        inside = np.ones(x.shape, dtype=bool)
+        inside = backend.ones(x.shape, bool, x)
         if self.lo is not None:
             inside &= x >= self.lo
         if self.hi is not None:
@@ -542,10 +617,49 @@ class Clamp(Function):
         return gy * _new(inside.astype(gy.dtype))
 
 
+class ClampTensor(Function):
+    """clamp with Tensor bounds (``lo`` and/or ``hi``): min(max(x, lo), hi), routing the gradient as
+    ``torch.clamp`` does: to x where lo <= x <= hi, to lo where x < lo, to hi where x > hi (no tie split)."""
+
+    def __init__(self, has_lo: bool, has_hi: bool):
+        self.has_lo, self.has_hi = has_lo, has_hi
+
+    def forward(self, x, *bounds):
+        out = x
+        if self.has_lo:
+            out, lo = _promote(out, bounds[0]) if out.dtype != bounds[0].dtype else (out, bounds[0])
+            out = np.maximum(out, lo)
+        if self.has_hi:
+            out, hi = _promote(out, bounds[-1]) if out.dtype != bounds[-1].dtype else (out, bounds[-1])
+            out = np.minimum(out, hi)
+        return out
+
+    def backward(self, gy):
+        x, *bounds = (t.data for t in self.inputs)
+        lo = bounds[0] if self.has_lo else None
+        hi = bounds[-1] if self.has_hi else None
+        to_x = backend.ones(gy.shape, bool, x)
+        grads = []
+        if lo is not None:
+            to_x &= x >= lo
+        if hi is not None:
+            to_x &= x <= hi
+        grads.append(gy * _new(to_x.astype(gy.dtype)))
+        if lo is not None:
+            to_lo = (x < lo) & (lo < hi) if hi is not None else x < lo
+            grads.append(gy * _new(np.broadcast_to(to_lo, gy.shape).astype(gy.dtype)))
+        if hi is not None:
+            to_hi = (x > hi) | (hi < lo) if lo is not None else x > hi
+            grads.append(gy * _new(np.broadcast_to(to_hi, gy.shape).astype(gy.dtype)))
+        return tuple(grads)
+
+
 class Maximum(Function):
     """Elementwise max; on ties each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return np.maximum(a, b)
 
     def backward(self, gy):
@@ -555,6 +669,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return np.minimum(a, b)
 
     def backward(self, gy):
@@ -565,7 +681,7 @@ class Minimum(Function):
 def _tie_split(gy: Tensor, first_wins: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
     dtype = gy.dtype
     wa = first_wins.astype(dtype) + tie.astype(dtype) * 0.5
-    wa_t = _new(np.asarray(wa, dtype=dtype))
+    wa_t = _new(backend.ensure_array(wa).astype(dtype, copy=False))
     return gy * wa_t, gy * (1 - wa_t)
 
 
@@ -578,6 +694,8 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
         return np.where(self.cond, a, b)
 
     def backward(self, gy):
@@ -715,12 +833,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        bounds = [b if isinstance(b, Tensor) else _pair(x, b)[1] for b in (min, max) if b is not None]
+        return ClampTensor(min is not None, max is not None)(x, *bounds)
     return Clamp(min, max)(x)
 
 
@@ -729,10 +843,21 @@ clip = clamp
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
-        b = _new(np.asarray(b, dtype=a.dtype) if _is_number(b) else as_array(b))
+        b = _new(backend.to_device_of(_number_like(b, a.dtype) if _is_number(b) else as_array(b), a.data))
     elif isinstance(b, Tensor) and not isinstance(a, Tensor):
-        a = _new(np.asarray(a, dtype=b.dtype) if _is_number(a) else as_array(a))
+        a = _new(backend.to_device_of(_number_like(a, b.dtype) if _is_number(a) else as_array(a), b.data))
     return as_tensor_operand(a), as_tensor_operand(b)
+
+
+def _number_like(c: Any, dtype: np.dtype) -> np.ndarray:
+    """A Python number as a 0-d array of the tensor's dtype, unless that would truncate it (1.5 with an int
+    tensor stays a float32 number)."""
+    c = _number(c)
+    if dtype.kind in "biu" and not isinstance(c, (int, bool)):
+        return np.asarray(c, dtype=np.float32)
+    if dtype.kind == "b" and not isinstance(c, bool):
+        return np.asarray(c)
+    return np.asarray(c, dtype=dtype)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
@@ -745,9 +870,12 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = condition.data if isinstance(condition, Tensor) else condition
     a, b = _pair(a, b)
-    return Where(cond)(a, b)
+    if backend._cupy is not None:  # the condition joins the data's device
+        cond = backend.to_device_of(backend.asarray(cond, like=cond), a.data)
+        return Where(cond.astype(bool, copy=False))(a, b)
+    return Where(np.asarray(cond, dtype=bool))(a, b)
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
@@ -770,7 +898,7 @@ def to_device(x: Tensor, device: str) -> Tensor:
 def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
     da = a.data if isinstance(a, Tensor) else a
     db = b.data if isinstance(b, Tensor) else b
-    return _new(np.asarray(ufunc(da, db)))
+    return _new(backend.ensure_array(ufunc(da, db)))
 
 
 def lt(a: Any, b: Any) -> Tensor:
@@ -798,7 +926,7 @@ def ne(a: Any, b: Any) -> Tensor:
 
 
 def logical_not(a: Tensor) -> Tensor:
-    return _new(np.logical_not(a.data))
+    return _new(backend.ensure_array(np.logical_not(a.data)))
 
 
 def logical_and(a: Any, b: Any) -> Tensor:
@@ -810,11 +938,11 @@ def logical_or(a: Any, b: Any) -> Tensor:
 
 
 def isnan(x: Tensor) -> Tensor:
-    return _new(np.isnan(x.data))
+    return _new(backend.ensure_array(np.isnan(x.data)))
 
 
 def isfinite(x: Tensor) -> Tensor:
-    return _new(np.isfinite(x.data))
+    return _new(backend.ensure_array(np.isfinite(x.data)))
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:

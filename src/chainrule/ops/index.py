@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.tensor import Tensor, _new, as_array
@@ -26,7 +27,7 @@ def normalize_key(key: Any) -> Any:
             k = k.data
         elif isinstance(k, list):
             k = np.asarray(k)
-        if isinstance(k, np.ndarray) and k.dtype.kind not in "biu":
+        if (isinstance(k, np.ndarray) or backend.is_cuda_array(k)) and k.dtype.kind not in "biu":
             raise IndexError(f"tensors used as indices must be integer or bool, got dtype {k.dtype}")
         out.append(k)
     return tuple(out) if isinstance(key, tuple) else out[0]
@@ -34,7 +35,16 @@ def normalize_key(key: Any) -> Any:
 
 def _is_advanced(key: Any) -> bool:
     items = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(k, np.ndarray) and k.ndim > 0 for k in items)
+    return any((isinstance(k, np.ndarray) or backend.is_cuda_array(k)) and k.ndim > 0 for k in items)
+
+
+def key_to_device(key: Any, like: Any) -> Any:
+    """Index arrays moved to the device of the array ``like`` they index (free when CuPy is not loaded)."""
+    if backend._cupy is None:
+        return key
+    if isinstance(key, tuple):
+        return tuple(key_to_device(k, like) for k in key)
+    return backend.to_device_of(key, like) if isinstance(key, np.ndarray) else key
 
 
 class GetItem(Function):
@@ -47,7 +57,7 @@ class GetItem(Function):
     def forward(self, x):
         self.in_shape, self.in_dtype = x.shape, x.dtype
         y = x[self.key]
-        return y if isinstance(y, np.ndarray) else np.asarray(y)
+        return backend.ensure_array(y)
 
     def backward(self, gy):
         return GetItemGrad(self.key, self.in_shape)(gy)
@@ -62,9 +72,9 @@ class GetItemGrad(Function):
         self.key, self.shape = key, shape
 
     def forward(self, gy):
-        gx = np.zeros(self.shape, dtype=gy.dtype)
+        gx = backend.zeros(self.shape, gy.dtype, gy)
         if _is_advanced(self.key):
-            np.add.at(gx, self.key, gy)
+            backend.scatter_add(gx, self.key, gy)
         else:
             gx[self.key] = gy
         return gx
@@ -96,13 +106,15 @@ class PutAlongDim(Function):
     def forward(self, gy):
         from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
 
-        # indices and input broadcast against each other (as in take_along_dim): scatter at gy's shape, sum back
+        # indices and input broadcast against each other (take_along_dim): scatter at gy's shape, sum back
         full = list(gy.shape)
         full[self.axis] = self.shape[self.axis]
-        gx = np.zeros(full, dtype=gy.dtype)
-        idx = list(np.indices(gy.shape, sparse=True))
-        idx[self.axis] = np.broadcast_to(self.indices, gy.shape)
-        np.add.at(gx, tuple(idx), gy)
+        xp = backend.get_array_module(gy)
+        gx = xp.zeros(full, dtype=gy.dtype)
+        ndim = gy.ndim
+        idx = [xp.arange(n).reshape([n if i == d else 1 for i in range(ndim)]) for d, n in enumerate(full)]
+        idx[self.axis] = xp.broadcast_to(self.indices, gy.shape)
+        backend.scatter_add(gx, tuple(idx), gy)
         return sum_to_array(gx, self.shape)
 
     def backward(self, ggx):
@@ -124,14 +136,14 @@ class SetItem(Function):
         return y
 
     def backward(self, gy):
-        mask = np.ones(gy.shape, dtype=gy.dtype)
+        mask = backend.ones(gy.shape, gy.dtype, gy.data)
         mask[self.key] = 0
         gv = getitem(gy, self.key)
         return gy * _new(mask), gv
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
-    key = normalize_key(key)
+    key = key_to_device(normalize_key(key), x.data)
     try:
         return GetItem(key)(x)
     except IndexError as exc:
@@ -140,14 +152,15 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """torch's ``gather``: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
+    idx = backend.to_device_of(idx, x.data)
     if idx.ndim != x.ndim:
         raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim}")
     return TakeAlongDim(idx.astype(np.int64, copy=False), dim % x.ndim)(x)
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
     key = [slice(None)] * x.ndim
     key[dim] = idx
     return getitem(x, tuple(key))
@@ -157,7 +170,7 @@ def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-    return where(m, _new(np.asarray(value, dtype=x.dtype)), x)
+    return where(m, _new(backend.asarray(value, x.dtype, x.data)), x)
 
 
 # ---------------------------------------------------------------------------- writes and in-place ops
@@ -170,7 +183,7 @@ _LEAF_INPLACE = (
 def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     """Make ``t`` (the same Python object) the result ``out``; ``old`` keeps its former value and creator."""
     try:
-        t.data[...] = out.data  # write through the same memory, so views of ``t`` see the change (as in torch)
+        t.data[...] = out.data  # write through the same memory: views of ``t`` see the change, as in torch
     except ValueError as exc:  # a read-only array (expand/broadcast_to output, a read-only ndarray)
         raise RuntimeError(f"cannot modify this tensor in place: {exc}; clone() it first") from None
     creator = t.creator
@@ -217,12 +230,14 @@ def _functional(old: Tensor, kind: str, arg: Any) -> Tensor:
         return ops.clamp(old, *arg)
     if kind in ("fill", "copy"):  # where(), not old * 0 + value: an inf or nan in ``old`` must not leak
         src = arg if isinstance(arg, Tensor) else _new(as_array(arg, old.dtype))
-        return ops.where(np.ones(old.shape, dtype=bool), src.to(old.dtype), old)
+        return ops.where(np.ones(old.shape, dtype=bool), src.to(old.device, old.dtype), old)
     raise ValueError(kind)
 
 
 def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
     value = arg.data if isinstance(arg, Tensor) else arg
+    if kind != "clamp" and backend._cupy is not None and hasattr(value, "shape"):
+        value = backend.to_device_of(value, data)  # copy_ (and the others) take a tensor from another device
     if kind == "add":
         np.add(data, value, out=data, casting="same_kind")
     elif kind == "sub":
@@ -246,8 +261,8 @@ def _check_recordable(t: Tensor, op: str) -> None:
         raise RuntimeError(_LEAF_INPLACE)
     if t.creator is not None and t.creator.is_view:
         raise RuntimeError(
-            f"{op}: in-place operation on a view (output of {t.creator.name}) of a tensor that is part of a graph "
-            "is not supported (the base tensor's gradient would miss it); modify the base, or clone() the view"
+            f"{op}: in-place operation on a view (output of {t.creator.name}) of a tensor that is part of a "
+            "graph is not supported (the base's gradient would miss it); modify the base, or clone() the view"
         )
     if t.dtype.kind not in "fc":
         raise TypeError(f"{op}: cannot write a result that requires grad into a tensor of dtype {t.dtype}")
@@ -281,9 +296,11 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
 
 def setitem_(t: Tensor, key: Any, value: Any) -> None:
     """``t[key] = value``; differentiable with respect to ``value`` (and to ``t`` outside ``key``)."""
-    key = normalize_key(key)
+    key = key_to_device(normalize_key(key), t.data)
     if not _records(t, value):
         v = value.data if isinstance(value, Tensor) else value
+        if backend._cupy is not None and (isinstance(v, np.ndarray) or backend.is_cuda_array(v)):
+            v = backend.to_device_of(v, t.data)
         try:
             t.data[key] = v
         except (ValueError, IndexError) as exc:
@@ -293,4 +310,4 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
     _check_recordable(t, "__setitem__")
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
     old = _snapshot(t)
-    _rebind(t, SetItem(key)(old, v.to(t.dtype)), old)
+    _rebind(t, SetItem(key)(old, v.to(t.device, t.dtype)), old)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.function import Function
 from chainrule.ops.shape import reshape, transpose, unsqueeze
 from chainrule.tensor import Tensor, _new
@@ -37,6 +38,15 @@ class MatMul(Function):
             gb = reshape(gb, gb.shape[:-1])
         return ga, gb
 
+    def _backward_arrays(self, gy):
+        a, b = self.inputs
+        if a.data.ndim < 2 or b.data.ndim < 2:
+            return self.backward(_new(gy))
+        need_a, need_b = self.needs_input_grad
+        ga = np.matmul(gy, b.data.swapaxes(-1, -2)) if need_a else None
+        gb = np.matmul(a.data.swapaxes(-1, -2), gy) if need_b else None
+        return ga, gb
+
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-D operands, broadcast batch dims)."""
@@ -57,6 +67,8 @@ mm = matmul
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"dot: the two tensors need the same size, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
@@ -94,8 +106,8 @@ class Einsum(Function):
 
 
 def _expand_subscripts(g: Tensor, kept: str, subs: str, shape: tuple[int, ...]) -> Tensor:
-    """Give a gradient over the letters ``kept`` the input's subscripts ``subs``: letters summed out within this
-    operand are broadcast back, and a repeated letter (a diagonal, as in ``'ii->i'``) goes back on the diagonal."""
+    """Give a gradient over the letters ``kept`` the input's subscripts ``subs``: letters summed out within
+    this operand are broadcast back; a repeated letter (a diagonal, as in ``'ii->i'``) goes on a diagonal."""
     from chainrule.ops.shape import broadcast_to  # noqa: PLC0415
 
     size = {c: shape[i] for i, c in enumerate(subs)}
@@ -116,7 +128,8 @@ def _expand_subscripts(g: Tensor, kept: str, subs: str, shape: tuple[int, ...]) 
             seen.add(c)
             out.append(c)
     equation = ",".join([unique] + [s for s, _ in eyes]) + "->" + "".join(out)
-    return einsum(equation, g, *[_new(np.eye(n, dtype=g.dtype)) for _, n in eyes])
+    eye = [_new(backend.to_device_of(np.eye(n, dtype=g.dtype), g.data)) for _, n in eyes]
+    return einsum(equation, g, *eye)
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
-from chainrule.ops.elementwise import exp, sqrt
-from chainrule.ops.shape import BroadcastTo, Reshape
+from chainrule.ops.elementwise import exp
+from chainrule.ops.shape import BroadcastTo, Reshape, broadcast_view
 from chainrule.tensor import Tensor, _new
 
 _MISSING = object()
@@ -70,6 +71,16 @@ def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | Non
     return gy if gy.data.shape == shape else BroadcastTo(shape)(gy)
 
 
+def _expand_back_array(gy: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None,
+                       keepdims: bool) -> np.ndarray:  # fmt: skip
+    """``_expand_back`` on arrays (the same reshape and broadcast view), for ``_backward_arrays``."""
+    if not keepdims and gy.ndim:
+        target = _keepdims_shape(shape, axes)
+        if target != gy.shape:
+            gy = gy.reshape(target)
+    return gy if gy.shape == shape else broadcast_view(gy, shape)
+
+
 class Sum(Function):
     uses_inputs = False
 
@@ -82,6 +93,9 @@ class Sum(Function):
 
     def backward(self, gy):
         return _expand_back(gy, self.in_shape, self.axes, self.keepdims)
+
+    def _backward_arrays(self, gy):
+        return (_expand_back_array(gy, self.in_shape, self.axes, self.keepdims),)
 
 
 class AMax(Function):
@@ -234,8 +248,29 @@ def var(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: A
 
 def std(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: Any = _MISSING, *,
         correction: float | None = None, axis: Any = _MISSING, keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
-    """Standard deviation; unbiased by default."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    """Standard deviation; unbiased by default (where it is 0, the gradient is 0, as in torch)."""
+    return Root(2)(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+
+class Root(Function):
+    """s ** (1/k) for s >= 0, with a zero gradient where s == 0 instead of an infinite one, as in the backward
+    of torch's ``std`` and ``norm`` (the norm of a zero vector, or a constant's std, backprops 0, not nan)."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    def __init__(self, k: float):
+        self.k = k
+
+    def forward(self, s):
+        return np.sqrt(s) if self.k == 2 else s ** (1.0 / self.k)
+
+    def backward(self, gy):
+        from chainrule.ops.elementwise import where  # noqa: PLC0415
+
+        (y,) = self.outputs
+        safe = where(y.data == 0, np.inf, y)  # d s^(1/k)/ds = 1 / (k y^(k-1))
+        return gy / (safe * self.k if self.k == 2 else safe ** (self.k - 1) * self.k)
 
 
 def amax(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
@@ -305,7 +340,8 @@ def min(x: Tensor, dim: Any = _MISSING, keepdim: bool = False, *, axis: Any = _M
 def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
     from chainrule.ops.index import TakeAlongDim  # noqa: PLC0415
 
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices.data if isinstance(indices, Tensor) else backend.asarray(indices, like=indices)
+    idx = backend.to_device_of(idx, x.data)
     return TakeAlongDim(idx, dim)(x)
 
 
@@ -341,9 +377,9 @@ def argmin(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = Non
 
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
     if dim is None:
-        return _new(np.asarray(fn(x.data), dtype=np.int64))
+        return _new(backend.ensure_array(fn(x.data)).astype(np.int64, copy=False))
     (ax,) = normalize_axes(dim, x.ndim, fn.__name__) or (0,)
-    return _new(np.asarray(fn(x.data, axis=ax, keepdims=keepdim), dtype=np.int64))
+    return _new(backend.ensure_array(fn(x.data, axis=ax, keepdims=keepdim)).astype(np.int64, copy=False))
 
 
 def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -351,21 +387,21 @@ def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Ten
     from chainrule.ops.elementwise import abs as _abs  # noqa: PLC0415
 
     if p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+        return Root(2)(sum(x * x, dim, keepdim))
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if p == float("inf"):
         return amax(_abs(x), dim, keepdim)
-    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+    return Root(p)(sum(_abs(x) ** p, dim, keepdim))
 
 
 def all(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
-    return _new(np.asarray(np.all(x.data, axis=dim)))
+    return _new(backend.ensure_array(np.all(x.data, axis=dim)))
 
 
 def any(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
-    return _new(np.asarray(np.any(x.data, axis=dim)))
+    return _new(backend.ensure_array(np.any(x.data, axis=dim)))
 
 
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
-    return _new(np.asarray(np.count_nonzero(x.data, axis=dim), dtype=np.int64))
+    return _new(backend.ensure_array(np.count_nonzero(x.data, axis=dim)).astype(np.int64, copy=False))

@@ -65,6 +65,9 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.in_shape)
 
+    def _backward_arrays(self, gy):
+        return (gy.reshape(self.in_shape),)
+
 
 class Permute(Function):
     uses_inputs = False
@@ -92,6 +95,9 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return sum_to(gy, self.in_shape)
+
+    def _backward_arrays(self, gy):
+        return (sum_to_array(gy, self.in_shape),)
 
 
 class SumTo(Function):
@@ -145,7 +151,7 @@ class Split(Function):
 
     def forward(self, x):
         bounds = np.cumsum(self.sizes)[:-1]
-        return tuple(np.split(x, bounds, axis=self.axis))
+        return tuple(np.split(x, bounds.tolist(), axis=self.axis))
 
     def backward(self, *gys):
         return concat(list(gys), self.axis)
@@ -362,7 +368,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def flip(x: Tensor, dims: Any) -> Tensor:
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip(tuple(_axis(a, x.ndim, "flip") for a in axes))(x)
+    axes = tuple(_axis(a, max(x.ndim, 1), "flip") for a in axes)
+    return Flip(axes if x.ndim else ())(x)  # a 0-d tensor accepts dim 0 / -1, as in torch
 
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:

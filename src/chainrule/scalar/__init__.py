@@ -15,10 +15,11 @@ library.
 
 from chainrule.scalar import datasets, graph, losses, nn, optim, train
 from chainrule.scalar.graph import backpropagate, topological_sort
-from chainrule.scalar.scalar import Scalar, from_op
+from chainrule.scalar.scalar import Scalar, add_n, from_op
 
 __all__ = [
     "Scalar",
+    "add_n",
     "backpropagate",
     "datasets",
     "from_op",

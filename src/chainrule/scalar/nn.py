@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule.scalar.scalar import Scalar
+from chainrule.scalar.scalar import Scalar, add_n
 
 __all__ = [
     "ActivationType",
@@ -194,6 +194,7 @@ class Linear(Module):
     ``random.Random(seed)`` (``seed=None``: a different draw every time). Parameters are
     registered as ``weight_{i}_{j}`` (input ``i``, output ``j``, ``i`` major) then ``bias_{j}``.
     Train them by changing their ``data``; ``forward`` keeps using the Scalars created here.
+    Each output is one node per product ``x[i] * weight_{i}_{j}`` plus one :func:`add_n` node.
 
     >>> layer = Linear(2, 1, seed=0)
     >>> [name for name, _ in layer.named_parameters()]
@@ -233,15 +234,11 @@ class Linear(Module):
         """One output Scalar per unit, for ``in_size`` inputs (Scalars or floats)."""
         if len(xs) != self.in_size:
             raise ValueError(f"Linear expects {self.in_size} inputs, got {len(xs)}")
-        outs = []
-        for column, bias in zip(self._columns, self._biases):
-            it = zip(column, xs)
-            w, x = next(it)
-            acc = w * x
-            for w, x in it:
-                acc = acc + w * x
-            outs.append(acc + bias)
-        return outs
+        # One node per product, then one n-ary addition per output (see ``add_n``).
+        return [
+            add_n([*[w * x for w, x in zip(column, xs)], bias])
+            for column, bias in zip(self._columns, self._biases)
+        ]
 
     def extra_repr(self) -> str:
         return f"in_size={self.in_size}, out_size={self.out_size}"

@@ -28,10 +28,11 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+from collections.abc import Iterable
 
 from chainrule.scalar.graph import backpropagate
 
-__all__ = ["Scalar", "from_op"]
+__all__ = ["Scalar", "add_n", "from_op"]
 
 _next_id = itertools.count().__next__
 _new = object.__new__
@@ -428,6 +429,48 @@ def _binary(data: float, a: Scalar, b: Scalar, local_a: float, local_b: float) -
         out._requires_grad = True
         out._parents = (b,)
         out._local_grads = (local_b,)
+    else:
+        out._requires_grad = False
+        out._parents = out._local_grads = _EMPTY
+    return out
+
+
+def add_n(values: Iterable[Scalar | float]) -> Scalar:
+    """The sum of Scalars (and numbers) as a single node with one edge per Scalar that requires grad.
+
+    Same value and derivatives as ``sum(values)``, which builds a chain of ``len(values)``
+    two-operand additions; this builds one node, so the graph is smaller and backpropagation
+    shorter. The terms are added left to right, as ``sum`` does.
+
+    >>> a, b = Scalar(1.0).requires_grad_(), Scalar(2.0).requires_grad_()
+    >>> total = add_n([a, b, a, 0.5])
+    >>> total.data, total.parents == (a, b, a)
+    (4.5, True)
+    >>> total.backward(); a.derivative, b.derivative
+    (2.0, 1.0)
+    """
+    data = 0.0
+    parents = []
+    keep = parents.append
+    for value in values:
+        if isinstance(value, Scalar):
+            data += value.data
+            if value._requires_grad:
+                keep(value)
+        else:
+            number = _operand(value)
+            if number is None:
+                raise TypeError(f"add_n takes Scalars and real numbers, got {type(value).__name__}")
+            data += number
+    out = _new(Scalar)
+    out.data = data
+    out.derivative = None
+    out._name = None
+    out.unique_id = _next_id()
+    if parents:
+        out._requires_grad = True
+        out._parents = tuple(parents)
+        out._local_grads = _ONE * len(parents)
     else:
         out._requires_grad = False
         out._parents = out._local_grads = _EMPTY

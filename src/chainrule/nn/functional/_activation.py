@@ -1,4 +1,4 @@
-"""Activations and (log-)softmax. Softmax and log-softmax are single fused Functions with tensor-op backwards."""
+"""Activations and (log-)softmax; softmax and log-softmax are fused Functions with tensor-op backwards."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Attention: ``scaled_dot_product_attention`` and the multi-head forward used by ``nn.MultiheadAttention``."""
+"""``scaled_dot_product_attention`` and the multi-head forward used by ``nn.MultiheadAttention``."""
 
 from __future__ import annotations
 
@@ -15,21 +15,29 @@ from chainrule.nn.functional._linear import linear
 from chainrule.tensor import Tensor, _new
 
 
-def _additive_mask(mask: Any, dtype: np.dtype, allowed_when_true: bool) -> Tensor | None:
-    """A boolean mask becomes 0 / -inf (which entries are blocked depends on the API); a float mask is added."""
+def _additive_mask(mask: Any, dtype: np.dtype, allowed_when_true: bool, device: str = "cpu") -> Tensor | None:
+    """A boolean mask becomes 0 / -inf (which value blocks depends on the API); a float mask is added."""
     if mask is None:
         return None
     m = mask if isinstance(mask, Tensor) else _new(np.asarray(mask))
+    m = m.to(device)
     if m.dtype == np.bool_:
         blocked = ~m.data if allowed_when_true else m.data
         return _new(np.where(blocked, -np.inf, 0.0).astype(dtype))
     return m if m.dtype == dtype else m.to(dtype)
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:  # fmt: skip
-    """softmax(q·kᵀ·scale + mask)·v over the last two dims; a boolean ``attn_mask`` marks allowed pairs (True)."""
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(q·kᵀ·scale + mask)·v over the last two dims; a boolean ``attn_mask`` is True where allowed."""
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
     lq, ls = query.shape[-2], key.shape[-2]
@@ -37,7 +45,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     scores = ops.matmul(query, key.transpose(-2, -1)) * s
     if is_causal:
         attn_mask = np.tril(np.ones((lq, ls), dtype=bool))
-    add = _additive_mask(attn_mask, scores.dtype, allowed_when_true=True)
+    add = _additive_mask(attn_mask, scores.dtype, allowed_when_true=True, device=scores.device)
     if add is not None:
         scores = scores + add
     weights = softmax(scores, dim=-1)
@@ -46,14 +54,26 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     return ops.matmul(weights, value)
 
 
-def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
-                                 in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
-                                 out_proj_weight: Tensor, out_proj_bias: Tensor | None,
-                                 key_padding_mask: Any = None, need_weights: bool = True, attn_mask: Any = None,
-                                 average_attn_weights: bool = True, dropout_p: float = 0.0, training: bool = True,
-                                 q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-                                 v_proj_weight: Tensor | None = None,
-                                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    key_padding_mask: Any = None,
+    need_weights: bool = True,
+    attn_mask: Any = None,
+    average_attn_weights: bool = True,
+    dropout_p: float = 0.0,
+    training: bool = True,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
     """torch's multi-head attention on (L, N, E) query and (S, N, E) key/value; returns (output, weights).
 
     Boolean masks mark positions to IGNORE (True), as in ``nn.MultiheadAttention``; float masks are added.
@@ -64,7 +84,9 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         raise ValueError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     head_dim = embed_dim // num_heads
     if key.shape[:2] != value.shape[:2] or key.shape[1] != bsz:
-        raise ShapeError(f"multi_head_attention: key {key.shape} and value {value.shape} must match query {query.shape}")
+        raise ShapeError(
+            f"multi_head_attention: key {key.shape} and value {value.shape} must match query {query.shape}"
+        )
     b_q = b_k = b_v = None
     if in_proj_bias is not None:
         b_q, b_k, b_v = ops.chunk(in_proj_bias, 3)
@@ -75,17 +97,23 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
             w_q, w_k, w_v = ops.chunk(in_proj_weight, 3)
             q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
     else:
-        q, k, v = linear(query, q_proj_weight, b_q), linear(key, k_proj_weight, b_k), linear(value, v_proj_weight, b_v)
+        q, k, v = (
+            linear(query, q_proj_weight, b_q),
+            linear(key, k_proj_weight, b_k),
+            linear(value, v_proj_weight, b_v),
+        )
     bh = bsz * num_heads
     q = q.reshape(tgt_len, bh, head_dim).transpose(0, 1)
     k = k.reshape(src_len, bh, head_dim).transpose(0, 1)
     v = v.reshape(src_len, bh, head_dim).transpose(0, 1)
     if is_causal and attn_mask is None:
         attn_mask = np.triu(np.ones((tgt_len, src_len), dtype=bool), 1)
-    mask = _additive_mask(attn_mask, q.dtype, allowed_when_true=False)
+    mask = _additive_mask(attn_mask, q.dtype, allowed_when_true=False, device=q.device)
     if mask is not None and mask.ndim == 3 and mask.shape[0] != bh:
-        raise ShapeError(f"The shape of the 3D attn_mask is {mask.shape}, but should be {(bh, tgt_len, src_len)}.")
-    pad = _additive_mask(key_padding_mask, q.dtype, allowed_when_true=False)
+        raise ShapeError(
+            f"The shape of the 3D attn_mask is {mask.shape}, but should be {(bh, tgt_len, src_len)}."
+        )
+    pad = _additive_mask(key_padding_mask, q.dtype, allowed_when_true=False, device=q.device)
     if pad is not None:
         if pad.shape != (bsz, src_len):
             raise ShapeError(f"key_padding_mask should have shape {(bsz, src_len)}, got {pad.shape}")

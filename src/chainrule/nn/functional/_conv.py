@@ -4,7 +4,7 @@ Three Functions close under differentiation, so every derivative order is exact:
 
 * ``ConvNd(x, w)``           the convolution: im2col (a strided view, copied once) then one matmul;
 * ``ConvGradInput(gy, w)``   its input gradient = the transposed convolution: one matmul then col2im, a loop
-                             over the kernel offsets (kh·kw iterations adding strided slices, no ``np.add.at``);
+                             over kernel offsets (kh·kw iterations adding strided slices, no ``np.add.at``);
 * ``ConvGradWeight(x, gy)``  its weight gradient: im2col then one matmul.
 
 Each one's backward is written with the other two. ``conv_transpose*d`` is ``ConvGradInput`` plus a bias.
@@ -17,8 +17,8 @@ import itertools
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from chainrule import backend
 from chainrule.function import Function
 from chainrule.nn.functional._utils import as_tensor, ntuple
 from chainrule.tensor import Tensor
@@ -47,19 +47,29 @@ def pad_spatial(x: np.ndarray, padding: tuple[tuple[int, int], ...], value: floa
         return x
     lead = x.ndim - len(padding)
     shape = x.shape[:lead] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[lead:], padding))
-    out = np.full(shape, value, dtype=x.dtype) if value else np.zeros(shape, dtype=x.dtype)
+    xp = backend.get_array_module(x)
+    out = xp.full(shape, value, dtype=x.dtype) if value else xp.zeros(shape, dtype=x.dtype)
     out[(slice(None),) * lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[lead:], padding))] = x
     return out
 
 
-def windows(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
-            out: tuple[int, ...]) -> np.ndarray:  # fmt: skip
+def windows(
+    xp: np.ndarray,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    out: tuple[int, ...],
+) -> np.ndarray:
     """A read-only strided view (N, C, *out, *kernel) of the padded input: no copy."""
     nd = len(kernel)
     st = xp.strides
     shape = xp.shape[:2] + tuple(out) + tuple(kernel)
-    strides = st[:2] + tuple(st[2 + i] * stride[i] for i in range(nd)) + tuple(st[2 + i] * dilation[i] for i in range(nd))
-    return as_strided(xp, shape, strides, writeable=False)
+    strides = (
+        st[:2]
+        + tuple(st[2 + i] * stride[i] for i in range(nd))
+        + tuple(st[2 + i] * dilation[i] for i in range(nd))
+    )
+    return backend.as_strided(xp, shape, strides)
 
 
 def _im2col(x: np.ndarray, kernel: tuple[int, ...], g: Geometry, out: tuple[int, ...]) -> np.ndarray:
@@ -81,7 +91,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: Geometry, out: tuple[int, ...]
     nd = w.ndim - 2
     kernel = w.shape[2:]
     if out is None:
-        out = tuple(out_size(x.shape[2 + i], kernel[i], g.stride[i], g.padding[i], g.dilation[i]) for i in range(nd))
+        out = tuple(
+            out_size(x.shape[2 + i], kernel[i], g.stride[i], g.padding[i], g.dilation[i]) for i in range(nd)
+        )
     cols = _im2col(x, kernel, g, out)
     o = w.shape[0]
     if g.groups == 1:
@@ -90,7 +102,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: Geometry, out: tuple[int, ...]
         gr = g.groups
         y = np.matmul(w.reshape(gr, o // gr, -1), cols.reshape(gr, -1, cols.shape[1])).reshape(o, -1)
     y = y.reshape(o, x.shape[0], *out)
-    return np.ascontiguousarray(np.swapaxes(y, 0, 1))
+    return backend.get_array_module(y).ascontiguousarray(np.swapaxes(y, 0, 1))
 
 
 def conv_grad_weight(x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], g: Geometry) -> np.ndarray:
@@ -101,7 +113,9 @@ def conv_grad_weight(x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], g:
         gw = gyt @ cols.T
     else:
         gr = g.groups
-        gw = np.matmul(gyt.reshape(gr, -1, gyt.shape[1]), cols.reshape(gr, -1, cols.shape[1]).transpose(0, 2, 1))
+        gw = np.matmul(
+            gyt.reshape(gr, -1, gyt.shape[1]), cols.reshape(gr, -1, cols.shape[1]).transpose(0, 2, 1)
+        )
     return gw.reshape(w_shape)
 
 
@@ -119,19 +133,24 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], g: 
         dcols = np.matmul(w.reshape(gr, o // gr, -1).transpose(0, 2, 1), gyt.reshape(gr, -1, gyt.shape[1]))
     dcols = dcols.reshape(c, *kernel, n, *out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], g.padding))
-    gxp = np.zeros((c, n, *padded), dtype=dcols.dtype)
+    gxp = backend.zeros((c, n, *padded), dcols.dtype, dcols)
     for offset in itertools.product(*(range(k) for k in kernel)):
         region = tuple(
-            slice(offset[i] * g.dilation[i], offset[i] * g.dilation[i] + g.stride[i] * (out[i] - 1) + 1, g.stride[i])
+            slice(
+                offset[i] * g.dilation[i],
+                offset[i] * g.dilation[i] + g.stride[i] * (out[i] - 1) + 1,
+                g.stride[i],
+            )
             for i in range(nd)
         )
         gxp[(slice(None), slice(None), *region)] += dcols[(slice(None), *offset)]
     crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], g.padding))
-    return np.ascontiguousarray(np.swapaxes(gxp[(slice(None), slice(None), *crop)], 0, 1))
+    gx = np.swapaxes(gxp[(slice(None), slice(None), *crop)], 0, 1)
+    return backend.get_array_module(gx).ascontiguousarray(gx)
 
 
 class ConvNd(Function):
-    """y = conv(x, w) (+ b); ``out`` (spatial size) crops the output, as needed by transposed convs' adjoints."""
+    """y = conv(x, w) (+ b); ``out`` (spatial size) crops the output (adjoint of a transposed conv)."""
 
     def __init__(self, geometry: Geometry, out: tuple[int, ...] | None = None):
         self.g, self.out = geometry, out
@@ -188,8 +207,9 @@ class ConvGradWeight(Function):
 
 
 # ---------------------------------------------------------------------------- argument handling
-def _padding_pairs(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...], stride: tuple[int, ...],
-                   op: str) -> tuple[tuple[int, int], ...]:  # fmt: skip
+def _padding_pairs(
+    padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...], stride: tuple[int, ...], op: str
+) -> tuple[tuple[int, int], ...]:
     nd = len(kernel)
     if isinstance(padding, str):
         if padding == "valid":
@@ -215,12 +235,23 @@ def _batched(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:
     return x, False
 
 
-def _conv(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
-          dilation: Any, groups: int) -> Tensor:  # fmt: skip
+def _conv(
+    nd: int,
+    op: str,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,  # noqa: A002
+    dilation: Any,
+    groups: int,
+) -> Tensor:
     x = as_tensor(input, op)
     w = as_tensor(weight, op, "weight")
     if w.ndim != nd + 2:
-        raise ShapeError(f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), got {w.shape}")
+        raise ShapeError(
+            f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), got {w.shape}"
+        )
     x, unbatched = _batched(x, nd, op)
     stride_t = ntuple(stride, nd, "stride", op, minimum=1)
     dilation_t = ntuple(dilation, nd, "dilation", op, minimum=1)
@@ -232,15 +263,16 @@ def _conv(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None, 
         raise ShapeError(f"{op}: out_channels ({w.shape[0]}) must be divisible by groups ({groups})")
     if x.shape[1] != w.shape[1] * groups:
         raise ShapeError(
-            f"{op}: Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
-            f"{w.shape[1] * groups} channels, but got {x.shape[1]} channels instead"
+            f"{op}: Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} "
+            f"to have {w.shape[1] * groups} channels, but got {x.shape[1]} channels instead"
         )
     for i in range(nd):
         padded = x.shape[2 + i] + sum(pads[i])
         if padded < dilation_t[i] * (kernel[i] - 1) + 1:
+            sizes = tuple(x.shape[2 + j] + sum(pads[j]) for j in range(nd))
+            dilated = tuple(dilation_t[j] * (kernel[j] - 1) + 1 for j in range(nd))
             raise ShapeError(
-                f"{op}: padded input size {tuple(x.shape[2 + j] + sum(pads[j]) for j in range(nd))} is smaller than "
-                f"the (dilated) kernel {tuple(dilation_t[j] * (kernel[j] - 1) + 1 for j in range(nd))}"
+                f"{op}: padded input size {sizes} is smaller than the (dilated) kernel {dilated}"
             )
     if x.dtype != w.dtype and x.dtype.kind in "biu":
         x = x.to(w.dtype)
@@ -255,14 +287,28 @@ def _conv(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None, 
     return y.squeeze(0) if unbatched else y
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
-           dilation: Any = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,  # noqa: A002
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-D convolution of (N, C_in, L) by a (C_out, C_in/groups, k) weight."""
     return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
-           dilation: Any = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,  # noqa: A002
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D convolution (cross-correlation, as torch) of (N, C_in, H, W) by (C_out, C_in/groups, kh, kw).
 
     >>> import chainrule as cr
@@ -273,8 +319,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
-           dilation: Any = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,  # noqa: A002
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """3-D convolution of (N, C_in, D, H, W)."""
     return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
@@ -283,12 +336,24 @@ def transposed_out_size(size: int, k: int, stride: int, pad: int, dilation: int,
     return (size - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1
 
 
-def _conv_transpose(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,  # noqa: A002
-                    padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:  # fmt: skip
+def _conv_transpose(
+    nd: int,
+    op: str,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,  # noqa: A002
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+) -> Tensor:
     x = as_tensor(input, op)
     w = as_tensor(weight, op, "weight")
     if w.ndim != nd + 2:
-        raise ShapeError(f"{op}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), got {w.shape}")
+        raise ShapeError(
+            f"{op}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), got {w.shape}"
+        )
     x, unbatched = _batched(x, nd, op)
     stride_t = ntuple(stride, nd, "stride", op, minimum=1)
     dilation_t = ntuple(dilation, nd, "dilation", op, minimum=1)
@@ -296,13 +361,15 @@ def _conv_transpose(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tenso
     outpad_t = ntuple(output_padding, nd, "output_padding", op, minimum=0)
     for op_, s, d in zip(outpad_t, stride_t, dilation_t):
         if op_ >= s and op_ >= d:
-            raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, got {outpad_t}")
+            raise ValueError(
+                f"{op}: output padding must be smaller than either stride or dilation, got {outpad_t}"
+            )
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     if x.shape[1] != w.shape[0]:
         raise ShapeError(
-            f"{op}: Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
-            f"{w.shape[0]} channels, but got {x.shape[1]} channels instead"
+            f"{op}: Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} "
+            f"to have {w.shape[0]} channels, but got {x.shape[1]} channels instead"
         )
     if w.shape[0] % groups:
         raise ShapeError(f"{op}: in_channels ({w.shape[0]}) must be divisible by groups ({groups})")
@@ -325,21 +392,39 @@ def _conv_transpose(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tenso
     return y.squeeze(0) if unbatched else y
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:  # fmt: skip
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,  # noqa: A002
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """Transposed 1-D convolution; ``weight`` is (C_in, C_out/groups, k)."""
-    return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding, groups,
-                           dilation)  # fmt: skip
+    return _conv_transpose(
+        1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:  # fmt: skip
-    """Transposed 2-D convolution (the input-gradient of ``conv2d``); ``weight`` is (C_in, C_out/groups, kh, kw).
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,  # noqa: A002
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed 2-D convolution (``conv2d``'s input gradient); ``weight`` is (C_in, C_out/groups, kh, kw).
 
     >>> import chainrule as cr
     >>> F = cr.nn.functional
     >>> F.conv_transpose2d(cr.ones(1, 2, 3, 3), cr.ones(2, 1, 2, 2), stride=2).shape
     (1, 1, 6, 6)
     """
-    return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups,
-                           dilation)  # fmt: skip
+    return _conv_transpose(
+        2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups, dilation
+    )

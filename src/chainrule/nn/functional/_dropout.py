@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule import random as _random
 from chainrule.function import Function
 from chainrule.nn.functional._utils import as_tensor
@@ -45,7 +46,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p, "dropout")
     if not training or p == 0:
         return x
-    return _MaskMul(_keep_mask(x.shape, p, x.dtype))(x)
+    return _MaskMul(backend.to_device_of(_keep_mask(x.shape, p, x.dtype), x.data))(x)
 
 
 def _feature_dropout(x: Tensor, p: float, training: bool, op: str, spatial: int) -> Tensor:
@@ -56,7 +57,7 @@ def _feature_dropout(x: Tensor, p: float, training: bool, op: str, spatial: int)
         raise ValueError(f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D input, got shape {x.shape}")
     batched = x.ndim == spatial + 2
     shape = x.shape[: 2 if batched else 1] + (1,) * spatial
-    return _MaskMul(_keep_mask(shape, p, x.dtype))(x)
+    return _MaskMul(backend.to_device_of(_keep_mask(shape, p, x.dtype), x.data))(x)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002

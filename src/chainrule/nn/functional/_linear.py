@@ -69,4 +69,3 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     if bias is not None:
         y = y + bias
     return y.reshape(*lead, weight.shape[0]) if len(lead) != 1 else y
-

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.nn.functional._activation import log_softmax, softmax
@@ -25,7 +25,8 @@ class _Classes:
     """Validated class-index targets for an (N, C, d1, ...) or (C,) input, flattened to rows of C classes."""
 
     def __init__(self, x: Tensor, target: Any, weight: Tensor | None, ignore_index: int, op: str) -> None:
-        t = np.asarray(target.data if isinstance(target, Tensor) else target)
+        t = target.data if isinstance(target, Tensor) else backend.asarray(target, like=target)
+        t = backend.to_device_of(t, x.data)
         if t.dtype.kind not in "iu":
             raise TypeError(f"{op}: expected class indices of an integer dtype (int64), got {t.dtype}")
         if x.ndim == 0:
@@ -47,13 +48,18 @@ class _Classes:
         self.t = np.where(self.valid, flat, 0)
         w = None
         if weight is not None:
-            w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+            w = weight.data if isinstance(weight, Tensor) else backend.asarray(weight, like=weight)
+            w = backend.to_device_of(w, x.data)
             if w.shape != (self.c,):
-                raise ShapeError(f"{op}: weight should be a 1-D tensor of {self.c} elements, got shape {w.shape}")
+                raise ShapeError(
+                    f"{op}: weight should be a 1-D tensor of {self.c} elements, got shape {w.shape}"
+                )
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
         self.w = None if w is None else w.astype(dtype, copy=False)
-        self.wt = self.valid.astype(dtype) if w is None else self.w[self.t] * self.valid  # weight of each row's target
-        self.rows = np.arange(self.t.size)
+        self.wt = (
+            self.valid.astype(dtype) if w is None else self.w[self.t] * self.valid
+        )  # weight of each row's target
+        self.rows = backend.get_array_module(self.t).arange(self.t.size)
 
     def to_rows(self, a: np.ndarray) -> np.ndarray:
         """(N, C, d...) -> (N·d..., C)."""
@@ -73,7 +79,7 @@ class _Classes:
         """A per-row vector reshaped to broadcast against the (N, C, d...) input (class dim of size 1)."""
         if ndim == 1:
             return per_row.reshape(())
-        return per_row.reshape(self.shape[:1] + (1,) + self.shape[1:])
+        return per_row.reshape((*self.shape[:1], 1, *self.shape[1:]))
 
 
 def _denominator(cls: _Classes) -> Any:
@@ -109,7 +115,7 @@ class _SoftmaxCrossEntropy(Function):
             with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: nan, as torch
                 self.scale = 1.0 / _denominator(cls)
                 total = total * self.scale
-        return np.asarray(total, dtype=x.dtype)
+        return backend.ensure_array(total).astype(x.dtype, copy=False)
 
     def _coefficients(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-row total weight A and, with label smoothing, the per-class part of the target distribution."""
@@ -117,7 +123,7 @@ class _SoftmaxCrossEntropy(Function):
         a = cls.wt * (1 - eps)
         spread = None
         if eps:
-            w = np.ones(cls.c, dtype=dtype) if cls.w is None else cls.w
+            w = backend.ones((cls.c,), dtype, cls.t) if cls.w is None else cls.w
             spread = (eps / cls.c) * cls.valid[:, None] * w[None, :]
             a = a + spread.sum(axis=1)
         return a.astype(dtype, copy=False), spread
@@ -138,16 +144,25 @@ class _SoftmaxCrossEntropy(Function):
         target[cls.rows, cls.t] += cls.wt * (1 - self.eps)
         x = self.inputs[0]
         p = softmax(x, dim=cls.axis)
-        g = p * _new(cls.class_view(a, x.ndim)) - _new(cls.from_rows(target.astype(dtype, copy=False), x.shape))
+        g = p * _new(cls.class_view(a, x.ndim)) - _new(
+            cls.from_rows(target.astype(dtype, copy=False), x.shape)
+        )
         if self.reduction == "none":
             return g * (gy.unsqueeze(1) if x.ndim > 1 else gy)
         return g * (gy * scale)
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
-                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:  # fmt: skip
-    """Cross-entropy of logits ``input`` (N, C, d...) against class indices (N, d...) or probabilities (N, C, d...).
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,  # noqa: A002
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits (N, C, d...) against class indices (N, d...) or probabilities (N, C, d...).
 
     Stable for any finite logits. Supports class ``weight``, ``ignore_index``, ``label_smoothing`` and
     ``reduction`` ('mean' divides by the total weight of the non-ignored targets, as torch).
@@ -161,16 +176,21 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
     t_dtype = target.dtype if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target).dtype
     if t_dtype.kind == "f":
-        return _cross_entropy_probs(x, as_tensor(target, "cross_entropy", "target"), weight, reduction,
-                                    label_smoothing)  # fmt: skip
+        return _cross_entropy_probs(
+            x, as_tensor(target, "cross_entropy", "target"), weight, reduction, label_smoothing
+        )
     cls = _Classes(x, target, weight, ignore_index, "cross_entropy")
     return _SoftmaxCrossEntropy(cls, reduction, float(label_smoothing))(x)
 
 
-def _cross_entropy_probs(x: Tensor, t: Tensor, weight: Tensor | None, reduction: str, smoothing: float) -> Tensor:
+def _cross_entropy_probs(
+    x: Tensor, t: Tensor, weight: Tensor | None, reduction: str, smoothing: float
+) -> Tensor:
     if t.shape != x.shape:
         raise ShapeError(
             f"cross_entropy: probability targets must have the input's shape {x.shape}, got {t.shape} "
@@ -209,11 +229,11 @@ class _NLLLoss(Function):
         with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: nan, as torch
             if self.reduction == "mean":
                 self.scale = 1.0 / _denominator(cls)
-            return np.asarray(loss.sum() * self.scale, dtype=x.dtype)
+            return backend.ensure_array(loss.sum() * self.scale).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         cls = self.cls
-        rows = np.zeros((cls.t.size, cls.c), dtype=self.dtype)
+        rows = backend.zeros((cls.t.size, cls.c), self.dtype, cls.t)
         rows[cls.rows, cls.t] = -cls.wt
         g = _new(cls.from_rows(rows, self.in_shape))
         if self.reduction == "none":
@@ -221,8 +241,15 @@ class _NLLLoss(Function):
         return g * (gy * self.scale)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
-             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:  # fmt: skip
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,  # noqa: A002
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d...) at class indices ``target``."""
     x = as_tensor(input, "nll_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -234,16 +261,23 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 # ---------------------------------------------------------------------------- regression losses
 def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
     x = as_tensor(input, op)
-    t = target if isinstance(target, Tensor) else _new(np.asarray(target, dtype=x.dtype))
+    t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
     try:
         np.broadcast_shapes(x.shape, t.shape)
     except ValueError:
-        raise ShapeError(f"{op}: input of shape {x.shape} and target of shape {t.shape} do not broadcast") from None
+        raise ShapeError(
+            f"{op}: input of shape {x.shape} and target of shape {t.shape} do not broadcast"
+        ) from None
     return x, t
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
-             reduction: str = "mean") -> Tensor:  # fmt: skip
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:
     """Mean squared error: mean((input - target)²) over ALL elements (not just the batch)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "mse_loss")
@@ -256,8 +290,13 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return reduce(loss, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
-            reduction: str = "mean") -> Tensor:  # fmt: skip
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:
     """Mean absolute error."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "l1_loss")
@@ -265,8 +304,14 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     return _reduce(ops.abs(x - t), reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:  # fmt: skip
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (L1 when beta = 0)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "smooth_l1_loss")
@@ -298,8 +343,6 @@ class _BinaryCrossEntropy(Function):
     """-(t·log x + (1-t)·log(1-x)), each log clamped at -100 (as torch)."""
 
     def forward(self, x, t):
-        if np.any((x < 0) | (x > 1)):
-            raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
             self.log_x, self.log_1mx = np.log(x), np.log1p(-x)
         return -(t * np.maximum(self.log_x, -100) + (1 - t) * np.maximum(self.log_1mx, -100))
@@ -316,19 +359,26 @@ class _BinaryCrossEntropy(Function):
         return gx, gt
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
-                         size_average: bool | None = None, reduce: bool | None = None,
-                         reduction: str = "mean") -> Tensor:  # fmt: skip
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] (logs clamped at -100, as torch)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "binary_cross_entropy")
     x = as_tensor(input, "binary_cross_entropy")
-    t = target if isinstance(target, Tensor) else _new(np.asarray(target, dtype=x.dtype))
+    t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
     if t.shape != x.shape:
         raise ShapeError(
             f"binary_cross_entropy: Using a target size ({t.shape}) that is different to the input size "
             f"({x.shape}) is deprecated. Please ensure they have the same size."
         )
+    if np.any((x.data < 0) | (x.data > 1)):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
     loss = _BinaryCrossEntropy()(x, t.to(x.dtype) if t.dtype != x.dtype else t)
     if weight is not None:
         loss = loss * weight
@@ -361,9 +411,15 @@ class _BCEWithLogits(Function):
         return (gx, gt) if pw is None else (gx, gt, gpw)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
-                                     size_average: bool | None = None, reduce: bool | None = None,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:  # fmt: skip
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable step (finite loss and gradient for logits of ±1e4).
 
     ``pos_weight`` weighs the positive term of each class (broadcast along the last dim).
@@ -371,10 +427,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "binary_cross_entropy_with_logits")
     x = as_tensor(input, "binary_cross_entropy_with_logits")
-    t = target if isinstance(target, Tensor) else _new(np.asarray(target, dtype=x.dtype))
+    t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
     if t.shape != x.shape:
         raise ShapeError(
-            f"binary_cross_entropy_with_logits: Target size ({t.shape}) must be the same as input size ({x.shape})"
+            f"binary_cross_entropy_with_logits: Target size ({t.shape}) must be the same as input size "
+            f"({x.shape})"
         )
     if t.dtype != x.dtype:
         t = t.to(x.dtype)
@@ -389,8 +446,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 
 # ---------------------------------------------------------------------------- divergences
-def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
-           reduction: str = "mean", log_target: bool = False) -> Tensor:  # fmt: skip
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL(target ‖ exp(input)) pointwise: target·(log target - input), 0 where target = 0.
 
     ``input`` holds log-probabilities; ``reduction='batchmean'`` (sum / batch size) is the true KL divergence.

@@ -38,7 +38,9 @@ class Normalize(Function):
         axes = self.axes
         if not _grad_state.grad_enabled:
             g, xh = gy.data, xhat.data
-            gx = self.rstd * (g - g.mean(axis=axes, keepdims=True) - xh * (g * xh).mean(axis=axes, keepdims=True))
+            gx = self.rstd * (
+                g - g.mean(axis=axes, keepdims=True) - xh * (g * xh).mean(axis=axes, keepdims=True)
+            )
             return _new(gx.astype(g.dtype, copy=False))
         x = self.inputs[0]
         rstd = (x.var(dim=axes, unbiased=False, keepdim=True) + self.eps) ** -0.5
@@ -50,9 +52,16 @@ def _channel_view(t: Tensor, ndim: int) -> Tensor:
     return t.reshape(-1, *(1,) * (ndim - 2)) if ndim > 2 else t
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:  # fmt: skip
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,  # noqa: A002
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel of (N, C, *) over the batch and spatial dims.
 
     Training (or no running stats): batch statistics, and the running stats (if given) are updated in place
@@ -62,15 +71,23 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C, *), got shape {x.shape}")
     c = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):  # fmt: skip
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and t.shape != (c,):
-            raise ShapeError(f"batch_norm: {name} should have shape ({c},) for input of shape {x.shape}, got {t.shape}")
+            raise ShapeError(
+                f"batch_norm: {name} should have shape ({c},) for input of shape {x.shape}, got {t.shape}"
+            )
     use_batch = training or running_mean is None or running_var is None
     if use_batch:
         n = x.data.size // max(c, 1)
         if n <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {x.shape}"
+            )
         norm = Normalize((0, *range(2, x.ndim)), eps)
         y = norm(x)
         if training and running_mean is not None and running_var is not None:
@@ -93,11 +110,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return x * _channel_view(scale, x.ndim) + _channel_view(shift, x.ndim)
 
 
-def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:  # fmt: skip
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,  # noqa: A002
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims, then scale and shift elementwise."""
     x = as_tensor(input, "layer_norm")
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    shape = (
+        (int(normalized_shape),)
+        if isinstance(normalized_shape, (int, np.integer))
+        else tuple(normalized_shape)
+    )
     k = len(shape)
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != shape:
         raise ShapeError(
@@ -112,13 +138,20 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     return y
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,  # noqa: A002
-               eps: float = 1e-5) -> Tensor:  # fmt: skip
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,  # noqa: A002
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise (N, C, *) over groups of C/num_groups channels and the spatial dims."""
     x = as_tensor(input, "group_norm")
     if x.ndim < 2 or x.shape[1] % num_groups:
-        raise ShapeError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, "
-                         f"got shape {x.shape}")  # fmt: skip
+        raise ShapeError(
+            f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, "
+            f"got shape {x.shape}"
+        )
     n = x.shape[0]
     y = Normalize((2,), eps)(x.reshape(n, num_groups, -1)).reshape(x.shape)
     if weight is not None:
@@ -128,9 +161,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,  # noqa: A002
-                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:  # fmt: skip
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,  # noqa: A002
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims (running stats are not supported)."""
     x = as_tensor(input, "instance_norm")
     if not use_input_stats or running_mean is not None:

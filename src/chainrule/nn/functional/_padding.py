@@ -1,4 +1,4 @@
-"""``pad``: constant padding (the engine's ``Pad`` op), and reflect/replicate/circular padding by index gathers."""
+"""``pad``: constant padding (the engine's ``Pad`` op); reflect/replicate/circular ones by index gathers."""
 
 from __future__ import annotations
 
@@ -28,11 +28,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if len(pads) % 2:
         raise ValueError(f"pad: padding length must be divisible by 2, got {len(pads)}")
     if len(pads) // 2 > x.ndim:
-        raise ValueError(f"pad: padding length {len(pads)} is too large for an input with {x.ndim} dimensions")
+        raise ValueError(
+            f"pad: padding length {len(pads)} is too large for an input with {x.ndim} dimensions"
+        )
     if mode == "constant":
         return _constant_pad(x, pads, "constant", 0.0 if value is None else value)
     if mode not in _NUMPY_MODE:
-        raise ValueError(f"pad: unsupported padding mode {mode!r}; use 'constant', 'reflect', 'replicate' or 'circular'")
+        raise ValueError(
+            f"pad: unsupported padding mode {mode!r}; use 'constant', 'reflect', 'replicate' or 'circular'"
+        )
     if value not in (None, 0, 0.0):
         raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
     out = x
@@ -49,7 +53,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                 f"pad: padding ({lo}, {hi}) should be less than the dimension size {size} for reflect padding"
             )
         if mode == "circular" and (lo > size or hi > size):
-            raise ValueError(f"pad: padding ({lo}, {hi}) can't exceed the dimension size {size} for circular padding")
+            raise ValueError(
+                f"pad: padding ({lo}, {hi}) can't exceed the dimension size {size} for circular padding"
+            )
         idx = np.pad(np.arange(size), (lo, hi), mode=_NUMPY_MODE[mode])
         out = index_select(out, dim, idx)
     return out

@@ -1,4 +1,4 @@
-"""Pooling over strided window views: max (gradient to the first maximum, as torch), average, adaptive average.
+"""Pooling over strided window views: max (gradient to the first maximum, as torch), average, adaptive.
 
 The stride defaults to the kernel size (non-overlapping windows), as in torch. Each op is a pair of linear
 Functions that are each other's adjoint (gather/scatter, window-sum/spread), so every derivative order works.
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.function import Function
 from chainrule.nn.functional._conv import ShapeError, pad_spatial, windows
 from chainrule.nn.functional._utils import as_tensor, ntuple
@@ -21,24 +22,38 @@ from chainrule.tensor import Tensor, _new
 class _Pool:
     """Geometry of a pooling op: kernel, stride, dilation, per-dim (low, high) padding and output size."""
 
-    def __init__(self, op: str, spatial: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any,
-                 dilation: Any, ceil_mode: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        op: str,
+        spatial: tuple[int, ...],
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        ceil_mode: bool,
+    ) -> None:
         nd = len(spatial)
         self.kernel = ntuple(kernel_size, nd, "kernel_size", op, minimum=1)
-        self.stride = self.kernel if stride is None or stride == [] else ntuple(stride, nd, "stride", op, minimum=1)
+        self.stride = (
+            self.kernel if stride is None or stride == [] else ntuple(stride, nd, "stride", op, minimum=1)
+        )
         pad = ntuple(padding, nd, "padding", op, minimum=0)
         self.dilation = ntuple(dilation, nd, "dilation", op, minimum=1)
         for p, k in zip(pad, self.kernel):
             if p > k // 2:
-                raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
-                                 f"kernel_size={k}")  # fmt: skip
+                raise ValueError(
+                    f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+                    f"kernel_size={k}"
+                )
         self.out: list[int] = []
         pairs = []
         for s_in, k, s, p, d in zip(spatial, self.kernel, self.stride, pad, self.dilation):
             span = s_in + 2 * p - d * (k - 1) - 1
             if span < 0:
-                raise ShapeError(f"{op}: input spatial size {spatial} is too small for kernel {self.kernel} "
-                                 f"(padding {pad}, dilation {self.dilation})")  # fmt: skip
+                raise ShapeError(
+                    f"{op}: input spatial size {spatial} is too small for kernel {self.kernel} "
+                    f"(padding {pad}, dilation {self.dilation})"
+                )
             o = (-(-span // s) if ceil_mode else span // s) + 1
             if ceil_mode and (o - 1) * s >= s_in + p:
                 o -= 1
@@ -51,9 +66,12 @@ class _Pool:
     def regions(self) -> Any:
         """(flat kernel offset, slices into the padded input) for each kernel offset."""
         for j, offset in enumerate(itertools.product(*(range(k) for k in self.kernel))):
-            yield j, tuple(
-                slice(o * d, o * d + s * (n - 1) + 1, s)
-                for o, d, s, n in zip(offset, self.dilation, self.stride, self.out)
+            yield (
+                j,
+                tuple(
+                    slice(o * d, o * d + s * (n - 1) + 1, s)
+                    for o, d, s, n in zip(offset, self.dilation, self.stride, self.out)
+                ),
             )
 
 
@@ -91,8 +109,8 @@ class _Scatter(Function):
         g = self.g
         nlead = len(self.x_shape) - len(g.kernel)
         padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.x_shape[nlead:], g.pad))
-        gxp = np.zeros(self.x_shape[:nlead] + padded, dtype=gy.dtype)
-        zero = np.zeros((), dtype=gy.dtype)
+        gxp = backend.zeros(self.x_shape[:nlead] + padded, gy.dtype, gy)
+        zero = backend.zeros((), gy.dtype, gy)
         for j, region in g.regions():
             gxp[(slice(None),) * nlead + region] += np.where(self.idx == j, gy, zero)
         crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(self.x_shape[nlead:], g.pad))
@@ -129,7 +147,9 @@ class _WindowSum(Function):
     def forward(self, x):
         self.x_shape = x.shape
         nd = len(self.g.kernel)
-        win = windows(pad_spatial(x, self.g.pad), self.g.kernel, self.g.stride, self.g.dilation, tuple(self.g.out))
+        win = windows(
+            pad_spatial(x, self.g.pad), self.g.kernel, self.g.stride, self.g.dilation, tuple(self.g.out)
+        )
         return win.sum(axis=tuple(range(win.ndim - nd, win.ndim)))
 
     def backward(self, gy):
@@ -148,7 +168,7 @@ class _WindowSpread(Function):
         g = self.g
         nlead = len(self.x_shape) - len(g.kernel)
         padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.x_shape[nlead:], g.pad))
-        gxp = np.zeros(self.x_shape[:nlead] + padded, dtype=gy.dtype)
+        gxp = backend.zeros(self.x_shape[:nlead] + padded, gy.dtype, gy)
         for _, region in g.regions():
             gxp[(slice(None),) * nlead + region] += gy
         crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(self.x_shape[nlead:], g.pad))
@@ -168,8 +188,17 @@ def _check_input(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:
     return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
 
 
-def _max_pool(nd: int, op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
-              ceil_mode: bool, return_indices: bool) -> Any:  # fmt: skip
+def _max_pool(
+    nd: int,
+    op: str,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,  # noqa: A002
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
     x, unbatched = _check_input(as_tensor(input, op), nd, op)
     g = _Pool(op, x.shape[-nd:], kernel_size, stride, padding, dilation, ceil_mode)
     f = _MaxPool(g)
@@ -179,32 +208,63 @@ def _max_pool(nd: int, op: str, input: Tensor, kernel_size: Any, stride: Any, pa
     if not return_indices:
         return y
     offsets = np.unravel_index(f.idx, g.kernel)
-    grids = np.meshgrid(*(np.arange(o) for o in g.out), indexing="ij")
-    pos = [grid * s - lo + off * d for grid, s, (lo, _), off, d in zip(grids, g.stride, g.pad, offsets, g.dilation)]
+    xp = backend.get_array_module(f.idx)
+    grids = xp.meshgrid(*(xp.arange(o) for o in g.out), indexing="ij")
+    pos = [
+        grid * s - lo + off * d
+        for grid, s, (lo, _), off, d in zip(grids, g.stride, g.pad, offsets, g.dilation)
+    ]
     flat = np.ravel_multi_index(tuple(pos), g.spatial, mode="clip")
     return y, _new((flat[0] if unbatched else flat).astype(np.int64))
 
 
-def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
-    return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,  # noqa: A002
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    return _max_pool(
+        1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
-    """Max over (kh, kw) windows; ``stride`` defaults to ``kernel_size``. Ties send the gradient to the first max.
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,  # noqa: A002
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over (kh, kw) windows; ``stride`` defaults to ``kernel_size``; ties send the gradient to the first.
 
     >>> import chainrule as cr
     >>> cr.nn.functional.max_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 2)
     tensor([[[[ 5.,  7.],
               [13., 15.]]]])
     """
-    return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool(
+        2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
-    return _max_pool(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+def max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,  # noqa: A002
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    return _max_pool(
+        3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
 def _counts(g: _Pool, include_pad: bool) -> np.ndarray:
@@ -219,8 +279,17 @@ def _counts(g: _Pool, include_pad: bool) -> np.ndarray:
     return total
 
 
-def _avg_pool(nd: int, op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,  # noqa: A002
-              count_include_pad: bool, divisor_override: int | None) -> Tensor:  # fmt: skip
+def _avg_pool(
+    nd: int,
+    op: str,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,  # noqa: A002
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Tensor:
     x, unbatched = _check_input(as_tensor(input, op), nd, op)
     g = _Pool(op, x.shape[-nd:], kernel_size, stride, padding, 1, ceil_mode)
     sums = _WindowSum(g)(x)
@@ -233,26 +302,48 @@ def _avg_pool(nd: int, op: str, input: Tensor, kernel_size: Any, stride: Any, pa
         if np.all(counts == counts.flat[0]):
             y = sums / float(counts.flat[0])
         else:
-            y = sums * _new((1.0 / counts).astype(x.dtype))
+            y = sums * _new(backend.to_device_of((1.0 / counts).astype(x.dtype), x.data))
     return y.squeeze(0) if unbatched else y
 
 
-def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,  # noqa: A002
-               count_include_pad: bool = True) -> Tensor:  # fmt: skip
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,  # noqa: A002
+    count_include_pad: bool = True,
+) -> Tensor:
     return _avg_pool(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,  # noqa: A002
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:  # fmt: skip
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,  # noqa: A002
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over (kh, kw) windows; ``stride`` defaults to ``kernel_size``."""
-    return _avg_pool(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)  # fmt: skip
+    return _avg_pool(
+        2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
-def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,  # noqa: A002
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:  # fmt: skip
-    return _avg_pool(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)  # fmt: skip
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,  # noqa: A002
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    return _avg_pool(
+        3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
@@ -267,7 +358,11 @@ def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
 def _adaptive_avg(nd: int, op: str, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     x = as_tensor(input, op)
     _check_input(x, nd, op)  # validation only: the separable path handles any leading dims
-    sizes = (output_size,) * nd if isinstance(output_size, (int, np.integer)) or output_size is None else output_size
+    sizes = (
+        (output_size,) * nd
+        if isinstance(output_size, (int, np.integer)) or output_size is None
+        else output_size
+    )
     if len(sizes) != nd:
         raise ValueError(f"{op}: output_size must be an int or a tuple of {nd}, got {output_size!r}")
     spatial = x.shape[-nd:]
@@ -280,7 +375,7 @@ def _adaptive_avg(nd: int, op: str, input: Tensor, output_size: Any) -> Tensor: 
     y = x
     for i in range(nd):  # separable: average along one spatial axis at a time
         axis = x.ndim - nd + i
-        m = _new(_adaptive_matrix(spatial[i], out[i], x.dtype))
+        m = _new(backend.to_device_of(_adaptive_matrix(spatial[i], out[i], x.dtype), x.data))
         y = matmul(m, y.swapaxes(axis, -2)).swapaxes(axis, -2)
     return y
 

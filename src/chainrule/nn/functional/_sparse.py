@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._grad_mode import no_grad
 from chainrule.function import Function
 from chainrule.nn.functional._utils import as_tensor
@@ -13,7 +14,7 @@ from chainrule.tensor import Tensor, _new
 
 
 def _indices(x: Any, op: str) -> np.ndarray:
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x.data if isinstance(x, Tensor) else backend.asarray(x, like=x)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected an integer (int64) index tensor, got dtype {data.dtype}")
     return data
@@ -33,9 +34,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("one_hot: cannot infer the number of classes from an empty tensor")
         num_classes = int(idx.max()) + 1
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got min {idx.min()} max {idx.max()}")
-    out = np.zeros((*idx.shape, num_classes), dtype=np.int64)
-    np.put_along_axis(out, idx[..., None].astype(np.int64), 1, axis=-1)
+        raise RuntimeError(
+            f"one_hot: class values must be in [0, {num_classes}), got min {idx.min()} max {idx.max()}"
+        )
+    xp = backend.get_array_module(idx)
+    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)  # no put_along_axis: works on CuPy too
     return _new(out)
 
 
@@ -50,8 +53,8 @@ class _EmbeddingGrad(Function):
     def forward(self, gy):
         flat = self.idx.reshape(-1)
         g2 = gy.reshape(flat.size, -1)
-        gw = np.zeros((self.num, g2.shape[1]), dtype=gy.dtype)
-        np.add.at(gw, flat, g2)
+        gw = backend.zeros((self.num, g2.shape[1]), gy.dtype, gy)
+        backend.scatter_add(gw, flat, g2)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw
@@ -88,8 +91,15 @@ def _renorm_(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float)
             weight._vbox[0] += 1
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,  # noqa: A002
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:  # fmt: skip
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,  # noqa: A002
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no gradient.
 
     With ``max_norm``, the rows looked up are first rescaled in place to norm at most ``max_norm`` (as torch).
@@ -97,11 +107,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     idx = _indices(input, "embedding")
     w = as_tensor(weight, "embedding", "weight")
     if w.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}")
+        raise ValueError(
+            f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}"
+        )
     n = w.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(
-            f"embedding: index out of range: indices must be in [0, {n}), got min {idx.min()}, max {idx.max()}"
+            f"embedding: index out of range: indices must be in [0, {n}), "
+            f"got min {idx.min()}, max {idx.max()}"
         )
     if padding_idx is not None:
         if not -n <= padding_idx < n:
@@ -111,4 +124,4 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
     if max_norm is not None:
         _renorm_(w, idx, max_norm, norm_type)
-    return _Lookup(idx.astype(np.int64, copy=False), padding_idx)(w)
+    return _Lookup(backend.to_device_of(idx.astype(np.int64, copy=False), w.data), padding_idx)(w)

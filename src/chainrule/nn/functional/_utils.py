@@ -17,7 +17,9 @@ def ntuple(value: Any, n: int, name: str, op: str, minimum: int | None = None) -
     elif isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) == 1 and n > 1:
             value = tuple(value) * n
-        if len(value) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        if len(value) != n or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
+        ):
             raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
         out = tuple(int(v) for v in value)
     else:

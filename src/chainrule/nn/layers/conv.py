@@ -23,9 +23,21 @@ class _ConvNd(Module):
     _nd = 2
     transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 output_padding: Any = 0, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        output_padding: Any = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         name, nd = type(self).__name__, self._nd
         check_positive(name, in_channels=in_channels, out_channels=out_channels, groups=groups)
@@ -39,7 +51,9 @@ class _ConvNd(Module):
         check_positive(name, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: invalid padding string {padding!r}, should be one of ('valid', 'same')")
+                raise ValueError(
+                    f"{name}: invalid padding string {padding!r}, should be one of ('valid', 'same')"
+                )
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
             if self.transposed:
@@ -81,7 +95,8 @@ class _ConvNd(Module):
         channels = x.shape[-nd - 1]
         if channels != self.in_channels:
             raise ValueError(
-                f"{type(self).__name__}: expected input with {self.in_channels} channels (in_channels), got input "
+                f"{type(self).__name__}: expected input with {self.in_channels} channels (in_channels), "
+                "got input "
                 f"of shape {x.shape} with {channels}"
             )
 
@@ -104,11 +119,34 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, 0, device, dtype)  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            device,
+            dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check(input)
@@ -156,11 +194,35 @@ class Conv3d(_Conv):
 class _ConvTranspose(_ConvNd):
     transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, device, dtype)  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
 
     def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
         if output_size is None:
@@ -168,11 +230,19 @@ class _ConvTranspose(_ConvNd):
         nd = self._nd
         sizes = list(output_size)[-nd:]
         if len(sizes) != nd:
-            raise ValueError(f"{type(self).__name__}: output_size must have {nd} or {nd + 2} elements, got {output_size}")
+            raise ValueError(
+                f"{type(self).__name__}: output_size must have {nd} or {nd + 2} elements, got {output_size}"
+            )
         result = []
         for i in range(nd):
-            smallest = transposed_out_size(x.shape[x.ndim - nd + i], self.kernel_size[i], self.stride[i],
-                                           self.padding[i], self.dilation[i], 0)  # fmt: skip
+            smallest = transposed_out_size(
+                x.shape[x.ndim - nd + i],
+                self.kernel_size[i],
+                self.stride[i],
+                self.padding[i],
+                self.dilation[i],
+                0,
+            )
             if not smallest <= sizes[i] < smallest + self.stride[i]:
                 raise ValueError(
                     f"{type(self).__name__}: requested an output size of {sizes}, but valid sizes range from "
@@ -185,7 +255,9 @@ class _ConvTranspose(_ConvNd):
         self._check(input)
         out_pad = self._output_padding(input, output_size)
         conv = (F.conv_transpose1d, F.conv_transpose2d)[self._nd - 1]
-        return conv(input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation)
+        return conv(
+            input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):

@@ -15,8 +15,15 @@ _SHAPES = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, 
 class _MaxPoolNd(Module):
     _nd = 2
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         check_positive(name, kernel_size=kernel_size, dilation=dilation)
@@ -32,12 +39,21 @@ class _MaxPoolNd(Module):
         nd = self._nd
         check_input_ndim(type(self).__name__, input, (nd + 1, nd + 2), _SHAPES[nd])
         pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
-        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode,
-                    return_indices=self.return_indices)  # fmt: skip
+        return pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")  # fmt: skip
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -62,8 +78,15 @@ class MaxPool3d(_MaxPoolNd):
 class _AvgPoolNd(Module):
     _nd = 2
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         check_positive(name, kernel_size=kernel_size)
@@ -83,11 +106,19 @@ class _AvgPoolNd(Module):
         nd = self._nd
         check_input_ndim(type(self).__name__, input, (nd + 1, nd + 2), _SHAPES[nd])
         if nd == 1:
-            return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                                self.count_include_pad)  # fmt: skip
+            return F.avg_pool1d(
+                input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+            )
         pool = F.avg_pool2d if nd == 2 else F.avg_pool3d
-        return pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                    self.divisor_override)  # fmt: skip
+        return pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -100,8 +131,14 @@ def _single(v: Any) -> tuple[int, ...]:
 class AvgPool1d(_AvgPoolNd):
     _nd = 1
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
@@ -141,6 +178,6 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
-    """Average into a fixed (oh, ow) grid whatever the input size (``AdaptiveAvgPool2d(1)``: global pooling)."""
+    """Average into a fixed (oh, ow) grid whatever the input size (``AdaptiveAvgPool2d(1)``: global)."""
 
     _nd = 2

@@ -1,8 +1,8 @@
 """Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their cells, with torch's parameter names and gate order.
 
-LSTM gates are stacked (i, f, g, o) and GRU gates (r, z, n) in ``weight_ih_l{k}``/``weight_hh_l{k}``, so a torch
-state dict loads unchanged. The input projection of every time step is one GEMM; the recurrence is a loop
-over time steps of tensor ops (so gradients, and gradients of gradients, flow through it).
+LSTM gates are stacked (i, f, g, o) and GRU gates (r, z, n) in ``weight_ih_l{k}``/``weight_hh_l{k}``,
+so a torch state dict loads unchanged. The input projection of every time step is one GEMM; the recurrence
+is a loop over time steps, one fused cell Function per step (differentiable twice).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.nn import functional as F
@@ -26,7 +26,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 # ---------------------------------------------------------------------------- fused cells
 # Each cell is ONE Function: its forward runs in NumPy, its backward too on first-order passes; when a graph
-# of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from the inputs.
+# of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from inputs.
 # The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.tanh(x * 0.5) * 0.5 + 0.5
@@ -55,7 +55,9 @@ def _lstm_gates(gx: Any, gh: Any, c_prev: Any, sig: Any, tanh: Any, split: Any) 
     return i, f, g, o, c, tanh(c)
 
 
-def _lstm_grads(i: Any, f: Any, g: Any, o: Any, tc: Any, c_prev: Any, dh: Any, dc: Any, cat: Any) -> tuple[Any, Any]:
+def _lstm_grads(
+    i: Any, f: Any, g: Any, o: Any, tc: Any, c_prev: Any, dh: Any, dc: Any, cat: Any
+) -> tuple[Any, Any]:
     dc = dc + dh * o * (1 - tc * tc)
     dz = cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tc * o * (1 - o)])
     return dz, dc * f
@@ -127,16 +129,32 @@ def _gru_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tenso
 class RNNBase(Module):
     """The shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (torch's ``RNNBase``)."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         check_positive(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         check_dropout(name, dropout)
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size is not supported")
-        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.mode, self.input_size, self.hidden_size, self.num_layers = (
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+        )
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
         gate = _GATES[mode] * hidden_size
@@ -183,7 +201,12 @@ class RNNBase(Module):
     def _params(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         get = self._parameters.get
-        return get("weight_ih" + suffix), get("weight_hh" + suffix), get("bias_ih" + suffix), get("bias_hh" + suffix)
+        return (
+            get("weight_ih" + suffix),
+            get("weight_hh" + suffix),
+            get("bias_ih" + suffix),
+            get("bias_hh" + suffix),
+        )
 
     def _prepare(self, input: Tensor, hx: Any) -> tuple[Tensor, Any, bool]:  # noqa: A002
         name = type(self).__name__
@@ -191,10 +214,13 @@ class RNNBase(Module):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
-            raise ValueError(f"{name}: expected 2-D (unbatched) or 3-D input {layout}, got input of shape {input.shape}")
+            raise ValueError(
+                f"{name}: expected 2-D (unbatched) or 3-D input {layout}, got input of shape {input.shape}"
+            )
         if input.shape[-1] != self.input_size:
             raise ValueError(
-                f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}"
+                f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {input.shape[-1]}"
             )
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
@@ -204,7 +230,7 @@ class RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         if hx is None:
-            return _new(np.zeros(shape, dtype=dtype))
+            return _new(backend.zeros(shape, dtype, self.weight_hh_l0.data))  # on the layer's device
         h = hx.unsqueeze(1) if unbatched and hx.ndim == 2 else hx
         if h.shape != shape:
             expected = shape if not unbatched else (shape[0], shape[2])
@@ -212,7 +238,7 @@ class RNNBase(Module):
         return h
 
     def _run(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[list[Tensor]]]:
-        """Run every layer and direction over x (L, N, H_in); ``states`` holds h0 (and c0) stacked by layer."""
+        """Run all layers and directions over x (L, N, H_in); ``states``: h0 (and c0) stacked by layer."""
         dirs = 2 if self.bidirectional else 1
         finals: list[list[Tensor]] = [[] for _ in states]
         per_state = [ops.unbind(s, 0) for s in states]
@@ -261,15 +287,35 @@ class RNN(RNNBase):
     ((4, 7, 5), (2, 4, 5))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; choose 'tanh' or 'relu'")
         self.nonlinearity = nonlinearity
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)  # fmt: skip
+        super().__init__(
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         return [_rnn_step(gx, carry[0], w_hh, b_hh, self.nonlinearity == "relu")]
@@ -291,33 +337,78 @@ class LSTM(RNNBase):
     ((20, 8, 16), (1, 8, 16), (1, 8, 16))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, device, dtype)  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         return list(_lstm_step(gx, carry[0], carry[1], w_hh, b_hh))
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # noqa: A002
+    def forward(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # noqa: A002
         x, hx, unbatched = self._prepare(input, hx)
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
         h0 = self._initial(None if hx is None else hx[0], x.shape[1], x.dtype, unbatched, "h_0")
         c0 = self._initial(None if hx is None else hx[1], x.shape[1], x.dtype, unbatched, "c_0")
         out, (h_n, c_n) = self._run(x, [h0, c0])
-        return self._finish(out, unbatched), (self._stack_final(h_n, unbatched), self._stack_final(c_n, unbatched))
+        return self._finish(out, unbatched), (
+            self._stack_final(h_n, unbatched),
+            self._stack_final(c_n, unbatched),
+        )
 
 
 class GRU(RNNBase):
     """Gated recurrent unit, torch's gate order (r, z, n). Returns (output, h_n)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         return [_gru_step(gx, carry[0], w_hh, b_hh)]
@@ -333,7 +424,9 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         check_positive(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -364,23 +457,33 @@ class RNNCellBase(Module):
     def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor, bool]:  # noqa: A002
         name = type(self).__name__
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input of shape (N, {self.input_size}) or ({self.input_size},), "
-                             f"got {input.shape}")  # fmt: skip
+            raise ValueError(
+                f"{name}: expected input of shape (N, {self.input_size}) or ({self.input_size},), "
+                f"got {input.shape}"
+            )
         unbatched = input.ndim == 1
         x = input.unsqueeze(0) if unbatched else input
         if hx is None:
-            h = _new(np.zeros((x.shape[0], self.hidden_size), dtype=x.dtype))
+            h = _new(backend.zeros((x.shape[0], self.hidden_size), x.dtype, x.data))
         else:
             h = hx.unsqueeze(0) if unbatched else hx
             if h.shape != (x.shape[0], self.hidden_size):
-                raise ValueError(f"{name}: expected hidden state of shape {(x.shape[0], self.hidden_size)}, "
-                                 f"got {hx.shape}")  # fmt: skip
+                raise ValueError(
+                    f"{name}: expected hidden state of shape {(x.shape[0], self.hidden_size)}, got {hx.shape}"
+                )
         return x, h, unbatched
 
 
 class RNNCell(RNNCellBase):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
         super().__init__(input_size, hidden_size, bias, device, dtype)
@@ -388,8 +491,13 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         x, h, unbatched = self._prepare(input, hx)
-        h = _rnn_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh,
-                      self.nonlinearity == "relu")  # fmt: skip
+        h = _rnn_step(
+            F.linear(x, self.weight_ih, self.bias_ih),
+            h,
+            self.weight_hh,
+            self.bias_hh,
+            self.nonlinearity == "relu",
+        )
         return h.squeeze(0) if unbatched else h
 
 
@@ -398,8 +506,9 @@ class LSTMCell(RNNCellBase):
 
     _gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
@@ -412,8 +521,9 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     _gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
