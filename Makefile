@@ -33,10 +33,10 @@ demo: $(VENV)/.demo
 	$(VENV)/bin/chainrule demo
 
 test: $(VENV)/.dev
-	$(PY) -m pytest -n $(JOBS) -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -q --durations=15
 
 test-deep: $(VENV)/.dev
-	CHAINRULE_DEEP=1 $(PY) -m pytest -n $(JOBS) -q -m "deep or not deep"
+	CHAINRULE_DEEP=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -q -m "deep or not deep"
 
 bench: $(VENV)/.bench
 	$(PY) -m benchmarks

@@ -8,6 +8,7 @@ re-sorting: O(n log n) in the number of functions.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from chainrule._grad_mode import set_grad_enabled
 from chainrule._grad_mode import state as _grad_state
 from chainrule.backend import zeros as _zeros
-from chainrule.function import _FREED, Function
+from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
 from chainrule.tensor import Tensor, _new, as_array
 
 
@@ -36,19 +37,21 @@ def _seed_grads(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         g = None if grad_outputs is None else grad_outputs[i]
-        if g is None and out.creator is not None and out.grad is not None and not out._retains_grad:
-            g = out.grad  # DeZero idiom: y.grad = np.array(1.0); y.backward()
+        if g is None and out.creator is not None and out._grad is not None and not out._retains_grad:
+            g = out._grad  # DeZero idiom: y.grad = np.array(1.0); y.backward()
         if g is None:
-            if out.data.size != 1:
+            data = out.data
+            if data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for single-element outputs, got shape {out.shape}: "
                     "pass gradient= (e.g. y.backward(cr.ones_like(y)))"
                 )
-            data = out.data
             if data.__class__ is np.ndarray:  # np.array(1).reshape: ~5x faster than np.ones for one element
-                g = _new(np.array(1, data.dtype).reshape(data.shape))
+                one = np.array(1, data.dtype)
+                seeds.append(_new(one.reshape(data.shape) if data.ndim else one))
             else:
-                g = _new(np.ones_like(data))
+                seeds.append(_new(np.ones_like(data)))
+            continue
         seeds.append(_as_grad(g, out, "gradient"))
     return seeds
 
@@ -205,9 +208,11 @@ def _run_arrays(
     Arrays an op's backward returned are never written to (``Add`` hands the same array to both inputs).
     """
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad array, the array is ours to add into]
-    heap: list[tuple[int, int, Function]] = []
+    # Functions wait in per-generation FIFO buckets, newest generation first: the order a heap keyed by
+    # (-generation, arrival) gives, but the heap only holds the distinct generations (few at a time).
+    buckets: dict[int, deque[Function]] = {}
+    generations: list[int] = []  # heap of negated generations that have a bucket
     queued: set[int] = set()
-    counter = 0
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
     heappush, heappop = heapq.heappush, heapq.heappop
@@ -220,14 +225,26 @@ def _run_arrays(
         else:
             entry[1] = _fresh_sum(entry[1], g.data)
             entry[2] = True
-        if out.creator is not None:
-            counter = _queue(out.creator, heap, queued, counter)
+        creator = out.creator
+        if creator is not None and id(creator) not in queued:
+            queued.add(id(creator))
+            bucket = buckets.get(creator.generation)
+            if bucket is None:
+                buckets[creator.generation] = deque((creator,))
+                heappush(generations, -creator.generation)
+            else:
+                bucket.append(creator)
 
     previous = state.grad_enabled
     state.grad_enabled = False
     try:
-        while heap:
-            f = heappop(heap)[2]
+        while generations:
+            gen = -generations[0]
+            bucket = buckets[gen]
+            f = bucket.popleft()
+            if not bucket:
+                heappop(generations)
+                del buckets[gen]
             inputs = f.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
@@ -289,6 +306,8 @@ def _run_arrays(
                 if cls is not np.ndarray:
                     if cls is Tensor or isinstance(gx, Tensor):
                         gx = gx.data
+                    elif cls in _NUMERIC_SCALARS:  # 0-d arithmetic in a _backward_arrays formula
+                        gx = np.asarray(gx, x.data.dtype)
                     else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
                         gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
                 xdata = x.data
@@ -305,8 +324,12 @@ def _run_arrays(
                     creator = x.creator
                     if creator is not None and id(creator) not in queued:
                         queued.add(id(creator))
-                        heappush(heap, (-creator.generation, counter, creator))
-                        counter += 1
+                        bucket = buckets.get(creator.generation)
+                        if bucket is None:
+                            buckets[creator.generation] = deque((creator,))
+                            heappush(generations, -creator.generation)
+                        else:
+                            bucket.append(creator)
                 elif entry[2] and entry[1].dtype is gdtype:
                     buffer = entry[1]
                     buffer += gx
@@ -347,7 +370,11 @@ def backward(
 ) -> None:
     """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad``."""
     seeds = _seed_grads(outputs, grad_outputs)
-    run_backward(outputs, seeds, bool(create_graph if retain_graph is None else retain_graph), create_graph)
+    retain = bool(create_graph if retain_graph is None else retain_graph)
+    if create_graph:
+        run_backward(outputs, seeds, retain, True)
+    else:
+        _run_arrays(outputs, seeds, retain, None)
 
 
 def grad(

@@ -205,10 +205,18 @@ class Function:
 
     # ------------------------------------------------------------------ safety checks used by the engine
     def _check_versions(self) -> None:
-        versions = self._input_versions
-        if len(versions) == 1:  # fast exit for the common one-input case
-            if self.inputs[0]._vbox[0] == versions[0] and not self.uses_outputs:  # type: ignore[index]
+        # Fast exit for the common one- and two-input, one-output cases when nothing changed.
+        versions, inputs = self._input_versions, self.inputs
+        n = len(versions)
+        if (n == 1 and inputs[0]._vbox[0] == versions[0]) or (  # type: ignore[index]
+            n == 2 and inputs[0]._vbox[0] == versions[0] and inputs[1]._vbox[0] == versions[1]  # type: ignore[index]
+        ):
+            if not self.uses_outputs:
                 return
+            if len(self._output_versions) == 1:
+                t = self._output_refs[0]()
+                if t is None or t._vbox[0] == self._output_versions[0]:
+                    return
         for i, (t, v) in enumerate(zip(self.inputs, versions)):  # type: ignore[arg-type]
             # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound
             # it to a new creator, its gradient would flow through that op instead of the one this op saw.

@@ -64,7 +64,7 @@ def test_sine_sequences_follow_the_curve():
     # a sampled sinusoid obeys s[t+1] = 2 cos(h) s[t] - s[t-1]
     np.testing.assert_allclose(xs[:, 2:], 2 * np.cos(h) * xs[:, 1:-1] - xs[:, :-2], atol=1e-5)
     np.testing.assert_allclose(y.data[:, 0], 2 * np.cos(h) * xs[:, -1] - xs[:, -2], atol=1e-5)
-    xs2, ys2 = datasets.sine_sequences(64, seq_len=12, seed=3, target="shifted")
+    _, ys2 = datasets.sine_sequences(64, seq_len=12, seed=3, target="shifted")
     np.testing.assert_array_equal(ys2.data[:, :-1], x.data[:, 1:])
     np.testing.assert_array_equal(ys2.data[:, -1], y.data)
     noisy, clean_y = datasets.sine_sequences(64, seq_len=12, seed=3, noise=0.1)
@@ -94,7 +94,7 @@ def test_digits_are_scikit_learns_scaled_and_split_stratified():
     np.testing.assert_array_equal(y.data, raw_y)
     assert x.data.min() == 0.0 and x.data.max() == 1.0
 
-    (xtr, ytr), (xte, yte) = datasets.load_digits(seed=0)
+    (xtr, _), (xte, yte) = datasets.load_digits(seed=0)
     assert len(xtr) + len(xte) == 1797 and abs(len(xte) - 0.2 * 1797) <= 10
     for c in range(10):
         n_c = int((raw_y == c).sum())

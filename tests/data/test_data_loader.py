@@ -140,7 +140,7 @@ def test_default_collate_errors():
 
 def test_device_batch_size_none_and_sampler():
     ds = TensorDataset(np.arange(6, dtype=np.float32), np.arange(6))
-    xb, yb = next(iter(DataLoader(ds, batch_size=4, device="cpu")))
+    xb, _ = next(iter(DataLoader(ds, batch_size=4, device="cpu")))
     assert isinstance(xb, cr.Tensor) and xb.device == "cpu" and xb.tolist() == [0, 1, 2, 3]
     samples = list(DataLoader(Squares(3), batch_size=None))
     assert len(samples) == 3 and isinstance(samples[1][0], cr.Tensor) and samples[1][1] == 1

@@ -1,4 +1,4 @@
-"""IDX reading on small files the tests write byte by byte (raw and gzipped), and load_mnist's file finding."""
+"""IDX reading on small files the tests write byte by byte (raw and gzipped); load_mnist's file finding."""
 
 from __future__ import annotations
 
@@ -115,10 +115,10 @@ def test_load_mnist_finds_standard_names(tmp_path):
 
 
 def test_load_mnist_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.gz"):
+    with pytest.raises(FileNotFoundError, match=r"train-images-idx3-ubyte\.gz"):
         load_mnist(tmp_path)
     with pytest.raises(ValueError, match="kind must be 'train' or 't10k'"):
         load_mnist(tmp_path, "val")
     make_mnist(tmp_path, "train", 4, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", n_labels=3)
-    with pytest.raises(ValueError, match="has 4 images but .* has 3 labels"):
+    with pytest.raises(ValueError, match=r"has 4 images but .* has 3 labels"):
         load_mnist(tmp_path)

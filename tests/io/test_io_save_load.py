@@ -1,4 +1,4 @@
-"""chainrule.save / chainrule.load: safetensors round trips, torch interop, atomic writes, refusing bad files."""
+"""chainrule.save/load: safetensors round trips, torch interop, atomic writes, bad files refused."""
 
 from __future__ import annotations
 
@@ -204,7 +204,7 @@ def test_save_replaces_and_keeps_permissions_sane(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-# ------------------------------------------------------------------------------------------- refusing bad files
+# ------------------------------------------------------------------------------------ refusing bad files
 class MakesMarker:
     """Unpickling this creates a file: loading must never get that far."""
 

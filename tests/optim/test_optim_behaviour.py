@@ -106,7 +106,7 @@ def test_load_state_dict_validates_groups():
     with pytest.raises(ValueError, match="'state' and 'param_groups'"):
         optim.SGD([a, b], lr=0.1).load_state_dict({"state": {}})
     bad = {"state": {0: {"momentum_buffer": cr.zeros(7)}}, "param_groups": sd["param_groups"]}
-    with pytest.raises(ValueError, match="momentum_buffer.*shape"):
+    with pytest.raises(ValueError, match=r"momentum_buffer.*shape"):
         optim.SGD([a, b], lr=0.1).load_state_dict(bad)
 
 
@@ -157,7 +157,7 @@ def test_invalid_params_arguments():
         optim.SGD({w}, lr=0.1)
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([], lr=0.1)
-    with pytest.raises(TypeError, match="can only optimize Tensors.*ndarray"):
+    with pytest.raises(TypeError, match=r"can only optimize Tensors.*ndarray"):
         optim.SGD([np.zeros(2)], lr=0.1)
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([w * 2], lr=0.1)

@@ -77,7 +77,7 @@ def test_matches_torch(torch, name, kwargs, opt_name, opt_kwargs):
 
 @pytest.mark.parametrize(("name", "kwargs"), SCHEDULERS, ids=IDS)
 def test_state_dict_resume_through_save(torch, tmp_path, name, kwargs):
-    """Save optimizer + scheduler after 10 steps, resume in fresh objects: the rest of the schedule is the same."""
+    """Save optimizer + scheduler after 10 steps, resume in fresh objects: the rest of the schedule agrees."""
     opt, _ = make(torch, "SGD", {"momentum": 0.9})
     sched = getattr(lr_scheduler, name)(opt, **kwargs)
     for _ in range(10):

@@ -1,4 +1,4 @@
-"""Every optimizer against torch.optim: same start, same gradients, several steps, same parameters and state."""
+"""Every optimizer against torch.optim: same start and gradients, several steps, same parameters and state."""
 
 from __future__ import annotations
 
@@ -104,9 +104,17 @@ def test_real_backward_matches_torch(torch, name):
     np.testing.assert_allclose(b.data, tb.detach().numpy(), atol=1e-10)
 
 
+GROUP_CASES = [
+    ("SGD", {"momentum": 0.9}),
+    ("Adam", {}),
+    ("RMSprop", {"momentum": 0.5}),
+    ("Adagrad", {}),
+    ("AdamW", {"weight_decay": 0.2}),
+]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize(("name", "extra"), [("SGD", {"momentum": 0.9}), ("Adam", {}), ("RMSprop", {"momentum": 0.5}),
-                                             ("Adagrad", {}), ("AdamW", {"weight_decay": 0.2})])  # fmt: skip
+@pytest.mark.parametrize(("name", "extra"), GROUP_CASES)
 def test_param_groups_with_different_lr(torch, name, extra, dtype):
     rng = np.random.default_rng(3)
     a0, b0, c0 = (rng.standard_normal(s).astype(dtype) for s in [(4,), (2, 2), (3,)])

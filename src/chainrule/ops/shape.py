@@ -40,13 +40,17 @@ def broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     >>> broadcast_view(np.arange(3.0), (2, 3)).strides
     (0, 8)
     """
-    if x.__class__ is not np.ndarray or not x.flags.c_contiguous or not x.size:
-        return np.broadcast_to(x, shape)  # CuPy, strided or empty arrays: the library function
-    lead = len(shape) - x.ndim
-    strides = [0] * lead
-    for n, stride in zip(x.shape, x.strides):
-        strides.append(0 if n == 1 else stride)
-    view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+    if x.__class__ is not np.ndarray:
+        return np.broadcast_to(x, shape)  # CuPy: the library function
+    if not x.ndim:  # the common case (the gradient of a full reduction): every stride is 0
+        view = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+    else:
+        if not x.flags.c_contiguous or not x.size:
+            return np.broadcast_to(x, shape)  # strided or empty arrays: the library function
+        strides = [0] * (len(shape) - x.ndim)
+        for n, stride in zip(x.shape, x.strides):
+            strides.append(0 if n == 1 else stride)
+        view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
     view.flags.writeable = False
     return view
 
