@@ -98,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", metavar="NAME", action="append", help=f"run only this case (repeatable): {', '.join(CASES)}"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="set NumPy's BLAS and torch to N threads (default: torch gets NumPy's count)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["CHAINRULE_BENCH_QUICK"] = "1"
@@ -108,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unknown case {', '.join(unknown)}; choose from {', '.join(CASES)}")
         names = [n for n in names if n in args.only]
 
-    threads = match_threads()
+    threads = match_threads(args.threads)
     info = machine()
     print(
         f"# {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, NumPy {info['numpy']}, "

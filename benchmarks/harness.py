@@ -158,9 +158,28 @@ def blas_threads() -> tuple[int, str]:
     return os.cpu_count() or 1, "os.cpu_count()"
 
 
-def match_threads() -> str:
-    """Give torch as many intra-op threads as NumPy's BLAS has; returns a line saying so."""
+_LIMITER: Any = None  # keeps a threadpoolctl limit alive for the whole run
+
+
+def match_threads(threads: int | None = None) -> str:
+    """Give torch as many intra-op threads as NumPy's BLAS has; returns a line saying so.
+
+    With ``threads``, both are set to it first (NumPy's BLAS through threadpoolctl, which must be installed).
+    """
+    global _LIMITER
+    if threads is not None:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            raise SystemExit("--threads needs threadpoolctl (pip install threadpoolctl)") from None
+        import numpy  # noqa: F401  (threadpoolctl only sees loaded libraries)
+
+        _LIMITER = threadpool_limits(limits=threads, user_api="blas")
+        for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # for child processes
+            os.environ[var] = str(threads)
     n, how = blas_threads()
+    if threads is not None:
+        how = f"--threads {threads}, via threadpoolctl"
     try:
         import torch
     except ImportError:

@@ -8,6 +8,7 @@ re-sorting: O(n log n) in the number of functions.
 from __future__ import annotations
 
 import heapq
+import sys
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -75,6 +76,9 @@ def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
         return f.backward(*gys)
     finally:
         _grad_state.anomaly = True
+
+
+_getrefcount = sys.getrefcount
 
 
 def _check_backward_anomaly(f: Function, gxs: tuple) -> None:
@@ -347,8 +351,31 @@ def _run_arrays(
         return captured
     for t, g, _owned in pending.values():
         if (t.creator is None and t.requires_grad) or t._retains_grad:
-            t._grad = _new(g) if t._grad is None else _new(_fresh_sum(t._grad.data, g))
+            old = t._grad
+            if old is None:
+                t._grad = _new(g)
+            elif not _accumulate_in_place(old, g):
+                t._grad = _new(_fresh_sum(old.data, g))
     return captured
+
+
+def _accumulate_in_place(old: Tensor, g: Any) -> bool:
+    """``old.grad += g`` in place, as torch accumulates ``.grad``, when ``old`` owns its array outright.
+
+    That is: a plain tensor (not in a graph) whose writable, non-view array has no other reference (so it is
+    not shared with another tensor's grad, nor viewed). Its version counter is bumped, as for any in-place op.
+    """
+    buf = old.data
+    if (
+        buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
+        and old.creator is None and not old.requires_grad
+        and _getrefcount(buf) == 3  # old.data, `buf`, and getrefcount's own argument
+        and buf.flags.writeable
+    ):  # fmt: skip
+        buf += g
+        old._vbox[0] += 1
+        return True
+    return False
 
 
 def _sum_to_input_array(f: Function, i: int, gx: Any, x: Tensor) -> Any:

@@ -20,7 +20,6 @@ with ``create_graph=True`` the backward pass is itself recorded.
 from __future__ import annotations
 
 import os
-import traceback
 import weakref
 from typing import Any
 
@@ -279,6 +278,8 @@ def _modified_message(f: Function, which: str, t: Tensor, saved: int) -> str:
 
 def _creation_site() -> str:
     """file:line of the first stack frame outside chainrule."""
+    import traceback  # only under detect_anomaly: keeps `import chainrule` lean
+
     for frame in reversed(traceback.extract_stack()[:-1]):
         if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return f"{frame.filename}:{frame.lineno}"

@@ -500,7 +500,7 @@ class ReLU(Function):
 
     def _backward_arrays(self, gy):
         x = self.inputs[0].data
-        return (_mul(gy, (x > 0).astype(x.dtype)),)
+        return (np.multiply(gy, x > 0),)  # the bool mask converts inside the loop: no float copy of it
 
 
 class LeakyReLU(Function):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,8 @@ from chainrule import backend
 from chainrule.function import Function
 from chainrule.ops.shape import reshape, transpose, unsqueeze
 from chainrule.tensor import Tensor, _new
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters, without the import
 
 
 class MatMul(Function):
@@ -117,7 +118,7 @@ def _expand_subscripts(g: Tensor, kept: str, subs: str, shape: tuple[int, ...]) 
         g = broadcast_to(g, tuple(size[c] for c in unique))
     if unique == subs:
         return g
-    free = iter(c for c in string.ascii_letters if c not in subs)
+    free = iter(c for c in _LETTERS if c not in subs)
     out, eyes, seen = [], [], set()
     for c in subs:
         if c in seen:

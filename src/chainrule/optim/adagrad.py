@@ -66,14 +66,12 @@ class Adagrad(Optimizer):
         for p in params:
             xp = backend.get_array_module(p.data)
             d = p.data
-            g = self._grad(p, group["maximize"])
+            g = self._decayed_grad(p, group["maximize"], weight_decay)
             state = self.state[p]
             if not state:
                 self._init_state({**group, "params": [p]})
             state["step"] += 1
             step = state["step"]
-            if weight_decay != 0:
-                g = g + weight_decay * d
             clr = lr / (1 + (step - 1) * lr_decay)
             s = state["sum"].data
             s += g * g

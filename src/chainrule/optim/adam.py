@@ -72,7 +72,7 @@ class Adam(Optimizer):
         for p in params:
             xp = backend.get_array_module(p.data)
             d = p.data
-            g = self._grad(p, group["maximize"])
+            g = self._decayed_grad(p, group["maximize"], 0.0 if self._decoupled else weight_decay)
             state = self.state[p]
             if not state:
                 state["step"] = 0
@@ -82,11 +82,8 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = self._buffer(p)
             state["step"] += 1
             step = state["step"]
-            if weight_decay != 0:
-                if self._decoupled:
-                    d *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * d
+            if self._decoupled and weight_decay != 0:
+                d *= 1 - lr * weight_decay
             m, v = state["exp_avg"].data, state["exp_avg_sq"].data
             lerp_(m, g, 1 - beta1)
             v *= beta2

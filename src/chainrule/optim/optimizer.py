@@ -191,6 +191,14 @@ class Optimizer:
         return -g if maximize else g
 
     @staticmethod
+    def _decayed_grad(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
+        """``_grad`` plus the L2 term ``weight_decay * p`` (torch's coupled weight decay)."""
+        g = Optimizer._grad(p, maximize)
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        return g
+
+    @staticmethod
     def _buffer(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state Tensor shaped and typed like ``p``."""
         xp = backend.get_array_module(p.data)

@@ -59,7 +59,7 @@ class RMSprop(Optimizer):
         for p in params:
             xp = backend.get_array_module(p.data)
             d = p.data
-            g = self._grad(p, group["maximize"])
+            g = self._decayed_grad(p, group["maximize"], weight_decay)
             state = self.state[p]
             if not state:
                 state["step"] = 0
@@ -69,8 +69,6 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = self._buffer(p)
             state["step"] += 1
-            if weight_decay != 0:
-                g = g + weight_decay * d
             square_avg = state["square_avg"].data
             square_avg *= alpha
             square_avg += (1 - alpha) * g * g

@@ -59,9 +59,7 @@ class SGD(Optimizer):
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         for p in params:
             d = p.data
-            g = self._grad(p, group["maximize"])
-            if weight_decay != 0:
-                g = g + weight_decay * d
+            g = self._decayed_grad(p, group["maximize"], weight_decay)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")

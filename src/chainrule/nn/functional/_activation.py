@@ -33,14 +33,26 @@ def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     return x - np.where(np.isfinite(m), m, 0)
 
 
-class Softmax(Function):
-    """exp(x - max) / sum; backward y·(gy - Σ gy·y) (tensor ops, so twice differentiable)."""
+class _AlongAxis(Function):
+    """A Function normalising along ``axis`` whose backward needs only its output."""
 
     uses_inputs = False
     uses_outputs = True
 
     def __init__(self, axis: int):
         self.axis = axis
+
+
+def _along_dim(fn: type[_AlongAxis], input: Any, dim: int | None, dtype: Any, op: str) -> Tensor:  # noqa: A002
+    """``fn`` applied along ``dim`` (torch's implicit dim when ``None``), after an optional cast."""
+    x = as_tensor(input, op)
+    if dtype is not None:
+        x = x.to(dtype)
+    return fn(_norm_dim(dim, x.ndim, op))(x)
+
+
+class Softmax(_AlongAxis):
+    """exp(x - max) / sum; backward y·(gy - Σ gy·y) (tensor ops, so twice differentiable)."""
 
     def forward(self, x):
         if x.ndim == 0:
@@ -56,14 +68,8 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(dim=self.axis, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(_AlongAxis):
     """x - logsumexp(x); backward gy - exp(y)·Σ gy."""
-
-    uses_inputs = False
-    uses_outputs = True
-
-    def __init__(self, axis: int):
-        self.axis = axis
 
     def forward(self, x):
         if x.ndim == 0:
@@ -85,18 +91,12 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     >>> cr.nn.functional.softmax(cr.tensor([[1e4, 0.0]]), dim=1)
     tensor([[1., 0.]])
     """
-    x = as_tensor(input, "softmax")
-    if dtype is not None:
-        x = x.to(dtype)
-    return Softmax(_norm_dim(dim, x.ndim, "softmax"))(x)
+    return _along_dim(Softmax, input, dim, dtype, "softmax")
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     """log(softmax(x)) computed as x - logsumexp(x): finite for logits of any size."""
-    x = as_tensor(input, "log_softmax")
-    if dtype is not None:
-        x = x.to(dtype)
-    return LogSoftmax(_norm_dim(dim, x.ndim, "log_softmax"))(x)
+    return _along_dim(LogSoftmax, input, dim, dtype, "log_softmax")
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002

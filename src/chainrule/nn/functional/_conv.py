@@ -235,6 +235,17 @@ def _batched(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:
     return x, False
 
 
+def _operands(nd: int, op: str, input: Any, weight: Any, layout: str) -> tuple[Tensor, Tensor, bool]:  # noqa: A002
+    """Input (batched) and weight as Tensors, and whether the input was unbatched; ``layout`` names the
+    weight's leading dims in the error for a weight of the wrong rank."""
+    x = as_tensor(input, op)
+    w = as_tensor(weight, op, "weight")
+    if w.ndim != nd + 2:
+        raise ShapeError(f"{op}: weight must be {nd + 2}-D ({layout}, *kernel), got {w.shape}")
+    x, unbatched = _batched(x, nd, op)
+    return x, w, unbatched
+
+
 def _conv(
     nd: int,
     op: str,
@@ -246,13 +257,7 @@ def _conv(
     dilation: Any,
     groups: int,
 ) -> Tensor:
-    x = as_tensor(input, op)
-    w = as_tensor(weight, op, "weight")
-    if w.ndim != nd + 2:
-        raise ShapeError(
-            f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), got {w.shape}"
-        )
-    x, unbatched = _batched(x, nd, op)
+    x, w, unbatched = _operands(nd, op, input, weight, "out_channels, in_channels/groups")
     stride_t = ntuple(stride, nd, "stride", op, minimum=1)
     dilation_t = ntuple(dilation, nd, "dilation", op, minimum=1)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -348,13 +353,7 @@ def _conv_transpose(
     groups: int,
     dilation: Any,
 ) -> Tensor:
-    x = as_tensor(input, op)
-    w = as_tensor(weight, op, "weight")
-    if w.ndim != nd + 2:
-        raise ShapeError(
-            f"{op}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), got {w.shape}"
-        )
-    x, unbatched = _batched(x, nd, op)
+    x, w, unbatched = _operands(nd, op, input, weight, "in_channels, out_channels/groups")
     stride_t = ntuple(stride, nd, "stride", op, minimum=1)
     dilation_t = ntuple(dilation, nd, "dilation", op, minimum=1)
     pad_t = ntuple(padding, nd, "padding", op, minimum=0)

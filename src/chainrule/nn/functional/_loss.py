@@ -16,7 +16,7 @@ from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.nn.functional._activation import log_softmax, softmax
 from chainrule.nn.functional._conv import ShapeError
-from chainrule.nn.functional._utils import as_tensor, check_reduction, legacy_reduction, reduce
+from chainrule.nn.functional._utils import as_tensor, check_reduction, reduce, resolve_reduction
 from chainrule.tensor import Tensor, _new
 
 
@@ -173,8 +173,7 @@ def cross_entropy(
     10000.0
     """
     x = as_tensor(input, "cross_entropy")
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "cross_entropy")
+    reduction = resolve_reduction(size_average, reduce, reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
             f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
@@ -252,8 +251,7 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d...) at class indices ``target``."""
     x = as_tensor(input, "nll_loss")
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "nll_loss")
+    reduction = resolve_reduction(size_average, reduce, reduction, "nll_loss")
     cls = _Classes(x, target, weight, ignore_index, "nll_loss")
     return _NLLLoss(cls, reduction)(x)
 
@@ -279,8 +277,7 @@ def mse_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Mean squared error: mean((input - target)²) over ALL elements (not just the batch)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "mse_loss")
+    reduction = resolve_reduction(size_average, reduce, reduction, "mse_loss")
     x, t = _pair(input, target, "mse_loss")
     d = x - t
     return _reduce(d * d, reduction)
@@ -298,8 +295,7 @@ def l1_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Mean absolute error."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "l1_loss")
+    reduction = resolve_reduction(size_average, reduce, reduction, "l1_loss")
     x, t = _pair(input, target, "l1_loss")
     return _reduce(ops.abs(x - t), reduction)
 
@@ -313,8 +309,7 @@ def smooth_l1_loss(
     beta: float = 1.0,
 ) -> Tensor:
     """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (L1 when beta = 0)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "smooth_l1_loss")
+    reduction = resolve_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     x, t = _pair(input, target, "smooth_l1_loss")
@@ -368,8 +363,7 @@ def binary_cross_entropy(
     reduction: str = "mean",
 ) -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] (logs clamped at -100, as torch)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "binary_cross_entropy")
+    reduction = resolve_reduction(size_average, reduce, reduction, "binary_cross_entropy")
     x = as_tensor(input, "binary_cross_entropy")
     t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
     if t.shape != x.shape:
@@ -424,8 +418,7 @@ def binary_cross_entropy_with_logits(
 
     ``pos_weight`` weighs the positive term of each class (broadcast along the last dim).
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "binary_cross_entropy_with_logits")
+    reduction = resolve_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     x = as_tensor(input, "binary_cross_entropy_with_logits")
     t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
     if t.shape != x.shape:
@@ -458,8 +451,7 @@ def kl_div(
 
     ``input`` holds log-probabilities; ``reduction='batchmean'`` (sum / batch size) is the true KL divergence.
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "kl_div", ("batchmean",))
+    reduction = resolve_reduction(size_average, reduce, reduction, "kl_div", ("batchmean",))
     x, t = _pair(input, target, "kl_div")
     if log_target:
         loss = ops.exp(t) * (t - x)

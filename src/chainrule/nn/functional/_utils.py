@@ -53,6 +53,15 @@ def check_reduction(reduction: str, op: str, extra: tuple[str, ...] = ()) -> Non
         raise ValueError(f"{op}: {reduction} is not a valid value for reduction")
 
 
+def resolve_reduction(
+    size_average: bool | None, reduce: bool | None, reduction: str, op: str, extra: tuple[str, ...] = ()
+) -> str:
+    """``legacy_reduction`` then ``check_reduction``: the ``reduction`` a loss will apply."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction, op, extra)
+    return reduction
+
+
 def reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()

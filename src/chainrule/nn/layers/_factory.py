@@ -1,13 +1,18 @@
-"""Shared helpers for layer constructors: empty float32 parameters and argument checks."""
+"""Shared helpers for layer constructors: empty float32 parameters, default init and argument checks."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import backend
+from chainrule.nn import init
 from chainrule.nn.parameter import Parameter
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
 
 
 def empty_param(shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> Parameter:
@@ -21,25 +26,35 @@ def empty_param(shape: tuple[int, ...], device: Any = None, dtype: Any = None) -
     return Parameter(data)
 
 
-def check_positive(layer: str, **values: Any) -> None:
-    """ValueError naming the layer and the argument when a size is not a positive int."""
+def reset_kaiming(weight: Tensor, bias: Tensor | None) -> None:
+    """torch's default init of ``Linear`` and ``Conv*``: ``kaiming_uniform_(a=sqrt(5))`` weight,
+    bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
+def _check_ints(layer: str, values: dict[str, Any], minimum: int, what: str) -> None:
+    """TypeError for a non-int, ValueError (``must be {what}``) for an int below ``minimum``."""
     for name, v in values.items():
         items = v if isinstance(v, (tuple, list)) else (v,)
         for item in items:
             if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
                 raise TypeError(f"{layer}: {name} must be an int (or a tuple of ints), got {v!r}")
-            if item <= 0:
-                raise ValueError(f"{layer}: {name} must be positive, got {v!r}")
+            if item < minimum:
+                raise ValueError(f"{layer}: {name} must be {what}, got {v!r}")
+
+
+def check_positive(layer: str, **values: Any) -> None:
+    """ValueError naming the layer and the argument when a size is not a positive int."""
+    _check_ints(layer, values, 1, "positive")
 
 
 def check_non_negative(layer: str, **values: Any) -> None:
-    for name, v in values.items():
-        items = v if isinstance(v, (tuple, list)) else (v,)
-        for item in items:
-            if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
-                raise TypeError(f"{layer}: {name} must be an int (or a tuple of ints), got {v!r}")
-            if item < 0:
-                raise ValueError(f"{layer}: {name} must be non-negative, got {v!r}")
+    """ValueError naming the layer and the argument when a size is not a non-negative int."""
+    _check_ints(layer, values, 0, "non-negative")
 
 
 def check_input_ndim(layer: str, x: Any, allowed: tuple[int, ...], expected: str) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from chainrule.nn import functional as F
-from chainrule.nn import init
 from chainrule.nn.functional._conv import transposed_out_size
 from chainrule.nn.functional._utils import ntuple
-from chainrule.nn.layers._factory import check_input_ndim, check_non_negative, check_positive, empty_param
+from chainrule.nn.layers._factory import (
+    check_input_ndim,
+    check_non_negative,
+    check_positive,
+    empty_param,
+    reset_kaiming,
+)
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -82,12 +86,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_kaiming(self.weight, self.bias)
 
     def _check(self, x: Tensor) -> None:
         nd = self._nd

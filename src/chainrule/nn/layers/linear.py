@@ -7,7 +7,7 @@ from typing import Any
 
 from chainrule.nn import init
 from chainrule.nn.functional import bilinear, linear
-from chainrule.nn.layers._factory import check_positive, empty_param
+from chainrule.nn.layers._factory import check_positive, empty_param, reset_kaiming
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -46,11 +46,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_kaiming(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         if input.ndim == 0 or input.shape[-1] != self.in_features:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from chainrule.nn import functional as F
-from chainrule.nn.functional._utils import check_reduction, legacy_reduction
+from chainrule.nn.functional._utils import resolve_reduction
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -16,8 +16,7 @@ class _Loss(Module):
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
         super().__init__()
-        self.reduction = legacy_reduction(size_average, reduce, reduction)
-        check_reduction(self.reduction, type(self).__name__, self._extra)
+        self.reduction = resolve_reduction(size_average, reduce, reduction, type(self).__name__, self._extra)
 
 
 class _WeightedLoss(_Loss):

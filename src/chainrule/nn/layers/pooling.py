@@ -12,9 +12,26 @@ from chainrule.tensor import Tensor
 _SHAPES = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, D, H, W) or (C, D, H, W)"}
 
 
-class _MaxPoolNd(Module):
+def _check_window(name: str, kernel_size: Any, stride: Any, padding: Any, **positive: Any) -> None:
+    """Errors naming the layer for a non-positive ``kernel_size`` (or ``positive``) or ``stride`` (``None``
+    allowed) and a negative ``padding``."""
+    check_positive(name, kernel_size=kernel_size, **positive)
+    if stride is not None:
+        check_positive(name, stride=stride)
+    check_non_negative(name, padding=padding)
+
+
+class _PoolNd(Module):
+    """``_nd`` spatial dims; inputs are (N, C, *spatial) or unbatched (C, *spatial)."""
+
     _nd = 2
 
+    def _check_input(self, x: Tensor) -> None:
+        nd = self._nd
+        check_input_ndim(type(self).__name__, x, (nd + 1, nd + 2), _SHAPES[nd])
+
+
+class _MaxPoolNd(_PoolNd):
     def __init__(
         self,
         kernel_size: Any,
@@ -25,20 +42,15 @@ class _MaxPoolNd(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        name = type(self).__name__
-        check_positive(name, kernel_size=kernel_size, dilation=dilation)
-        if stride is not None:
-            check_positive(name, stride=stride)
-        check_non_negative(name, padding=padding)
+        _check_window(type(self).__name__, kernel_size, stride, padding, dilation=dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
-        nd = self._nd
-        check_input_ndim(type(self).__name__, input, (nd + 1, nd + 2), _SHAPES[nd])
-        pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
+        self._check_input(input)
+        pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[self._nd - 1]
         return pool(
             input,
             self.kernel_size,
@@ -75,9 +87,7 @@ class MaxPool3d(_MaxPoolNd):
     _nd = 3
 
 
-class _AvgPoolNd(Module):
-    _nd = 2
-
+class _AvgPoolNd(_PoolNd):
     def __init__(
         self,
         kernel_size: Any,
@@ -88,11 +98,7 @@ class _AvgPoolNd(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
-        name = type(self).__name__
-        check_positive(name, kernel_size=kernel_size)
-        if stride is not None:
-            check_positive(name, stride=stride)
-        check_non_negative(name, padding=padding)
+        _check_window(type(self).__name__, kernel_size, stride, padding)
         if self._nd == 1:  # torch keeps AvgPool1d's arguments as 1-tuples
             kernel_size = _single(kernel_size)
             stride = _single(stride) if stride is not None else None
@@ -104,7 +110,7 @@ class _AvgPoolNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         nd = self._nd
-        check_input_ndim(type(self).__name__, input, (nd + 1, nd + 2), _SHAPES[nd])
+        self._check_input(input)
         if nd == 1:
             return F.avg_pool1d(
                 input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
@@ -152,9 +158,7 @@ class AvgPool3d(_AvgPoolNd):
     _nd = 3
 
 
-class _AdaptiveAvgPoolNd(Module):
-    _nd = 2
-
+class _AdaptiveAvgPoolNd(_PoolNd):
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
@@ -164,9 +168,8 @@ class _AdaptiveAvgPoolNd(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        nd = self._nd
-        check_input_ndim(type(self).__name__, input, (nd + 1, nd + 2), _SHAPES[nd])
-        pool = F.adaptive_avg_pool1d if nd == 1 else F.adaptive_avg_pool2d
+        self._check_input(input)
+        pool = F.adaptive_avg_pool1d if self._nd == 1 else F.adaptive_avg_pool2d
         return pool(input, self.output_size)
 
     def extra_repr(self) -> str:

@@ -126,6 +126,13 @@ def _gru_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tenso
     return _GRUCell()(gx, F.linear(h, w_hh, b_hh), h)
 
 
+def _reset_uniform(module: Module) -> None:
+    """torch's recurrent init: every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    stdv = 1.0 / math.sqrt(module.hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -stdv, stdv)
+
+
 class RNNBase(Module):
     """The shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (torch's ``RNNBase``)."""
 
@@ -173,9 +180,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _reset_uniform(self)
 
     @property
     def all_weights(self) -> list[list[Tensor]]:
@@ -266,6 +271,13 @@ class RNNBase(Module):
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         raise NotImplementedError
 
+    def _forward_single(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:  # noqa: A002
+        """The forward of ``RNN`` and ``GRU``: one hidden state ``h`` carried through time."""
+        x, hx, unbatched = self._prepare(input, hx)
+        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched, "hx")
+        out, (h_n,) = self._run(x, [h0])
+        return self._finish(out, unbatched), self._stack_final(h_n, unbatched)
+
     def _finish(self, out: Tensor, unbatched: bool) -> Tensor:
         if unbatched:
             return out.squeeze(1)
@@ -321,10 +333,7 @@ class RNN(RNNBase):
         return [_rnn_step(gx, carry[0], w_hh, b_hh, self.nonlinearity == "relu")]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
-        x, hx, unbatched = self._prepare(input, hx)
-        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched, "hx")
-        out, (h_n,) = self._run(x, [h0])
-        return self._finish(out, unbatched), self._stack_final(h_n, unbatched)
+        return self._forward_single(input, hx)
 
 
 class LSTM(RNNBase):
@@ -414,10 +423,7 @@ class GRU(RNNBase):
         return [_gru_step(gx, carry[0], w_hh, b_hh)]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
-        x, hx, unbatched = self._prepare(input, hx)
-        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched, "hx")
-        out, (h_n,) = self._run(x, [h0])
-        return self._finish(out, unbatched), self._stack_final(h_n, unbatched)
+        return self._forward_single(input, hx)
 
 
 # ---------------------------------------------------------------------------- cells
@@ -442,9 +448,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _reset_uniform(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
