@@ -95,3 +95,16 @@ def test_gradgradcheck_checks_second_derivatives():
     assert cr.gradcheck(lambda p: _SinDetached()(p), [a])  # first derivative right ...
     with pytest.raises(GradcheckError, match=r"second derivative mismatch for input 0 at element \(0, 0\)"):
         cr.gradgradcheck(lambda p: _SinDetached()(p), [a])  # ... but not differentiable again
+
+
+def test_numerical_check_does_not_pass_nan_gradients():
+    """(-1) ** 0.5 is NaN: its gradient is undefined, so the step must not be reported as agreeing."""
+    import numpy as np
+
+    import chainrule as cr
+
+    x = cr.tensor(-1.0, dtype="float64", requires_grad=True, name="x")
+    y = cr.tensor(0.5, dtype="float64", requires_grad=True, name="y")
+    with np.errstate(invalid="ignore"):
+        report = cr.explain(x**y, numerical_check=True)
+    assert report.ok is False

@@ -182,7 +182,10 @@ def tolerances(dtype: np.dtype) -> tuple[float, float]:
 
 
 def agrees(analytic: np.ndarray, numerical: np.ndarray, checked: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether every checked element of ``numerical`` matches ``analytic`` (NaN only matches NaN)."""
+    """Whether every checked element of ``numerical`` matches ``analytic``.
+
+    A NaN on either side is a failure: an undefined gradient is not something the check can confirm.
+    """
     atol, rtol = tolerances(dtype)
     a = np.broadcast_to(np.asarray(analytic, dtype=np.float64), numerical.shape)
-    return bool(np.allclose(a[checked], numerical[checked], atol=atol, rtol=rtol, equal_nan=True))
+    return bool(np.allclose(a[checked], numerical[checked], atol=atol, rtol=rtol, equal_nan=False))
