@@ -93,7 +93,7 @@ class set_grad_enabled(_GradModeContext):
 
 
 class detect_anomaly:
-    """Raise at the first forward or backward step that produces NaN or Inf, naming the op and where it was made.
+    """Raise at the first forward or backward step producing NaN or Inf, naming the op and where it was made.
 
     >>> import chainrule as cr
     >>> with cr.detect_anomaly():

@@ -29,8 +29,9 @@ def _check_size(size: tuple[int, ...], op: str) -> tuple[int, ...]:
     return size
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None,
-           device: Any = None) -> Tensor:  # fmt: skip
+def tensor(
+    data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None, device: Any = None
+) -> Tensor:
     """Make a Tensor from a number, a (nested) list or an array (which is copied).
 
     >>> import chainrule as cr
@@ -72,7 +73,9 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
     return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     shape = _check_size(_shape_arg((size,)), "full")
     if dtype is None:
         dtype = as_array(fill_value).dtype
@@ -98,8 +101,14 @@ def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
     return full(shape, fill_value, dtype=dt, requires_grad=requires_grad, device=dev)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False, device: Any = None) -> Tensor:  # fmt: skip
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Integers (int64) when all arguments are ints, else float32."""
     if end is None:
         start, end = 0, start
@@ -111,14 +120,17 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _finish(np.arange(start, end, step).astype(dtype), requires_grad, device)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:  # fmt: skip
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     if n < 0 or (m is not None and m < 0):
         raise ValueError(f"eye: sizes must be non-negative, got n={n}, m={m}")
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
@@ -127,7 +139,9 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform on [0, 1), from the generator ``manual_seed`` sets."""
     shape = _check_size(_shape_arg(size), "rand")
-    return _finish(generator().random(shape, dtype=np.float64).astype(_float_dtype(dtype)), requires_grad, device)
+    return _finish(
+        generator().random(shape, dtype=np.float64).astype(_float_dtype(dtype)), requires_grad, device
+    )
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -137,7 +151,9 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
     return _finish(data, requires_grad, device)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None
+) -> Tensor:
     if high is None:
         low, high = 0, low
     if high <= low:

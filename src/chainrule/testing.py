@@ -43,7 +43,9 @@ def _as_list(inputs: Any) -> list[Tensor]:
     return [inputs] if isinstance(inputs, Tensor) else list(inputs)
 
 
-def _scalar_output(f: Callable[..., Any], inputs: Sequence[Tensor], weights: Sequence[np.ndarray] | None) -> Any:
+def _scalar_output(
+    f: Callable[..., Any], inputs: Sequence[Tensor], weights: Sequence[np.ndarray] | None
+) -> Any:
     out = f(*inputs)
     outs = [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
     if weights is None:
@@ -56,8 +58,9 @@ def _scalar_output(f: Callable[..., Any], inputs: Sequence[Tensor], weights: Seq
     return total
 
 
-def numerical_grad(f: Callable[..., Any], inputs: Any, eps: float = 1e-6,
-                   grad_outputs: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:  # fmt: skip
+def numerical_grad(
+    f: Callable[..., Any], inputs: Any, eps: float = 1e-6, grad_outputs: Sequence[np.ndarray] | None = None
+) -> list[np.ndarray]:
     """d(sum of outputs · grad_outputs)/d(input) by central differences for every element of every input."""
     xs = _as_list(inputs)
     if grad_outputs is None:
@@ -66,15 +69,14 @@ def numerical_grad(f: Callable[..., Any], inputs: Any, eps: float = 1e-6,
     grads = []
     for x in xs:
         g = np.zeros(x.shape, dtype=np.float64)
-        flat = x.data.reshape(-1)  # a view: we perturb in place and restore
-        for i in range(flat.size):
-            orig = flat[i].copy()
-            flat[i] = orig + eps
+        for idx in np.ndindex(*x.shape):  # perturb x in place (any memory layout) and restore it
+            orig = x.data[idx].copy()
+            x.data[idx] = orig + eps
             plus = float(_scalar_output(f, xs, grad_outputs).data)
-            flat[i] = orig - eps
+            x.data[idx] = orig - eps
             minus = float(_scalar_output(f, xs, grad_outputs).data)
-            flat[i] = orig
-            g.reshape(-1)[i] = (plus - minus) / (2 * eps)
+            x.data[idx] = orig
+            g[idx] = (plus - minus) / (2 * eps)
         grads.append(g)
     return grads
 
@@ -84,13 +86,16 @@ def _to_float64(xs: Sequence[Tensor]) -> list[Tensor]:
     for x in xs:
         if x.dtype.kind == "f" and x.dtype != np.float64:
             raise TypeError(
-                f"gradcheck needs float64 inputs for reliable numerical gradients, got {x.dtype}; use .double()"
+                f"gradcheck needs float64 inputs for reliable numerical gradients, got {x.dtype}; "
+                "use .double()"
             )
         out.append(x)
     return out
 
 
-def _report(which: str, i: int, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> str | None:
+def _report(
+    which: str, i: int, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float
+) -> str | None:
     bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=False)
     if not bad.any():
         return None
@@ -102,8 +107,14 @@ def _report(which: str, i: int, analytic: np.ndarray, numeric: np.ndarray, atol:
     )
 
 
-def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True) -> bool:  # fmt: skip
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Compare backprop with central differences for every input element that requires grad (float64).
 
     Returns True, or raises ``GradcheckError`` naming the input, element and both values (False when
@@ -112,8 +123,15 @@ def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float
     return _check(f, inputs, eps, atol, rtol, raise_exception, "gradient")
 
 
-def _check(f: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float, raise_exception: bool,
-           which: str) -> bool:  # fmt: skip
+def _check(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float,
+    atol: float,
+    rtol: float,
+    raise_exception: bool,
+    which: str,
+) -> bool:
     xs = _to_float64(_as_list(inputs))
     diff = [x for x in xs if x.requires_grad]
     if not diff:
@@ -142,8 +160,14 @@ def _check(f: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: fl
     return True
 
 
-def gradgradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  raise_exception: bool = True) -> bool:  # fmt: skip
+def gradgradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Check second derivatives: gradcheck of the (create_graph) gradient of a random projection of ``f``."""
     xs = _to_float64(_as_list(inputs))
     rng = np.random.default_rng(1)

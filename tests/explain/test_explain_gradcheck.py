@@ -108,3 +108,17 @@ def test_numerical_check_does_not_pass_nan_gradients():
     with np.errstate(invalid="ignore"):
         report = cr.explain(x**y, numerical_check=True)
     assert report.ok is False
+
+
+def test_numerical_grad_perturbs_non_contiguous_inputs():
+    """A transposed (non-contiguous) input must be perturbed in place, not through a reshaped copy."""
+    import numpy as np
+
+    import chainrule as cr
+
+    base = np.arange(6, dtype=np.float64).reshape(2, 3)
+    x = cr.Tensor(base.T, requires_grad=True)  # a non-contiguous view
+    assert not x.data.flags.c_contiguous
+    (g,) = cr.numerical_grad(lambda t: (t * t).sum(), [x])
+    np.testing.assert_allclose(g, 2 * base.T, atol=1e-6)
+    assert cr.gradcheck(lambda t: (t * t.sin()).sum(), [x])
