@@ -301,9 +301,7 @@ def _run_arrays(
                 )
             if state.anomaly:
                 _check_backward_anomaly(f, gxs)
-            i = -1
             for x, gx in zip(inputs, gxs):
-                i += 1
                 if gx is None or not x.requires_grad:
                     continue
                 cls = gx.__class__
@@ -316,7 +314,7 @@ def _run_arrays(
                         gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
                 xdata = x.data
                 if gx.shape != xdata.shape:
-                    gx = _sum_to_input_array(f, i, gx, x)
+                    gx = _sum_to_input_array(f, inputs, gx, x)
                 gdtype = gx.dtype
                 if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
                     gx = gx.astype(xdata.dtype)
@@ -378,12 +376,13 @@ def _accumulate_in_place(old: Tensor, g: Any) -> bool:
     return False
 
 
-def _sum_to_input_array(f: Function, i: int, gx: Any, x: Tensor) -> Any:
+def _sum_to_input_array(f: Function, inputs: list[Tensor], gx: Any, x: Tensor) -> Any:
     from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
 
     try:
         return sum_to_array(gx, x.data.shape)
     except ValueError:
+        i = next(j for j, t in enumerate(inputs) if t is x)  # for the message, found off the hot path
         raise RuntimeError(
             f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
         ) from None
@@ -396,6 +395,17 @@ def backward(
     create_graph: bool = False,
 ) -> None:
     """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad``."""
+    if grad_outputs is None and not create_graph and len(outputs) == 1:  # fast path: loss.backward()
+        out = outputs[0]
+        data = getattr(out, "data", None)
+        if (
+            data.__class__ is np.ndarray and data.size == 1 and out.creator is not None and out.requires_grad
+            and out._grad is None and isinstance(out, Tensor)
+        ):  # fmt: skip
+            one = np.array(1, data.dtype)
+            seed = _new(one.reshape(data.shape) if data.ndim else one)
+            _run_arrays(outputs, (seed,), bool(retain_graph), None)
+            return
     seeds = _seed_grads(outputs, grad_outputs)
     retain = bool(create_graph if retain_graph is None else retain_graph)
     if create_graph:

@@ -94,7 +94,8 @@ class Function:
         out = _new(ys if ys.__class__ is np.ndarray else _as_output(ys))
         if self.is_view:
             out._vbox = tensors[0]._vbox
-        if state.anomaly:
+        anomaly = state.anomaly
+        if anomaly:
             self._check_anomaly("forward", [out.data])
         if need and state.grad_enabled:
             # Shared constant tuples where possible: fewer live containers for the garbage collector to scan.
@@ -133,7 +134,7 @@ class Function:
             if self.uses_outputs:
                 v0 = out._vbox[0]
                 self._output_versions = _ZERO_1 if v0 == 0 else (v0,)
-            if state.anomaly:
+            if anomaly:
                 self._trace = _creation_site()
         return out
 

@@ -29,11 +29,16 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from inputs.
 # The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.tanh(x * 0.5) * 0.5 + 0.5
+    y = x * 0.5  # tanh(x/2)/2 + 1/2, computed in place in one buffer (same values, no extra temporaries)
+    np.tanh(y, out=y)
+    y *= 0.5
+    y += 0.5
+    return y
 
 
 def _np_split(x: np.ndarray, n: int) -> list[np.ndarray]:
-    return np.split(x, n, axis=-1)
+    k = x.shape[-1] // n  # equal slices: the views np.split returns, without its Python overhead
+    return [x[..., i * k : (i + 1) * k] for i in range(n)]
 
 
 def _tensor_split(x: Tensor, n: int) -> tuple[Tensor, ...]:
