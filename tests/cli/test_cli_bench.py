@@ -9,12 +9,13 @@ from chainrule.cli import bench
 
 
 def test_bench_one_quick_case(cli, tmp_path):
-    result = cli("bench", "--quick", "--only", "tiny", "--json", "out/bench.json")  # run outside the checkout
+    result = cli("bench", "--quick", "--only", "tiny", "--threads", "1", "--json", "out/bench.json")
     assert result.returncode == 0, result.stderr
     payload = json.loads((tmp_path / "out" / "bench.json").read_text())
     assert len(payload["results"]) == 1
     (case,) = payload["results"]
     assert case["chainrule_ms"] > 0 and case["case"] in result.stdout
+    assert "--threads 1" in result.stdout  # the option reached the suite
 
 
 def test_bench_errors(cli_many, user_errors, tmp_path):
@@ -23,6 +24,7 @@ def test_bench_errors(cli_many, user_errors, tmp_path):
         (["--only", "nosuchcase"], ["'nosuchcase'"]),
         (["--json", "file.txt/b.json"], ["file.txt"]),
         (["--json", "bench.csv"], ["bench.csv", ".json"]),
+        (["--threads", "0"], ["--threads", "0"]),
     ]
     user_errors(cases, cli_many([["bench", *args] for args, _ in cases]))
 

@@ -38,6 +38,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         action="append",
         help="run only this case (repeatable): tiny, mlp64, mlp784, cnn, lstm, wide, scalar, import, memory",
     )
+    p.add_argument(
+        "--threads",
+        metavar="N",
+        type=int,
+        help="set NumPy's BLAS and torch to N threads (default: torch gets NumPy's count)",
+    )
     p.set_defaults(run=run)
 
 
@@ -82,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         if cases is not None and name not in cases:
             raise CLIError(f"unknown benchmark case {name!r} (choose from {', '.join(cases)})")
         argv += ["--only", name]
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CLIError(f"--threads must be a positive number of threads, got {args.threads}")
+        argv += ["--threads", str(args.threads)]
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         argv += ["--json", str(args.json)]
