@@ -422,7 +422,7 @@ def grad(
     create_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated), like ``torch.autograd.grad``.
+    """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated), like ``torch.autograd.grad``.
 
     >>> import chainrule as cr
     >>> x = cr.tensor(2.0, requires_grad=True)

@@ -50,7 +50,7 @@ class Function:
 
     inputs: list[Tensor] | None = None
     generation: int = 0
-    _output_refs: list[weakref.ref] = []
+    _output_refs: tuple[weakref.ref, ...] | list[weakref.ref] = ()
 
     def __call__(self, *inputs: Any) -> Any:
         # Hot path: specialised for one and two inputs (no comprehensions, no generator expressions).

@@ -21,11 +21,13 @@ _DEFAULT_FLOAT = np.float32
 
 
 def _dtype_error(data: Any) -> TypeError:
-    return TypeError(f"cannot make a Tensor from {type(data).__name__}: expected a number, a (nested) list, or an array")
+    return TypeError(
+        f"cannot make a Tensor from {type(data).__name__}: expected a number, a (nested) list, or an array"
+    )
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert user data to an array: Python floats become float32 (as in PyTorch), arrays keep their dtype."""
+    """User data as an array: Python floats become float32 (as in PyTorch), arrays keep their dtype."""
     if isinstance(data, Tensor):
         array = data.data
     elif isinstance(data, np.ndarray) or backend.is_cuda_array(data):
@@ -128,7 +130,9 @@ class Tensor:
             floating = np.isscalar(value) or self.data.dtype.kind in _FLOAT_KINDS
             value = Tensor(as_array(value, self.data.dtype if floating else None))
         if value.shape != self.shape:
-            raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
+            raise RuntimeError(
+                f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}"
+            )
         self._grad = value
 
     @property
@@ -167,7 +171,9 @@ class Tensor:
         self.generation = 0
         return self
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
@@ -231,7 +237,9 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied to the host for CUDA tensors)."""
         if self.requires_grad and _grad_state.grad_enabled and self.creator is not None:
-            raise RuntimeError("can't call numpy() on a Tensor that is part of a graph; use tensor.detach().numpy()")
+            raise RuntimeError(
+                "can't call numpy() on a Tensor that is part of a graph; use tensor.detach().numpy()"
+            )
         return backend.to_device(self.data, "cpu")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -268,7 +276,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         data = backend.to_device(self.data, "cpu")
-        body = np.array2string(data, precision=4, separator=", ", prefix="tensor(", threshold=200, edgeitems=3)
+        body = np.array2string(
+            data, precision=4, separator=", ", prefix="tensor(", threshold=200, edgeitems=3
+        )
         extras = []
         if data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={data.dtype}")
@@ -461,7 +471,9 @@ class Variable(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, name: str | None = None, requires_grad: bool | None = None, dtype: Any = None):
+    def __init__(
+        self, data: Any, name: str | None = None, requires_grad: bool | None = None, dtype: Any = None
+    ):
         super().__init__(data, requires_grad=False, name=name, dtype=dtype)
         if requires_grad is None:
             requires_grad = self.data.dtype.kind in _FLOAT_KINDS
@@ -481,7 +493,7 @@ def _load_engine_backward() -> Any:
 
 
 def bind_ops(ops_module: Any) -> None:
-    """Called by ``chainrule.ops`` once loaded: operators use it, and every op in ``METHODS`` becomes a method."""
+    """Called by ``chainrule.ops`` once loaded: each op in ``METHODS`` becomes a Tensor method."""
     global _ops
     _ops = ops_module
     for name in ops_module.METHODS:

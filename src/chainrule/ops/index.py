@@ -283,7 +283,9 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
             _apply_in_place(t.data, kind, arg)
         except ValueError as exc:
             shape = getattr(arg, "shape", ())
-            raise ValueError(f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}") from None
+            raise ValueError(
+                f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}"
+            ) from None
         t._vbox[0] += 1
         return t
     _check_recordable(t, f"{kind}_")

@@ -54,7 +54,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
@@ -98,7 +100,9 @@ class Einsum(Function):
             others = [(s, t) for j, (s, t) in enumerate(zip(self.inputs_subs, self.inputs)) if j != i]
             available = set(self.out_subs).union(*[set(s) for s, _ in others])
             kept = "".join(c for c in dict.fromkeys(subs) if c in available)
-            g = einsum(",".join([self.out_subs] + [s for s, _ in others]) + "->" + kept, gy, *[t for _, t in others])
+            g = einsum(
+                ",".join([self.out_subs] + [s for s, _ in others]) + "->" + kept, gy, *[t for _, t in others]
+            )
             x = self.inputs[i]
             if kept != subs:
                 g = _expand_subscripts(g, kept, subs, x.shape)

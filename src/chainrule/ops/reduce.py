@@ -1,7 +1,7 @@
 """Reductions. ``dim``/``axis`` may be an int, a tuple, negative, or None; ``keepdim``/``keepdims`` both work.
 
 Ties in ``amax``/``amin`` (and full ``max``/``min``) share the gradient evenly, as in ``torch.amax``;
-``max(dim=...)`` returns ``(values, indices)`` and sends the gradient to the chosen index, as in ``torch.max``.
+``max(dim=...)`` returns ``(values, indices)`` and sends the gradient to the chosen index (``torch.max``).
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | Non
     return gy if gy.data.shape == shape else BroadcastTo(shape)(gy)
 
 
-def _expand_back_array(gy: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None,
-                       keepdims: bool) -> np.ndarray:  # fmt: skip
+def _expand_back_array(
+    gy: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool
+) -> np.ndarray:
     """``_expand_back`` on arrays (the same reshape and broadcast view), for ``_backward_arrays``."""
     if not keepdims and gy.ndim:
         target = _keepdims_shape(shape, axes)
@@ -211,8 +212,15 @@ class CumSum(Function):
 
 
 # ---------------------------------------------------------------------------- function forms
-def sum(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,  # noqa: A001
-        keepdims: Any = _MISSING, dtype: Any = None) -> Tensor:  # fmt: skip
+def sum(
+    x: Tensor,
+    dim: Any = _MISSING,
+    keepdim: Any = _MISSING,
+    *,
+    axis: Any = _MISSING,  # noqa: A001
+    keepdims: Any = _MISSING,
+    dtype: Any = None,
+) -> Tensor:
     """Sum over ``dim`` (all by default)."""
     if (
         dim is _MISSING and axis is _MISSING and keepdim is _MISSING and keepdims is _MISSING
@@ -227,8 +235,9 @@ def sum(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = 
     return Sum(axes, keep)(x)
 
 
-def mean(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
-         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def mean(
+    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+) -> Tensor:
     """Arithmetic mean over ``dim``."""
     if x.dtype.kind not in "fc":
         raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}; use .float() first")
@@ -236,8 +245,16 @@ def mean(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any =
     return Sum(axes, keep)(x) / _count(x.shape, axes)
 
 
-def var(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: Any = _MISSING, *,
-        correction: float | None = None, axis: Any = _MISSING, keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def var(
+    x: Tensor,
+    dim: Any = _MISSING,
+    unbiased: bool | None = None,
+    keepdim: Any = _MISSING,
+    *,
+    correction: float | None = None,
+    axis: Any = _MISSING,
+    keepdims: Any = _MISSING,
+) -> Tensor:
     """Variance; unbiased (``correction=1``) by default, as in PyTorch."""
     axes, keep = _dim_args("var", x.ndim, dim, axis, keepdim, keepdims)
     if correction is None:
@@ -249,8 +266,16 @@ def var(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: A
     return Sum(axes, keep)(d * d) / builtins.max(n - correction, 0)
 
 
-def std(x: Tensor, dim: Any = _MISSING, unbiased: bool | None = None, keepdim: Any = _MISSING, *,
-        correction: float | None = None, axis: Any = _MISSING, keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def std(
+    x: Tensor,
+    dim: Any = _MISSING,
+    unbiased: bool | None = None,
+    keepdim: Any = _MISSING,
+    *,
+    correction: float | None = None,
+    axis: Any = _MISSING,
+    keepdims: Any = _MISSING,
+) -> Tensor:
     """Standard deviation; unbiased by default (where it is 0, the gradient is 0, as in torch)."""
     return Root(2)(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
@@ -276,16 +301,18 @@ class Root(Function):
         return gy / (safe * self.k if self.k == 2 else safe ** (self.k - 1) * self.k)
 
 
-def amax(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
-         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def amax(
+    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+) -> Tensor:
     """Max over ``dim``; tied maxima share the gradient evenly."""
     axes, keep = _dim_args("amax", x.ndim, dim, axis, keepdim, keepdims)
     _check_nonempty(x, axes, "amax")
     return AMax(axes, keep, np.max)(x)
 
 
-def amin(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
-         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def amin(
+    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+) -> Tensor:
     """Min over ``dim``; tied minima share the gradient evenly."""
     axes, keep = _dim_args("amin", x.ndim, dim, axis, keepdim, keepdims)
     _check_nonempty(x, axes, "amin")
@@ -328,14 +355,26 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any, is
     return MaxResult(values, _new(idx.astype(np.int64)))
 
 
-def max(x: Tensor, dim: Any = _MISSING, keepdim: bool = False, *, axis: Any = _MISSING,  # noqa: A001
-        keepdims: Any = _MISSING) -> Any:  # fmt: skip
+def max(
+    x: Tensor,
+    dim: Any = _MISSING,
+    keepdim: bool = False,
+    *,
+    axis: Any = _MISSING,  # noqa: A001
+    keepdims: Any = _MISSING,
+) -> Any:
     """``x.max()`` -> Tensor (ties share the gradient); ``x.max(dim)`` -> ``(values, indices)``."""
     return _max_or_min(x, dim, keepdim, axis, keepdims, True)
 
 
-def min(x: Tensor, dim: Any = _MISSING, keepdim: bool = False, *, axis: Any = _MISSING,  # noqa: A001
-        keepdims: Any = _MISSING) -> Any:  # fmt: skip
+def min(
+    x: Tensor,
+    dim: Any = _MISSING,
+    keepdim: bool = False,
+    *,
+    axis: Any = _MISSING,  # noqa: A001
+    keepdims: Any = _MISSING,
+) -> Any:
     """``x.min()`` -> Tensor (ties share the gradient); ``x.min(dim)`` -> ``(values, indices)``."""
     return _max_or_min(x, dim, keepdim, axis, keepdims, False)
 
@@ -348,15 +387,17 @@ def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
     return TakeAlongDim(idx, dim)(x)
 
 
-def logsumexp(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
-              keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def logsumexp(
+    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+) -> Tensor:
     """log(Σ exp(x)) computed without overflow."""
     axes, keep = _dim_args("logsumexp", x.ndim, dim, axis, keepdim, keepdims)
     return LogSumExp(axes, keep)(x)
 
 
-def prod(x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING,
-         keepdims: Any = _MISSING) -> Tensor:  # fmt: skip
+def prod(
+    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+) -> Tensor:
     """Product over ``dim``; the gradient is exact even when some elements are zero."""
     axes, keep = _dim_args("prod", x.ndim, dim, axis, keepdim, keepdims)
     return Prod(axes, keep)(x)

@@ -22,7 +22,9 @@ def _sum_to_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, 
     lead = len(shape) - len(target)
     if lead < 0 or any(s != 1 and s != shape[i + lead] for i, s in enumerate(target)):
         raise ValueError(f"sum_to: shape {shape} cannot be summed to {target}")
-    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(target) if s == 1 and shape[i + lead] != 1)
+    return tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(target) if s == 1 and shape[i + lead] != 1
+    )
 
 
 def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -216,9 +218,11 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
         return x
     known = int(np.prod([s for s in target if s != -1], dtype=np.int64))
     if target.count(-1) > 1 or (
-        -1 not in target and known != x.data.size or -1 in target and (known == 0 or x.data.size % known)
+        (-1 not in target and known != x.data.size) or (-1 in target and (known == 0 or x.data.size % known))
     ):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) to {target}")
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) to {target}"
+        )
     return Reshape(target)(x)
 
 
@@ -241,7 +245,9 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
         if not -max(x.ndim, 1) <= a < max(x.ndim, 1):
             raise IndexError(f"permute: dim {a} is out of range for a tensor with {x.ndim} dimensions")
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of {x.shape}")
+        raise ValueError(
+            f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of {x.shape}"
+        )
     axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
@@ -271,7 +277,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = _axis(dim, x.ndim + 1, "unsqueeze")
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    return reshape(x, (*x.shape[:d], 1, *x.shape[d:]))
 
 
 def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
@@ -319,7 +325,9 @@ def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     ts = _tensors(tensors, "cat")
     ax = _axis(dim, ts[0].ndim, "cat")
     for t in ts[1:]:
-        if t.ndim != ts[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax):
+        if t.ndim != ts[0].ndim or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax
+        ):
             raise ValueError(f"cat: shapes {ts[0].shape} and {t.shape} differ outside dim {dim}")
     return Concat(ax)(*ts)
 
@@ -381,7 +389,9 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: expected an even number of values for at most {x.ndim} dims, got {tuple(pad)}")
+        raise ValueError(
+            f"pad: expected an even number of values for at most {x.ndim} dims, got {tuple(pad)}"
+        )
     if any(int(p) < 0 for p in pad):
         raise ValueError(f"pad: negative padding is not supported, got {tuple(pad)}")
     widths = [(0, 0)] * x.ndim
