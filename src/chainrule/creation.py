@@ -154,8 +154,8 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
 def randint(
     low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None
 ) -> Tensor:
-    if high is None:
-        low, high = 0, low
+    if high is None or (isinstance(high, (tuple, list)) and size == ()):  # randint(high, size) as in torch
+        low, high, size = 0, low, (size if high is None else high)
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     shape = _check_size(_shape_arg((size,)), "randint")

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._autograd import grad
 from chainrule._grad_mode import enable_grad
 from chainrule.ops.shape import reshape, stack
@@ -95,7 +94,7 @@ def _jacobian_block(
     for k in range(n):
         grads: tuple[Tensor | None, ...] = (None,) * len(xs)
         if y.requires_grad:
-            onehot = np.zeros(n, dtype=y.dtype)
+            onehot = backend.zeros((n,), y.dtype, like=y.data)  # on y's device
             onehot[k] = 1
             grads = grad(
                 y,
@@ -112,12 +111,12 @@ def _jacobian_block(
                         f"jacobian: output {index} is independent of input {j}; "
                         "strict=True does not allow a zero Jacobian"
                     )
-                g = _new(np.zeros(x.shape, dtype=x.dtype))
+                g = _new(backend.zeros(x.shape, x.dtype, like=x.data))
             rows[j].append(g)
     out = []
     for j, x in enumerate(xs):
         if n == 0:
-            out.append(_new(np.zeros(y.shape + x.shape, dtype=x.dtype)))
+            out.append(_new(backend.zeros(y.shape + x.shape, x.dtype, like=x.data)))
         else:
             out.append(reshape(stack(rows[j]), y.shape + x.shape))
     return out
@@ -147,14 +146,14 @@ def hessian(
         if not out.requires_grad:
             if strict:
                 raise RuntimeError("hessian: the output does not depend on the inputs (strict=True)")
-            return tuple(_new(np.zeros(a.shape, dtype=a.dtype)) for a in args)
+            return tuple(_new(backend.zeros(a.shape, a.dtype, like=a.data)) for a in args)
         gs = grad(out.reshape(()), args, create_graph=True, allow_unused=True)
         result = []
         for i, (g, a) in enumerate(zip(gs, args)):
             if g is None:
                 if strict:
                     raise RuntimeError(f"hessian: the output is independent of input {i} (strict=True)")
-                g = _new(np.zeros(a.shape, dtype=a.dtype))
+                g = _new(backend.zeros(a.shape, a.dtype, like=a.data))
             result.append(g)
         return tuple(result)
 

@@ -1,5 +1,8 @@
 """Check gradients: central differences against backprop, in float64, with reports that name the element.
 
+Works on tensors on any device: constants (projection weights, zero gradients) are made on the device of
+the tensors they meet, and the comparison runs on host copies.
+
 >>> import chainrule as cr
 >>> x = cr.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
 >>> cr.gradcheck(lambda t: (t.tanh() * t).sum(), [x])
@@ -13,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._autograd import grad as _grad
 from chainrule.tensor import Tensor, _new
 
@@ -52,7 +56,7 @@ def _scalar_output(
         return outs
     total = None
     for o, w in zip(outs, weights):
-        term = (o * _new(w)).sum() if o.dtype.kind in "fc" else None
+        term = (o * _new(backend.asarray(w, like=o.data))).sum() if o.dtype.kind in "fc" else None
         if term is not None:
             total = term if total is None else total + term
     return total
@@ -61,11 +65,14 @@ def _scalar_output(
 def numerical_grad(
     f: Callable[..., Any], inputs: Any, eps: float = 1e-6, grad_outputs: Sequence[np.ndarray] | None = None
 ) -> list[np.ndarray]:
-    """d(sum of outputs · grad_outputs)/d(input) by central differences for every element of every input."""
+    """d(sum of outputs · grad_outputs)/d(input) by central differences for every element of every input.
+
+    Returns NumPy arrays (float64) whatever the inputs' device; ``grad_outputs`` may live on any device.
+    """
     xs = _as_list(inputs)
     if grad_outputs is None:
         outs = _scalar_output(f, xs, None)
-        grad_outputs = [np.ones_like(o.data, dtype=np.float64) for o in outs]
+        grad_outputs = [backend.ones(o.shape, np.float64, like=o.data) for o in outs]
     grads = []
     for x in xs:
         g = np.zeros(x.shape, dtype=np.float64)
@@ -79,6 +86,15 @@ def numerical_grad(
             g[idx] = (plus - minus) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def _host64(value: Any) -> np.ndarray:
+    """A Tensor, an array on any device, a torch tensor or a number as a float64 NumPy array."""
+    if isinstance(value, Tensor):
+        value = value.data
+    elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(backend.to_device(value, "cpu"), dtype=np.float64)
 
 
 def _to_float64(xs: Sequence[Tensor]) -> list[Tensor]:
@@ -138,7 +154,7 @@ def _check(
         raise ValueError("gradcheck: no input requires grad")
     rng = np.random.default_rng(0)
     outs = _scalar_output(f, xs, None)
-    weights = [rng.standard_normal(o.shape) for o in outs]
+    weights = [backend.asarray(rng.standard_normal(o.shape), like=o.data) for o in outs]
     total = _scalar_output(f, xs, weights)
     if total is not None and total.requires_grad:
         analytic = _grad(total, diff, allow_unused=True)
@@ -150,7 +166,7 @@ def _check(
         if not x.requires_grad:
             continue
         a = analytic[pos]
-        a_arr = np.zeros(x.shape) if a is None else np.asarray(a.data, dtype=np.float64)
+        a_arr = np.zeros(x.shape) if a is None else _host64(a.data)
         pos += 1
         msg = _report(which, i, a_arr, numeric[i], atol, rtol)
         if msg:
@@ -172,26 +188,33 @@ def gradgradcheck(
     xs = _to_float64(_as_list(inputs))
     rng = np.random.default_rng(1)
     outs = _scalar_output(f, xs, None)
-    weights = [rng.standard_normal(o.shape) for o in outs]
+    weights = [backend.asarray(rng.standard_normal(o.shape), like=o.data) for o in outs]
 
     def first_grads(*args: Tensor) -> tuple[Tensor, ...]:
         total = _scalar_output(f, args, weights)
         diff = [a for a in args if a.requires_grad]
         grads = _grad(total, diff, create_graph=True, allow_unused=True)
-        return tuple(g if g is not None else _new(np.zeros(a.shape)) for g, a in zip(grads, diff))
+        return tuple(
+            g if g is not None else _new(backend.zeros(a.shape, a.dtype, like=a.data))
+            for g, a in zip(grads, diff)
+        )
 
     return _check(first_grads, xs, eps, atol, rtol, raise_exception, "second derivative")
 
 
 def assert_close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8, msg: str = "") -> None:
-    """Assert two arrays/Tensors are close, reporting the worst element."""
-    a = np.asarray(actual.detach().data if isinstance(actual, Tensor) else actual, dtype=np.float64)
-    e = np.asarray(expected.detach().data if isinstance(expected, Tensor) else expected, dtype=np.float64)
-    if hasattr(expected, "detach") and not isinstance(expected, Tensor):  # a torch tensor
-        e = expected.detach().cpu().numpy().astype(np.float64)
+    """Assert two arrays/Tensors are close, reporting the worst element.
+
+    Either side may be a Tensor or array on any device, a torch tensor, or a number/list.
+    """
+    a = _host64(actual)
+    e = _host64(expected)
     if a.shape != e.shape:
         raise AssertionError(f"{msg}shape mismatch: {a.shape} vs {e.shape}")
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
         err = np.abs(a - e)
         i = np.unravel_index(int(np.nanargmax(err)), err.shape) if err.ndim else ()
-        raise AssertionError(f"{msg}not close: max |diff| {err[i]:.3g} at {i}: {a[i]!r} vs {e[i]!r}")
+        at = tuple(int(k) for k in i)
+        raise AssertionError(
+            f"{msg}not close: max |diff| {err[i]:.3g} at {at}: {float(a[i])!r} vs {float(e[i])!r}"
+        )

@@ -174,7 +174,12 @@ class _Ufunc:
         self._u = ufunc
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return wrap(self._u(*_strict(list(args)), **kwargs))
+        # as in CuPy: ``out=`` (and ``where=``) must be device arrays, and ``out`` is what comes back
+        out = kwargs.get("out")
+        result = self._u(*_strict(list(args)), **{k: _strict(v) for k, v in kwargs.items()})
+        if out is not None:
+            return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        return wrap(result)
 
     def at(self, a: FakeArray, index: Any, values: Any) -> None:
         self._u.at(_strict(a), _lenient(index), _strict(values))

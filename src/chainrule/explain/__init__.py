@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.explain.backprop import agrees, backprop, numerical_grads, seed_for
 from chainrule.explain.graph import Graph, build_graph
 from chainrule.explain.report import ForwardRow, Report, Step
@@ -103,7 +104,7 @@ def explain(
         forward=forward,
         steps=steps,
         grads=grads,
-        values={n.name: n.value for n in graph.nodes},
+        values={n.name: _host(n.value) for n in graph.nodes},
         seed=seed,
         numerical_check=numerical_check,
         numerical={by_id[k].name: v[0] for k, v in numerical.items() if v is not None},
@@ -120,12 +121,17 @@ def _in_order(graph: Graph, totals: dict[int, np.ndarray]) -> list[tuple[int, np
 def _row(node: Any) -> ForwardRow:
     if node.op is None:
         kind = "leaf" if node.requires_grad else "const"
-        return ForwardRow(node.name, kind, [], node.shape, str(node.value.dtype), node.value)
+        return ForwardRow(node.name, kind, [], node.shape, str(node.value.dtype), _host(node.value))
     op = node.op
     inputs = [x.name for x in op.inputs]
     return ForwardRow(
-        node.name, op.kind, inputs, node.shape, str(node.value.dtype), node.value, dict(op.consts)
+        node.name, op.kind, inputs, node.shape, str(node.value.dtype), _host(node.value), dict(op.consts)
     )
+
+
+def _host(array: Any) -> np.ndarray:
+    """Report arrays live on the host, whatever the graph's device."""
+    return backend.to_device(array, "cpu")
 
 
 class _CallableModule(types.ModuleType):

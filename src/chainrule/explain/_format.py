@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
+
 
 def fmt_number(x: Any, precision: int = 6) -> str:
     """A number with ``precision`` significant digits (``0.5``, ``-0.0113``, ``1.5e-07``, ``True``)."""
@@ -31,7 +33,7 @@ def fmt_array(a: Any, max_elements: int = 8, precision: int = 6) -> str:
         return "—"
     if isinstance(a, (tuple, list)):
         return "(" + ", ".join(fmt_array(x, max_elements, precision) for x in a) + ")"
-    arr = np.asarray(a)
+    arr = np.asarray(backend.to_device(a, "cpu"))  # CUDA arrays are copied to the host
     if arr.ndim == 0:
         return fmt_number(arr.item(), precision)
     if arr.size <= max(max_elements, 0) or arr.size == 0:

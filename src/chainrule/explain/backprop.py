@@ -4,6 +4,9 @@
 of its outputs, broadcast gradients summed back, accumulation over consumers), newest op first, but
 keeps the graph (nothing is freed) and never writes ``.grad``. ``numerical_grads`` replays the forward
 pass from a node to the output in float64 with central differences.
+
+A graph on a CUDA device is backpropagated and replayed there; the seed, the gradients returned and the
+numerical gradients are NumPy arrays on the host.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.explain.graph import Graph, Node, Op
 
 
@@ -30,11 +34,11 @@ class Edge:
 
 
 def seed_for(graph: Graph, gradient: Any = None) -> np.ndarray:
-    """dL/d(root): ``gradient`` if given, else ones."""
+    """dL/d(root) as a host array: ``gradient`` (on any device) if given, else ones."""
     root = graph.root
     if gradient is None:
-        return np.ones_like(root.value)
-    g = np.asarray(getattr(gradient, "data", gradient), dtype=root.value.dtype)
+        return np.ones(root.value.shape, dtype=root.value.dtype)
+    g = np.asarray(backend.to_device(getattr(gradient, "data", gradient), "cpu"), dtype=root.value.dtype)
     if g.shape != root.value.shape:
         raise ValueError(
             f"explain: gradient has shape {g.shape}, but the output has shape {root.value.shape}"
@@ -69,7 +73,8 @@ def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
     from chainrule.ops.shape import sum_to
     from chainrule.tensor import Tensor, _new
 
-    grads: dict[int, Any] = {id(graph.root): _new(np.asarray(seed))}
+    like = graph.root.value  # constants are made on the graph's device
+    grads: dict[int, Any] = {id(graph.root): _new(backend.asarray(seed, like=like))}
     edges: list[Edge] = []
     with no_grad():
         for op in reversed(graph.ops):
@@ -79,7 +84,11 @@ def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
                 continue
             if len(gys) > 1:
                 metas = f._output_meta
-                gys = [g if g is not None else _new(np.zeros(s, d)) for g, (s, d) in zip(gys, metas)]
+                like = next(g.data for g in gys if g is not None)
+                gys = [
+                    g if g is not None else _new(backend.zeros(s, d, like=like))
+                    for g, (s, d) in zip(gys, metas)
+                ]
             f._check_versions()
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
@@ -88,12 +97,12 @@ def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
                 raise RuntimeError(
                     f"{op.kind}.backward returned {len(gxs)} gradients for {len(op.inputs)} inputs"
                 )
-            upstream = [None if g is None else g.data for g in gys]
+            upstream = [None if g is None else _host(g.data) for g in gys]
             for i, (x, gx) in enumerate(zip(op.inputs, gxs)):
                 if gx is None or not x.requires_grad:
                     continue
                 if not isinstance(gx, Tensor):
-                    gx = _new(np.asarray(gx, dtype=x.obj.dtype))
+                    gx = _new(backend.asarray(gx, dtype=x.obj.dtype, like=x.value))
                 raw = None
                 if gx.shape != x.shape:
                     raw = gx.shape
@@ -102,8 +111,12 @@ def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
                     gx = gx.to(x.obj.dtype)
                 prev = grads.get(id(x))
                 grads[id(x)] = gx if prev is None else prev + gx
-                edges.append(Edge(op, i, x, upstream, gx.data, raw))
-    return edges, {k: v.data for k, v in grads.items()}
+                edges.append(Edge(op, i, x, upstream, _host(gx.data), raw))
+    return edges, {k: _host(v.data) for k, v in grads.items()}
+
+
+def _host(array: Any) -> np.ndarray:
+    return backend.to_device(array, "cpu")
 
 
 # ---------------------------------------------------------------------------- numerical check
@@ -115,7 +128,7 @@ def _replay(op: Op, arrays: list[np.ndarray]) -> list[np.ndarray]:
     if op.fn is not None:
         ys = copy.copy(op.fn).forward(*arrays)  # a copy: forward may stash shapes on the Function
         ys = ys if isinstance(ys, tuple) else (ys,)
-        return [np.asarray(y) for y in ys]
+        return [backend.ensure_array(y) for y in ys]
     if op.forward is None:
         raise _NoReplay(op.kind)
     try:
@@ -125,7 +138,7 @@ def _replay(op: Op, arrays: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _as64(a: np.ndarray) -> np.ndarray:
-    return a.astype(np.float64) if a.dtype.kind == "f" else np.array(a)
+    return a.astype(np.float64) if a.dtype.kind == "f" else a.copy()
 
 
 def numerical_grads(
@@ -137,8 +150,8 @@ def numerical_grads(
     evenly; ``checked`` is their mask, the others are NaN). A node whose path to the output goes through
     an op that cannot be replayed maps to None.
     """
-    base = {id(n): _as64(np.asarray(n.value)) for n in graph.nodes}
-    w = np.asarray(seed, dtype=np.float64)
+    base = {id(n): _as64(backend.ensure_array(n.value)) for n in graph.nodes}
+    w = backend.asarray(seed, dtype=np.float64, like=graph.root.value)
     root = id(graph.root)
     result: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
     for target in targets:

@@ -544,7 +544,7 @@ class Module:
             for key, value in arrays.items():
                 target = own[key]
                 if assign:
-                    target.data = backend.to_device(np.array(value), target.device)
+                    target.data = backend.to_device(value, target.device).copy()
                 else:
                     target.data[...] = backend.to_device(value, target.device).astype(
                         target.dtype, copy=False

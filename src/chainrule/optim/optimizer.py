@@ -57,7 +57,7 @@ def _scalar(value: Any) -> Any:
     """Hyper-parameters given as 1-element tensors/arrays become Python numbers."""
     if isinstance(value, Tensor):
         value = value.data
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, (np.ndarray, np.generic)) or backend.is_cuda_array(value):
         if value.size != 1:
             raise ValueError(
                 f"a hyper-parameter given as an array must have 1 element, got shape {value.shape}"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.nn.functional._activation import softmax
 from chainrule.nn.functional._conv import ShapeError
 from chainrule.nn.functional._dropout import dropout
@@ -19,7 +19,7 @@ def _additive_mask(mask: Any, dtype: np.dtype, allowed_when_true: bool, device: 
     """A boolean mask becomes 0 / -inf (which value blocks depends on the API); a float mask is added."""
     if mask is None:
         return None
-    m = mask if isinstance(mask, Tensor) else _new(np.asarray(mask))
+    m = mask if isinstance(mask, Tensor) else _new(mask if backend.is_cuda_array(mask) else np.asarray(mask))
     m = m.to(device)
     if m.dtype == np.bool_:
         blocked = ~m.data if allowed_when_true else m.data

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers._factory import check_dropout, check_positive, empty_param
@@ -116,8 +117,9 @@ class MultiheadAttention(Module):
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
-                mask = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
-                key_padding_mask = np.asarray(mask).reshape(1, -1)
+                mask = key_padding_mask
+                mask = mask if isinstance(mask, Tensor) or backend.is_cuda_array(mask) else np.asarray(mask)
+                key_padding_mask = mask.reshape(1, -1)
         elif self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         if same:

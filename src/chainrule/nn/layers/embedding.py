@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._grad_mode import no_grad
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -106,7 +107,9 @@ class Embedding(Module):
         sparse: bool = False,
     ) -> Embedding:
         """An Embedding holding ``embeddings`` (2-D); frozen (no gradient) by default."""
-        data = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if not backend.is_cuda_array(data):  # a CUDA array stays on the device
+            data = np.asarray(data)
         if data.ndim != 2:
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")
         return cls(
