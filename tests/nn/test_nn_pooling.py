@@ -131,3 +131,53 @@ def test_max_pool_float32_and_errors() -> None:
         F.max_pool2d(cr.randn(1, 1, 2, 2), 3)
     with pytest.raises(ValueError, match="kernel_size must be >= 1"):
         F.avg_pool2d(x, 0)
+
+
+# ---------------------------------------------------------------- non-overlapping windows (the tiled fast path)
+@pytest.mark.parametrize(
+    ("nd", "shape", "kernel"),
+    [
+        (1, (2, 3, 8), 2),
+        (1, (2, 3, 7), 3),  # a tail no window covers
+        (2, (2, 3, 6, 6), 2),
+        (2, (2, 3, 7, 5), (2, 3)),
+        (2, (1, 2, 4, 4), 1),
+        (3, (1, 2, 4, 5, 6), 2),
+    ],
+)
+@pytest.mark.parametrize("ties", [False, True])
+def test_non_overlapping_max_pool_matches_torch(torch, nd, shape, kernel, ties) -> None:
+    x = np.random.default_rng(nd).standard_normal(shape)
+    if ties:
+        x = np.round(x)  # many windows with several maxima: the first one takes the gradient
+    name = f"max_pool{nd}d"
+    check_function_parity(
+        torch,
+        lambda t: getattr(torch.nn.functional, name)(t, kernel),
+        lambda c: getattr(F, name)(c, kernel),
+        [x],
+        second_order=True,
+    )
+    y, idx = getattr(F, name)(cr.tensor(x), kernel, return_indices=True)
+    ty, tidx = getattr(torch.nn.functional, name)(torch.tensor(x), kernel, return_indices=True)
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+
+
+@pytest.mark.parametrize("where", [(0, 0, 0, 0), (0, 1, 3, 2), (1, 2, 1, 1)])
+def test_max_pool_nan_wins_its_window_as_in_torch(torch, where) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    x[where] = np.nan
+    check_function_parity(
+        torch, lambda t: torch.nn.functional.max_pool2d(t, 2), lambda c: F.max_pool2d(c, 2), [x]
+    )
+
+
+def test_max_pool_infinite_gradient_stays_on_the_arg_max(torch) -> None:
+    x = np.random.default_rng(1).standard_normal((1, 2, 4, 4))
+    gy = np.ones((1, 2, 2, 2))
+    gy[0, 1, 1, 0] = np.inf
+    c = cr.tensor(x, requires_grad=True)
+    F.max_pool2d(c, 2).backward(cr.tensor(gy))
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(t, 2).backward(torch.tensor(gy))
+    np.testing.assert_array_equal(c.grad.data, t.grad.numpy())  # inf at the arg-max, 0 (not nan) elsewhere
