@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import sys
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,41 +96,99 @@ def _fresh_sum(a: Any, b: Any) -> Any:
 
 
 class _Schedule:
-    """Functions waiting to run: newest generation first, first come first served within a generation.
+    """Functions waiting to run, handed out a generation at a time: newest generation first, first come
+    first served within one.
 
-    The order a heap keyed by (-generation, arrival) gives, but the heap holds only the distinct generations
-    (few at a time); each function is queued once however many of its outputs receive gradients.
+    A function's inputs were made by functions of strictly lower generation, so running a generation only
+    ever queues work for older ones: its bucket is complete when it is handed out, and the heap holds only
+    the distinct generations waiting (few at a time). Each function is queued once however many of its
+    outputs receive gradients.
     """
 
-    __slots__ = ("_buckets", "_generations", "_queued")
+    __slots__ = ("buckets", "generations", "queued")
 
     def __init__(self) -> None:
-        self._buckets: dict[int, deque[Function]] = {}
-        self._generations: list[int] = []  # heap of negated generations that have a bucket
-        self._queued: set[int] = set()
+        self.buckets: dict[int, list[Function]] = {}
+        self.generations: list[int] = []  # heap of negated generations that have a bucket
+        self.queued: set[int] = set()
 
     def __bool__(self) -> bool:
-        return bool(self._generations)
+        return bool(self.generations)
 
     def push(self, f: Function) -> None:
-        if id(f) in self._queued:
+        if id(f) in self.queued:
             return
-        self._queued.add(id(f))
-        bucket = self._buckets.get(f.generation)
+        self.queued.add(id(f))
+        bucket = self.buckets.get(f.generation)
         if bucket is None:
-            self._buckets[f.generation] = deque((f,))
-            heapq.heappush(self._generations, -f.generation)
+            self.buckets[f.generation] = [f]
+            heapq.heappush(self.generations, -f.generation)
         else:
             bucket.append(f)
 
-    def pop(self) -> Function:
-        gen = -self._generations[0]
-        bucket = self._buckets[gen]
-        f = bucket.popleft()
-        if not bucket:
-            heapq.heappop(self._generations)
-            del self._buckets[gen]
-        return f
+    def pop_generation(self) -> list[Function]:
+        """The functions of the newest waiting generation, in arrival order."""
+        return self.buckets.pop(-heapq.heappop(self.generations))
+
+
+def _recorded_step(
+    f: Function,
+    pending: dict[int, list[Any]],
+    schedule: _Schedule,
+    wanted: set[int] | None,
+    captured: dict[int, Tensor],
+    retain_graph: bool,
+) -> None:
+    """Run one function's ``backward`` as recorded tensor ops and hand its input gradients on."""
+    inputs = f.inputs
+    if inputs is None:
+        raise RuntimeError(_FREED)
+    refs = f._output_refs
+    gys: list[Any] = []
+    for ref in refs:
+        o = ref()
+        entry = pending.pop(id(o), None) if o is not None else None
+        if entry is None:
+            gys.append(None)
+            continue
+        g = entry[1]
+        if wanted is not None:
+            if id(o) in wanted:
+                captured[id(o)] = g
+        elif o._retains_grad:
+            o._grad = g if o._grad is None else o._grad + g
+        gys.append(g)
+    if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: it calls Tensor.__eq__
+        gys = [
+            g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
+            for g, (shape, dtype) in zip(gys, f._output_meta)
+        ]  # fmt: skip
+    f._check_versions()
+    gxs = f.backward(*gys) if not _grad_state.anomaly else _backward_as_one_step(f, gys)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(inputs):
+        raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs")
+    if _grad_state.anomaly:
+        _check_backward_anomaly(f, gxs)
+    for i, (x, gx) in enumerate(zip(inputs, gxs)):
+        if gx is None or not x.requires_grad:
+            continue
+        if not isinstance(gx, Tensor):
+            gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
+        if gx.shape != x.shape:
+            gx = _sum_to_input(f, i, gx, x)
+        if gx.dtype != x.dtype:
+            gx = gx.to(x.dtype)
+        entry = pending.get(id(x))
+        if entry is None:
+            pending[id(x)] = [x, gx]
+            if x.creator is not None:
+                schedule.push(x.creator)
+        else:
+            entry[1] = entry[1] + gx
+    if not retain_graph:
+        f.inputs = None
 
 
 def run_backward(
@@ -166,58 +223,8 @@ def run_backward(
 
     with set_grad_enabled(True):
         while schedule:
-            f = schedule.pop()
-            inputs = f.inputs
-            if inputs is None:
-                raise RuntimeError(_FREED)
-            refs = f._output_refs
-            gys: list[Any] = []
-            for ref in refs:
-                o = ref()
-                entry = pending.pop(id(o), None) if o is not None else None
-                if entry is None:
-                    gys.append(None)
-                    continue
-                g = entry[1]
-                if wanted is not None:
-                    if id(o) in wanted:
-                        captured[id(o)] = g
-                elif o._retains_grad:
-                    o._grad = g if o._grad is None else o._grad + g
-                gys.append(g)
-            if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: that calls Tensor.__eq__
-                gys = [
-                    g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
-                    for g, (shape, dtype) in zip(gys, f._output_meta)
-                ]  # fmt: skip
-            f._check_versions()
-            gxs = f.backward(*gys) if not _grad_state.anomaly else _backward_as_one_step(f, gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if len(gxs) != len(inputs):
-                raise RuntimeError(
-                    f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
-                )
-            if _grad_state.anomaly:
-                _check_backward_anomaly(f, gxs)
-            for i, (x, gx) in enumerate(zip(inputs, gxs)):
-                if gx is None or not x.requires_grad:
-                    continue
-                if not isinstance(gx, Tensor):
-                    gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
-                if gx.shape != x.shape:
-                    gx = _sum_to_input(f, i, gx, x)
-                if gx.dtype != x.dtype:
-                    gx = gx.to(x.dtype)
-                entry = pending.get(id(x))
-                if entry is None:
-                    pending[id(x)] = [x, gx]
-                    if x.creator is not None:
-                        schedule.push(x.creator)
-                else:
-                    entry[1] = entry[1] + gx
-            if not retain_graph:
-                f.inputs = None
+            for f in schedule.pop_generation():
+                _recorded_step(f, pending, schedule, wanted, captured, retain_graph)
     if wanted is not None:
         for key, (_t, g) in pending.items():
             if key in wanted:
@@ -238,11 +245,12 @@ def _run_arrays(
     the Tensor/Function machinery, and gradients meeting at one tensor are summed in NumPy: the first sum
     allocates a buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place.
     Arrays an op's backward returned are never written to (``Add`` hands the same array to both inputs).
+    The hot loop inlines ``_Schedule.push`` and the common case of ``Function._check_versions``: each
+    method call costs ~5% of a small step.
     """
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad array, the array is ours to add into]
     schedule = _Schedule()
-    # The loop below inlines _Schedule.pop/push on these containers: method calls cost ~5% of a small step.
-    buckets, generations, queued = schedule._buckets, schedule._generations, schedule._queued
+    buckets, generations, queued = schedule.buckets, schedule.generations, schedule.queued
     heappush, heappop = heapq.heappush, heapq.heappop
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
@@ -262,103 +270,107 @@ def _run_arrays(
     state.grad_enabled = False
     try:
         while generations:
-            gen = -generations[0]  # inlined _Schedule.pop
-            bucket = buckets[gen]
-            f = bucket.popleft()
-            if not bucket:
-                heappop(generations)
-                del buckets[gen]
-            inputs = f.inputs
-            if inputs is None:
-                raise RuntimeError(_FREED)
-            refs = f._output_refs
-            if len(refs) == 1:
-                o = refs[0]()
-                entry = pending.pop(id(o), None) if o is not None else None
-                g = None
-                if entry is not None:
-                    g = entry[1]
-                    if wanted is not None:
-                        if id(o) in wanted:
-                            captured[id(o)] = _new(g)
-                    elif o._retains_grad:
-                        o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
-                f._check_versions()
-                if state.anomaly:
-                    gxs = _backward_as_one_step(f, [None if g is None else _new(g)])
-                elif g is not None and f._backward_arrays is not None:
-                    gxs = f._backward_arrays(g)
-                else:
-                    gxs = f.backward(None if g is None else _new(g))
-            else:
-                gys: list[Any] = []
-                for ref in refs:
-                    o = ref()
+            for f in buckets.pop(-heappop(generations)):  # one generation, in arrival order
+                inputs = f.inputs
+                if inputs is None:
+                    raise RuntimeError(_FREED)
+                refs = f._output_refs
+                if len(refs) == 1:
+                    o = refs[0]()
                     entry = pending.pop(id(o), None) if o is not None else None
-                    if entry is None:
-                        gys.append(None)
-                        continue
-                    g = entry[1]
-                    if wanted is not None:
-                        if id(o) in wanted:
-                            captured[id(o)] = _new(g)
-                    elif o._retains_grad:
-                        o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
-                    gys.append(_new(g))
-                if any(g is None for g in gys):
-                    gys = [
-                        g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
-                        for g, (shape, dtype) in zip(gys, f._output_meta)
-                    ]  # fmt: skip
-                f._check_versions()
-                gxs = f.backward(*gys) if not state.anomaly else _backward_as_one_step(f, gys)
-            if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if len(gxs) != len(inputs):
-                raise RuntimeError(
-                    f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
-                )
-            if state.anomaly:
-                _check_backward_anomaly(f, gxs)
-            for x, gx in zip(inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                cls = gx.__class__
-                if cls is not np.ndarray:
-                    if cls is Tensor or isinstance(gx, Tensor):
-                        gx = gx.data
-                    elif cls in _NUMERIC_SCALARS:  # 0-d arithmetic in a _backward_arrays formula
-                        gx = np.asarray(gx, x.data.dtype)
-                    else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
-                        gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
-                xdata = x.data
-                if gx.shape != xdata.shape:
-                    gx = _sum_to_input_array(f, inputs, gx, x)
-                gdtype = gx.dtype
-                if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
-                    gx = gx.astype(xdata.dtype)
-                    gdtype = gx.dtype
-                key = id(x)
-                entry = pending.get(key)
-                if entry is None:
-                    pending[key] = [x, gx, False]
-                    creator = x.creator
-                    if creator is not None and id(creator) not in queued:  # inlined _Schedule.push
-                        queued.add(id(creator))
-                        bucket = buckets.get(creator.generation)
-                        if bucket is None:
-                            buckets[creator.generation] = deque((creator,))
-                            heappush(generations, -creator.generation)
-                        else:
-                            bucket.append(creator)
-                elif entry[2] and entry[1].dtype is gdtype:
-                    buffer = entry[1]
-                    buffer += gx
+                    g = None
+                    if entry is not None:
+                        g = entry[1]
+                        if wanted is not None:
+                            if id(o) in wanted:
+                                captured[id(o)] = _new(g)
+                        elif o._retains_grad:
+                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                    versions = f._input_versions
+                    if f.uses_outputs or not (
+                        (len(versions) == 1 and inputs[0]._vbox[0] == versions[0])
+                        or (
+                            len(versions) == 2
+                            and inputs[0]._vbox[0] == versions[0]
+                            and inputs[1]._vbox[0] == versions[1]
+                        )
+                    ):
+                        f._check_versions()
+                    if state.anomaly:
+                        gxs = _backward_as_one_step(f, [None if g is None else _new(g)])
+                    elif g is not None and f._backward_arrays is not None:
+                        gxs = f._backward_arrays(g)
+                    else:
+                        gxs = f.backward(None if g is None else _new(g))
                 else:
-                    entry[1] = _fresh_sum(entry[1], gx)
-                    entry[2] = True
-            if not retain_graph:
-                f.inputs = None
+                    gys: list[Any] = []
+                    for ref in refs:
+                        o = ref()
+                        entry = pending.pop(id(o), None) if o is not None else None
+                        if entry is None:
+                            gys.append(None)
+                            continue
+                        g = entry[1]
+                        if wanted is not None:
+                            if id(o) in wanted:
+                                captured[id(o)] = _new(g)
+                        elif o._retains_grad:
+                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                        gys.append(_new(g))
+                    if any(g is None for g in gys):
+                        gys = [
+                            g if g is not None else _new(_zeros(shape, dtype, f.inputs[0].data))
+                            for g, (shape, dtype) in zip(gys, f._output_meta)
+                        ]  # fmt: skip
+                    f._check_versions()
+                    gxs = f.backward(*gys) if not state.anomaly else _backward_as_one_step(f, gys)
+                if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
+                    gxs = (gxs,)
+                if len(gxs) != len(inputs):
+                    raise RuntimeError(
+                        f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
+                    )
+                if state.anomaly:
+                    _check_backward_anomaly(f, gxs)
+                for x, gx in zip(inputs, gxs):
+                    if gx is None or not x.requires_grad:
+                        continue
+                    cls = gx.__class__
+                    if cls is not np.ndarray:
+                        if cls is Tensor or isinstance(gx, Tensor):
+                            gx = gx.data
+                        elif cls in _NUMERIC_SCALARS:  # 0-d arithmetic in a _backward_arrays formula
+                            gx = np.asarray(gx, x.data.dtype)
+                        else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
+                            gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
+                    xdata = x.data
+                    if gx.shape != xdata.shape:
+                        gx = _sum_to_input_array(f, inputs, gx, x)
+                    gdtype = gx.dtype
+                    if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
+                        gx = gx.astype(xdata.dtype)
+                        gdtype = gx.dtype
+                    key = id(x)
+                    entry = pending.get(key)
+                    if entry is None:
+                        pending[key] = [x, gx, False]
+                        creator = x.creator
+                        if creator is not None and id(creator) not in queued:  # inlined _Schedule.push
+                            queued.add(id(creator))
+                            bucket = buckets.get(creator.generation)
+                            if bucket is None:
+                                buckets[creator.generation] = [creator]
+                                heappush(generations, -creator.generation)
+                            else:
+                                bucket.append(creator)
+                    elif entry[2] and entry[1].dtype is gdtype:
+                        buffer = entry[1]
+                        buffer += gx
+                    else:
+                        entry[1] = _fresh_sum(entry[1], gx)
+                        entry[2] = True
+                if not retain_graph:
+                    f.inputs = None
     finally:
         state.grad_enabled = previous
     if wanted is not None:
@@ -367,32 +379,29 @@ def _run_arrays(
                 captured[key] = _new(g)
         return captured
     for t, g, _owned in pending.values():
-        if (t.creator is None and t.requires_grad) or t._retains_grad:
-            old = t._grad
-            if old is None:
-                t._grad = _new(g)
-            elif not _accumulate_in_place(old, g):
-                t._grad = _new(_fresh_sum(old.data, g))
+        if t.creator is None:
+            if not t.requires_grad:
+                continue
+        elif not t._retains_grad:
+            continue
+        old = t._grad
+        if old is None:
+            t._grad = _new(g)
+            continue
+        # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
+        # writable, non-view array has no other reference (not shared with another grad, nor viewed).
+        buf = old.data
+        if (
+            buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
+            and old.creator is None and not old.requires_grad
+            and _getrefcount(buf) == 3  # old.data, `buf`, and getrefcount's own argument
+            and buf.flags.writeable
+        ):  # fmt: skip
+            buf += g
+            old._vbox[0] += 1
+        else:
+            t._grad = _new(_fresh_sum(buf, g))
     return captured
-
-
-def _accumulate_in_place(old: Tensor, g: Any) -> bool:
-    """``old.grad += g`` in place, as torch accumulates ``.grad``, when ``old`` owns its array outright.
-
-    That is: a plain tensor (not in a graph) whose writable, non-view array has no other reference (so it is
-    not shared with another tensor's grad, nor viewed). Its version counter is bumped, as for any in-place op.
-    """
-    buf = old.data
-    if (
-        buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
-        and old.creator is None and not old.requires_grad
-        and _getrefcount(buf) == 3  # old.data, `buf`, and getrefcount's own argument
-        and buf.flags.writeable
-    ):  # fmt: skip
-        buf += g
-        old._vbox[0] += 1
-        return True
-    return False
 
 
 def _sum_to_input_array(f: Function, inputs: list[Tensor], gx: Any, x: Tensor) -> Any:

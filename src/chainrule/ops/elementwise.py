@@ -67,7 +67,7 @@ class Add(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return a + b
 
@@ -98,7 +98,7 @@ class Sub(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return a - b
 
@@ -126,7 +126,7 @@ class RSubScalar(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return a * b
 
@@ -162,7 +162,7 @@ class MulScalar(Function):
 
 class Div(Function):
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         if a.dtype.kind in "biu":  # true division of integers gives float32, as in PyTorch
             a, b = a.astype(np.float32), b.astype(np.float32)
@@ -248,7 +248,7 @@ class Pow(Function):
     uses_outputs = True
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return a**b
 
@@ -658,7 +658,7 @@ class Maximum(Function):
     """Elementwise max; on ties each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return np.maximum(a, b)
 
@@ -669,7 +669,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return np.minimum(a, b)
 
@@ -694,7 +694,7 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
+        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         return np.where(self.cond, a, b)
 
