@@ -245,12 +245,14 @@ def _run_arrays(
     the Tensor/Function machinery, and gradients meeting at one tensor are summed in NumPy: the first sum
     allocates a buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place.
     Arrays an op's backward returned are never written to (``Add`` hands the same array to both inputs).
-    The hot loop inlines ``_Schedule.push`` and the common case of ``Function._check_versions``: each
-    method call costs ~5% of a small step.
+    The hot loop inlines ``_Schedule`` and the common case of ``Function._check_versions``: each method
+    call costs ~5% of a small step.
     """
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad array, the array is ours to add into]
-    schedule = _Schedule()
-    buckets, generations, queued = schedule.buckets, schedule.generations, schedule.queued
+    # A _Schedule's containers, used directly (see _Schedule for the order they give).
+    buckets: dict[int, list[Function]] = {}
+    generations: list[int] = []
+    queued: set[int] = set()
     heappush, heappop = heapq.heappush, heapq.heappop
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
@@ -263,8 +265,15 @@ def _run_arrays(
         else:
             entry[1] = _fresh_sum(entry[1], g.data)
             entry[2] = True
-        if out.creator is not None:
-            schedule.push(out.creator)
+        creator = out.creator
+        if creator is not None and id(creator) not in queued:
+            queued.add(id(creator))
+            bucket = buckets.get(creator.generation)
+            if bucket is None:
+                buckets[creator.generation] = [creator]
+                heappush(generations, -creator.generation)
+            else:
+                bucket.append(creator)
 
     previous = state.grad_enabled
     state.grad_enabled = False
@@ -335,21 +344,14 @@ def _run_arrays(
                 for x, gx in zip(inputs, gxs):
                     if gx is None or not x.requires_grad:
                         continue
-                    cls = gx.__class__
-                    if cls is not np.ndarray:
-                        if cls is Tensor or isinstance(gx, Tensor):
-                            gx = gx.data
-                        elif cls in _NUMERIC_SCALARS:  # 0-d arithmetic in a _backward_arrays formula
-                            gx = np.asarray(gx, x.data.dtype)
-                        else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
-                            gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
                     xdata = x.data
-                    if gx.shape != xdata.shape:
-                        gx = _sum_to_input_array(f, inputs, gx, x)
+                    if (
+                        gx.__class__ is not np.ndarray
+                        or gx.shape != xdata.shape
+                        or gx.dtype is not xdata.dtype  # dtypes of one kind are one object, but not always
+                    ):
+                        gx = _fit_gradient(f, inputs, gx, x)
                     gdtype = gx.dtype
-                    if gdtype is not xdata.dtype and gdtype != xdata.dtype:  # `is` first: dtype == is slow
-                        gx = gx.astype(xdata.dtype)
-                        gdtype = gx.dtype
                     key = id(x)
                     entry = pending.get(key)
                     if entry is None:
@@ -402,6 +404,25 @@ def _run_arrays(
         else:
             t._grad = _new(_fresh_sum(buf, g))
     return captured
+
+
+def _fit_gradient(f: Function, inputs: list[Tensor], gx: Any, x: Tensor) -> Any:
+    """A gradient from ``f.backward`` as an array of ``x``'s shape and dtype: unwrapped from a Tensor or a
+    scalar, summed over broadcast dims, cast."""
+    cls = gx.__class__
+    if cls is not np.ndarray:
+        if cls is Tensor or isinstance(gx, Tensor):
+            gx = gx.data
+        elif cls in _NUMERIC_SCALARS:  # 0-d arithmetic in a _backward_arrays formula
+            gx = np.asarray(gx, x.data.dtype)
+        else:  # a NumPy scalar (0-d arithmetic), a number, a CuPy array...
+            gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
+    xdata = x.data
+    if gx.shape != xdata.shape:
+        gx = _sum_to_input_array(f, inputs, gx, x)
+    if gx.dtype != xdata.dtype:
+        gx = gx.astype(xdata.dtype)
+    return gx
 
 
 def _sum_to_input_array(f: Function, inputs: list[Tensor], gx: Any, x: Tensor) -> Any:

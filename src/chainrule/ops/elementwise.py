@@ -138,7 +138,10 @@ class Mul(Function):
     def _backward_arrays(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        return (_mul(gy, b.data) if need_a else None), (_mul(gy, a.data) if need_b else None)
+        a, b = a.data, b.data
+        if gy.dtype is a.dtype and gy.dtype is b.dtype:  # no promotion to decide
+            return (gy * b if need_a else None), (gy * a if need_b else None)
+        return (_mul(gy, b) if need_a else None), (_mul(gy, a) if need_b else None)
 
 
 _mul = functools.partial(Mul.forward, None)  # Mul's forward on arrays, for the _backward_arrays fast paths
