@@ -78,6 +78,7 @@ def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
 
 
 _getrefcount = sys.getrefcount
+_tensor_new = Tensor.__new__
 
 
 def _check_backward_anomaly(f: Function, gxs: tuple) -> None:
@@ -296,15 +297,15 @@ def _run_arrays(
                         elif o._retains_grad:
                             o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
                     versions = f._input_versions
-                    if f.uses_outputs or not (
+                    if not (
                         (len(versions) == 1 and inputs[0]._vbox[0] == versions[0])
                         or (
                             len(versions) == 2
                             and inputs[0]._vbox[0] == versions[0]
                             and inputs[1]._vbox[0] == versions[1]
                         )
-                    ):
-                        f._check_versions()
+                    ) or (f.uses_outputs and o is not None and o._vbox[0] != f._output_versions[0]):
+                        f._check_versions()  # something changed: it finds what, and raises
                     if state.anomaly:
                         gxs = _backward_as_one_step(f, [None if g is None else _new(g)])
                     elif g is not None and f._backward_arrays is not None:
@@ -388,7 +389,13 @@ def _run_arrays(
             continue
         old = t._grad
         if old is None:
-            t._grad = _new(g)
+            grad = _tensor_new(Tensor)  # chainrule.tensor._new, inlined (one per leaf: wide graphs have many)
+            grad.data = g
+            grad._grad = grad.creator = grad.name = None
+            grad.requires_grad = grad._retains_grad = False
+            grad.generation = 0
+            grad._vbox = [0]
+            t._grad = grad
             continue
         # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
         # writable, non-view array has no other reference (not shared with another grad, nor viewed).
