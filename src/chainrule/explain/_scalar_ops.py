@@ -1,139 +1,108 @@
-"""Recognise the operation behind a scalar-engine node.
+"""The op behind a scalar-engine node, as ``explain`` names and replays it.
 
-The scalar engine stores, per node, only its value, its parents and the local derivatives (no op name).
-For a readable report we recognise the op by checking candidate formulas against the stored value and
-local derivatives; an op is named only when both match exactly (to 1e-12 relative), else it stays
-``"ScalarOp"`` and the report shows the local derivatives as numbers. A node that carries an ``op``
-or ``_op`` attribute (a future engine) is trusted instead.
+Every operation of the scalar engine records what it did on the Scalar it creates
+(:attr:`chainrule.scalar.Scalar.op`: a kind such as ``"mul"`` and, where a number or a constant
+Scalar took part, that constant). ``describe`` turns that record into the tensor engine's op names
+(``Mul``, ``MulScalar c=3``, ``Sigmoid``, ``AddN``…) and a forward that re-runs the op through the
+scalar engine itself, for the numerical check. A kind it does not know (a :func:`~chainrule.scalar.from_op`
+with the caller's own name) is shown under that name, with its stored local derivatives and no replay.
 
 >>> from chainrule.scalar import Scalar
 >>> x = Scalar(0.3).requires_grad_()
->>> infer(x.sigmoid()).kind, infer(3 * x).kind, infer(3 * x).consts
+>>> describe(x.sigmoid()).kind, describe(3 * x).kind, describe(3 * x).consts
 ('Sigmoid', 'MulScalar', {'c': 3.0})
 """
 
 from __future__ import annotations
 
-import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chainrule.scalar import Scalar, add_n, losses
+
+Forward = Callable[..., float]
+
 
 @dataclass
 class ScalarOp:
-    """An inferred op: its kind (the tensor engine's class name), constants, and a forward to replay it."""
+    """A recorded op: its kind (the tensor engine's class name), constants, and a forward to replay it."""
 
     kind: str
     consts: dict[str, float] = field(default_factory=dict)
-    forward: Callable[..., float] | None = None
+    forward: Forward | None = None
 
 
-def _close(a: float, b: float) -> bool:
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
+# Two-operand ops: kind -> (name with both operands parents, name with a constant, the operator).
+_BINARY: dict[str, tuple[str, str, Callable[[Any, Any], Scalar]]] = {
+    "add": ("Add", "AddScalar", operator.add),
+    "sub": ("Sub", "SubScalar", operator.sub),
+    "mul": ("Mul", "MulScalar", operator.mul),
+    "div": ("Div", "DivScalar", operator.truediv),
+    "pow": ("Pow", "PowScalar", operator.pow),
+}
+# ``c op x``: only ever recorded with the constant ``c``.
+_REFLECTED: dict[str, tuple[str, Callable[[Any, Any], Scalar]]] = {
+    "rsub": ("RSubScalar", operator.sub),
+    "rdiv": ("RDivScalar", operator.truediv),
+    "rpow": ("RPowScalar", operator.pow),
+}
+_UNARY: dict[str, tuple[str, Callable[[Scalar], Scalar]]] = {
+    "neg": ("Neg", operator.neg),
+    "pos": ("Pos", operator.pos),
+    "exp": ("Exp", Scalar.exp),
+    "log": ("Log", Scalar.log),
+    "sqrt": ("Sqrt", Scalar.sqrt),
+    "tanh": ("Tanh", Scalar.tanh),
+    "sigmoid": ("Sigmoid", Scalar.sigmoid),
+    "relu": ("ReLU", Scalar.relu),
+    "sin": ("Sin", Scalar.sin),
+    "cos": ("Cos", Scalar.cos),
+    "abs": ("Abs", Scalar.abs),
+}
+# Losses (one prediction and one target; the target is the constant when it is not a parent).
+_LOSSES: dict[str, tuple[str, Callable[[Scalar, Any], Scalar]]] = {
+    "mse": ("MSELoss", losses.mse),
+    "binary_cross_entropy": ("BCELoss", losses.binary_cross_entropy),
+    "binary_cross_entropy_with_logits": ("BCEWithLogitsLoss", losses.binary_cross_entropy_with_logits),
+}
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _safe(fn: Callable[..., float]) -> Callable[..., float]:
-    def wrapped(*xs: float) -> float:
-        try:
-            return fn(*xs)
-        except (ValueError, OverflowError, ZeroDivisionError):
-            return math.nan
-
-    return wrapped
-
-
-# kind, forward, derivative: tried in this order on single-parent nodes.
-_UNARY: list[tuple[str, Callable[[float], float], Callable[[float, float], float]]] = [
-    ("Exp", math.exp, lambda a, y: y),
-    ("Sigmoid", _sigmoid, lambda a, y: y * (1.0 - y)),
-    ("Tanh", math.tanh, lambda a, y: 1.0 - y * y),
-    ("Log", math.log, lambda a, y: 1.0 / a),
-    ("Sqrt", math.sqrt, lambda a, y: 0.5 / y),
-    ("Sin", math.sin, lambda a, y: math.cos(a)),
-    ("Cos", math.cos, lambda a, y: -math.sin(a)),
-    ("Square", lambda a: a * a, lambda a, y: 2.0 * a),
-    ("ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: 1.0 if a > 0 else 0.0),
-    ("Abs", abs, lambda a, y: 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)),
-    ("Neg", lambda a: -a, lambda a, y: -1.0),
-]
-
-
-def _given(node: Any) -> ScalarOp | None:
-    op = getattr(node, "op", None) or getattr(node, "_op", None)
-    if isinstance(op, str) and op:
-        return ScalarOp(op)
-    return None
-
-
-def infer(node: Any) -> ScalarOp:
-    """The op that produced ``node`` (a Scalar with parents), recognised from its value and local grads."""
-    given = _given(node)
-    if given is not None:
-        return given
-    parents = tuple(getattr(node, "parents", getattr(node, "_parents", ())))
-    local = tuple(float(g) for g in getattr(node, "local_grads", getattr(node, "_local_grads", ())))
-    y = float(node.data)
-    if len(parents) == 1 and len(local) == 1:
-        return _infer_unary(float(parents[0].data), y, local[0])
-    if len(parents) == 2 and len(local) == 2:
-        return _infer_binary(float(parents[0].data), float(parents[1].data), y, local)
-    return ScalarOp("ScalarOp")
-
-
-def _infer_unary(a: float, y: float, g: float) -> ScalarOp:
-    for kind, fwd, deriv in _UNARY:
-        out = _safe(fwd)(a)
-        if _close(out, y) and _close(_safe(deriv)(a, out), g):
-            return ScalarOp(kind, forward=fwd)
-    # y = g·a + c: a scale, a shift, or both (a constant operand is not recorded by the engine).
-    c = y - g * a
-    if _close(g * a + c, y) and math.isfinite(c):
-        if _close(c, 0.0) or abs(c) <= 1e-12 * max(1.0, abs(y)):
-            return ScalarOp("MulScalar", {"c": g}, lambda x, g=g: g * x)
-        if g == 1.0:
-            return ScalarOp("AddScalar", {"c": c}, lambda x, c=c: x + c)
-        if g == -1.0:
-            return ScalarOp("RSubScalar", {"c": c}, lambda x, c=c: c - x)
-    # y = c / x: dy/dx = -y / x
-    if a != 0 and _close(-y / a, g):
-        c = y * a
-        return ScalarOp("RDivScalar", {"c": c}, lambda x, c=c: c / x)
-    # y = x ** c: dy/dx = c·x^(c-1) = c·y/x
-    if a > 0 and y > 0:
-        c = math.log(y) / math.log(a) if a != 1.0 else math.nan
-        if math.isfinite(c) and _close(c * y / a, g):
-            return ScalarOp("PowScalar", {"c": c}, lambda x, c=c: x**c)
-    # y = c ** x: dy/dx = y·ln c
-    if y > 0:
-        c = math.exp(g / y)
-        if _close(_safe(lambda: c**a)(), y):
-            return ScalarOp("RPowScalar", {"c": c}, lambda x, c=c: c**x)
-    return ScalarOp("ScalarOp")
-
-
-def _infer_binary(a: float, b: float, y: float, local: tuple[float, ...]) -> ScalarOp:
-    ga, gb = local
-    if ga == 1.0 and gb == 1.0 and _close(a + b, y):
-        return ScalarOp("Add", forward=lambda u, v: u + v)
-    if ga == 1.0 and gb == -1.0 and _close(a - b, y):
-        return ScalarOp("Sub", forward=lambda u, v: u - v)
-    if _close(ga, b) and _close(gb, a) and _close(a * b, y):
-        return ScalarOp("Mul", forward=lambda u, v: u * v)
-    if b != 0 and _close(a / b, y) and _close(1.0 / b, ga):
-        return ScalarOp("Div", forward=lambda u, v: u / v)
-    p = _safe(lambda: a**b)()
-    if isinstance(p, float) and _close(p, y):
-        return ScalarOp("Pow", forward=lambda u, v: u**v)
-    return ScalarOp("ScalarOp")
+def describe(node: Scalar) -> ScalarOp:
+    """The op that produced ``node`` (a Scalar with parents), from the op it recorded."""
+    recorded = node.op
+    if recorded is None:
+        raise ValueError(f"Scalar {node.name!r} is a leaf: no op produced it")
+    kind, c = recorded
+    n = len(node.parents)
+    if kind in _BINARY:
+        both, with_const, fn = _BINARY[kind]
+        if c is None and n == 2:
+            return ScalarOp(both, forward=lambda a, b: fn(Scalar(a), Scalar(b)).data)
+        if c is not None and n == 1:
+            return ScalarOp(with_const, {"c": c}, lambda x: fn(Scalar(x), c).data)
+    elif kind in _REFLECTED:
+        name, fn = _REFLECTED[kind]
+        if c is not None and n == 1:
+            return ScalarOp(name, {"c": c}, lambda x: fn(c, Scalar(x)).data)
+    elif kind in _UNARY:
+        name, unary = _UNARY[kind]
+        if c is None and n == 1:
+            return ScalarOp(name, forward=lambda x: unary(Scalar(x)).data)
+    elif kind == "add_n":
+        if c is None:
+            return ScalarOp("AddN", forward=lambda *xs: add_n([Scalar(x) for x in xs]).data)
+        return ScalarOp("AddN", {"c": c}, lambda *xs: add_n([*(Scalar(x) for x in xs), c]).data)
+    elif kind == "mean" and c is not None:
+        forward = (lambda *xs: losses.mean([Scalar(x) for x in xs]).data) if n == c else None
+        return ScalarOp("Mean", {"n": int(c)}, forward)  # constant terms (not parents) leave no replay
+    elif kind in _LOSSES:
+        name, loss = _LOSSES[kind]
+        if c is None and n == 2:
+            return ScalarOp(name, forward=lambda p, t: loss(Scalar(p), Scalar(t)).data)
+        if c is not None and n == 1:
+            return ScalarOp(name, {"target": c}, lambda p: loss(Scalar(p), c).data)
+    # A from_op with the caller's own name, or one whose operands were partly dropped (no constant
+    # recorded for them): named as recorded, shown with its local derivatives, not replayed.
+    return ScalarOp(kind, {} if c is None else {"c": c})

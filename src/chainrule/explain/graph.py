@@ -1,7 +1,7 @@
 """One view of a computational graph for both engines: value nodes and the ops between them, named.
 
 ``build_graph(output)`` walks a tensor-engine graph (``Tensor.creator`` / ``Function.inputs``) or a
-scalar-engine graph (``Scalar.parents`` / ``local_grads``, via ``chainrule.scalar.topological_sort``)
+scalar-engine graph (``Scalar.parents`` / ``local_grads`` / ``op``, via ``chainrule.scalar.topological_sort``)
 without running or changing anything, and returns the nodes and ops in forward (topological) order.
 
 >>> import chainrule as cr
@@ -54,7 +54,7 @@ class Op:
     """One op application: ``outputs = kind(inputs)``.
 
     ``fn`` is the ``Function`` (tensor engine); ``local`` the stored local derivatives and ``forward`` the
-    replay of an inferred op (scalar engine). ``outputs`` has None for outputs not on a path to the root.
+    replay of the recorded op (scalar engine). ``outputs`` has None for outputs not on a path to the root.
     """
 
     kind: str
@@ -163,7 +163,7 @@ def _own_name(obj: Any) -> str | None:
 
 # ---------------------------------------------------------------------------- scalar engine
 def _scalar_graph(root: Any) -> Graph:
-    from chainrule.explain._scalar_ops import infer
+    from chainrule.explain._scalar_ops import describe
     from chainrule.scalar import topological_sort
 
     if not getattr(root, "requires_grad", False):
@@ -175,13 +175,13 @@ def _scalar_graph(root: Any) -> Graph:
     nodes: dict[int, Node] = {}
     ops: list[Op] = []
     for s in order:
-        parents = tuple(getattr(s, "parents", getattr(s, "_parents", ())))
+        parents = s.parents
         op = None
         if parents:
-            inferred = infer(s)
-            local = tuple(float(g) for g in getattr(s, "local_grads", getattr(s, "_local_grads", ())))
-            op = Op(inferred.kind, [nodes[id(p)] for p in parents], [], consts=inferred.consts, local=local,
-                    forward=inferred.forward)  # fmt: skip
+            recorded = describe(s)
+            local = tuple(float(g) for g in s.local_grads)
+            op = Op(recorded.kind, [nodes[id(p)] for p in parents], [], consts=recorded.consts, local=local,
+                    forward=recorded.forward)  # fmt: skip
             ops.append(op)
         node = Node(s, np.asarray(float(s.data), dtype=np.float64), True, op, _own_name(s))
         if op is not None:

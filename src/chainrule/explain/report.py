@@ -28,7 +28,8 @@ class ForwardRow:
     def expression(self) -> str:
         if not self.inputs:
             return self.op
-        extra = [f"{k}={_const(v)}" for k, v in self.consts.items() if k in ("c", "slope", "alpha", "beta")]
+        shown = ("c", "slope", "alpha", "beta", "n", "target")
+        extra = [f"{k}={_const(v)}" for k, v in self.consts.items() if k in shown]
         return f"{self.op}({', '.join(self.inputs + extra)})"
 
 
@@ -146,6 +147,9 @@ class Report:
     def _f(self, a: Any) -> str:
         return fmt_array(a, self.max_elements, self.precision)
 
+    def _local(self, value: float) -> str:
+        return fmt_number(value, self.precision)
+
     def _seed_text(self) -> str:
         L = self.output
         if self.seed.size == 1 and float(np.asarray(self.seed).reshape(-1)[0]) == 1.0:
@@ -181,7 +185,7 @@ class Report:
             pad = " " * width
             lines = [("rule", s.rule)]
             if s.local is not None:
-                lines.append(("local", f"∂{s.output}/∂{s.node} = {fmt_number(s.local, self.precision)}"))
+                lines.append(("local", f"∂{s.output}/∂{s.node} = {self._local(s.local)}"))
             lines.append(("upstream", f"d{L}/d{s.output} = {self._f(s.upstream)}"))
             partial = counts[s.node] > 1
             lines.append(("result", f"d{L}/d{s.node} {'+=' if partial else '='} {self._f(s.grad)}"))
@@ -217,7 +221,8 @@ class Report:
                 f"Newest op first, starting from the seed `{self._seed_text()}`. Each step multiplies"
                 " the upstream gradient by the op's local derivative (the chain rule); a node used "
                 "several times adds up the contributions of every use.", ""]  # fmt: skip
-        head = ["#", "gradient", "op", "rule", "upstream", "result"]
+        local = any(s.local is not None for s in self.steps)  # the scalar engine's stored derivatives
+        head = ["#", "gradient", "op", "rule", *(["local"] if local else []), "upstream", "result"]
         if self.numerical_check:
             head.append("numerical")
         body = []
@@ -226,8 +231,10 @@ class Report:
             result = self._f(s.grad)
             if s.complete and counts[s.node] > 1:
                 result += f" (total {self._f(s.total)})"
-            row = [str(s.index), f"d{L}/d{s.node}", f"{s.op} → `{s.output}`", f"`{s.rule}`",
-                   self._f(s.upstream), result]  # fmt: skip
+            row = [str(s.index), f"d{L}/d{s.node}", f"{s.op} → `{s.output}`", f"`{s.rule}`"]
+            if local:
+                row.append("—" if s.local is None else f"∂{s.output}/∂{s.node} = {self._local(s.local)}")
+            row += [self._f(s.upstream), result]
             if self.numerical_check:
                 row.append("—" if s.numerical is None else f"{self._f(s.numerical)} {s.check_mark}")
             body.append(row)

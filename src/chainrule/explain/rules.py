@@ -42,6 +42,7 @@ _ELEMENTWISE_UNARY = {
     "Neg": "−{gy}",
     "Clamp": "{gy} · 1[{lo} ≤ {x} ≤ {hi}]",
     "AddScalar": "{gy}",
+    "SubScalar": "{gy}",
     "RSubScalar": "−{gy}",
     "MulScalar": "{gy} · {c}",
     "DivScalar": "{gy} / {c}",
@@ -51,6 +52,7 @@ _ELEMENTWISE_UNARY = {
     "Clone": "{gy}",
     "ToDevice": "{gy} moved back to the input's device",
     "Identity": "{gy}",
+    "Pos": "{gy}",
     # reductions and shape ops
     "Sum": "{gy} broadcast back to shape {S}",
     "Mean": "{gy} broadcast back to shape {S}, divided by the number of averaged elements",
@@ -99,11 +101,16 @@ _BINARY = {
     "_BinaryCrossEntropy": (
         "{gy} · ({x} − target) / ({x}(1 − {x})), weighted and averaged as in the forward",
     ),
+    # the scalar engine's losses: (prediction, target); {t} is the target node or the constant target
+    "MSELoss": ("{gy} · 2·({a} − {t})", "−{gy} · 2·({a} − {t})"),
+    "BCELoss": ("{gy} · ({a} − {t}) / max({a}(1 − {a}), 1e-12)", "{gy} · (log(1 − {a}) − log({a}))"),
+    "BCEWithLogitsLoss": ("{gy} · (σ({a}) − {t})", "−{gy} · {a}"),
 }
 
 _VARIADIC = {
     "Concat": "the slice of {gy} where {x} sits",
     "Stack": "the slice of {gy} where {x} sits",
+    "AddN": "{gy}",  # the scalar engine's n-ary sum: every term gets the upstream gradient
 }
 
 
@@ -155,6 +162,8 @@ def rule(
     template: str | None = None
     if kind == "PowScalar":
         template = _pow_scalar(consts.get("c"))
+    elif kind == "Mean" and "n" in consts:  # the scalar engine's mean of n Scalars
+        template = "{gy} / {n}"
     elif kind in _ELEMENTWISE_UNARY:
         template = _ELEMENTWISE_UNARY[kind]
     elif kind in _BINARY and position < len(_BINARY[kind]):
@@ -173,6 +182,7 @@ def rule(
         a=inputs[0],
         b=inputs[1] if len(inputs) > 1 else "?",
         w=inputs[1] if len(inputs) > 1 else "?",
+        t=inputs[1] if len(inputs) > 1 else fields.get("target", "target"),
         S=fmt_shape(shape) if shape is not None else "of the input",
     )
     try:

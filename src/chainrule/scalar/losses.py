@@ -35,7 +35,7 @@ def mean(values: Sequence[Scalar]) -> Scalar:
     if n == 0:
         raise ValueError("mean of an empty sequence")
     total = math.fsum(v.data for v in values)
-    return from_op(total / n, tuple(values), (1.0 / n,) * n)
+    return from_op(total / n, tuple(values), (1.0 / n,) * n, op="mean", const=n)
 
 
 def _log_or_neg_inf(x: float) -> float:
@@ -43,11 +43,21 @@ def _log_or_neg_inf(x: float) -> float:
 
 
 def _split(target: Target) -> tuple[float, tuple[Scalar, ...]]:
+    """The target's value, and the target as an operand if it is a Scalar that requires grad."""
     if isinstance(target, Scalar):
-        return target.data, (target,)
+        return target.data, ((target,) if target.requires_grad else ())
     if isinstance(target, numbers.Real):
         return float(target), ()
     raise TypeError(f"target must be a float or a Scalar, got {type(target).__name__}")
+
+
+def _loss(
+    op: str, value: float, pred: Scalar, t: float, target_nodes: tuple[Scalar, ...], d_pred: float, d_t: float
+) -> Scalar:
+    """The loss node: operands ``(pred, target)``, or ``pred`` alone with the target as the op's constant."""
+    if target_nodes:
+        return from_op(value, (pred, *target_nodes), (d_pred, d_t), op=op)
+    return from_op(value, (pred,), (d_pred,), op=op, const=t)
 
 
 def _check_pred(pred: object) -> Scalar:
@@ -65,7 +75,7 @@ def _bce(pred: Scalar, target: Target) -> Scalar:
     log_q = math.log1p(-p) if p < 1.0 else -math.inf
     loss = -(t * max(log_p, _LOG_FLOOR) + (1.0 - t) * max(log_q, _LOG_FLOOR))
     d_pred = (p - t) / max(p * (1.0 - p), _EPS)
-    return from_op(loss, (pred, *target_nodes), (d_pred, log_q - log_p)[: 1 + len(target_nodes)])
+    return _loss("binary_cross_entropy", loss, pred, t, target_nodes, d_pred, log_q - log_p)
 
 
 def _bce_with_logits(logit: Scalar, target: Target) -> Scalar:
@@ -78,14 +88,14 @@ def _bce_with_logits(logit: Scalar, target: Target) -> Scalar:
     else:
         e = math.exp(x)
         sig = e / (1.0 + e)
-    return from_op(loss, (logit, *target_nodes), (sig - t, -x)[: 1 + len(target_nodes)])
+    return _loss("binary_cross_entropy_with_logits", loss, logit, t, target_nodes, sig - t, -x)
 
 
 def _squared_error(pred: Scalar, target: Target) -> Scalar:
     p = _check_pred(pred).data
     t, target_nodes = _split(target)
     diff = p - t
-    return from_op(diff * diff, (pred, *target_nodes), (2.0 * diff, -2.0 * diff)[: 1 + len(target_nodes)])
+    return _loss("mse", diff * diff, pred, t, target_nodes, 2.0 * diff, -2.0 * diff)
 
 
 def _apply(fn: Loss, pred: Scalar | Sequence[Scalar], target: Target | Sequence[Target]) -> Scalar:

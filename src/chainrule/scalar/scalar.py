@@ -10,6 +10,10 @@ Only Scalars that require grad are recorded as parents: a constant operand (a Py
 or a Scalar without ``requires_grad``) contributes its value and nothing else, and a result
 requires grad if and only if one of its operands does.
 
+Each node that has parents also records the operation that made it (:attr:`Scalar.op`): a shared
+string such as ``"mul"``, or ``("mul", 3.0)`` when a constant operand took part. Backpropagation
+never reads it; ``chainrule.explain`` uses it to name and replay each op.
+
 Numerical conventions (they follow PyTorch where Python's ``math`` would raise):
 
 * ``log(0)`` is ``-inf`` with derivative ``+inf``; ``log`` of a negative number raises
@@ -29,10 +33,11 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from chainrule.scalar.graph import backpropagate
 
-__all__ = ["Scalar", "add_n", "from_op"]
+__all__ = ["Op", "Scalar", "add_n", "from_op"]
 
 _next_id = itertools.count().__next__
 _new = object.__new__
@@ -41,6 +46,22 @@ _INF = math.inf
 _ONE = (1.0,)
 _ONES = (1.0, 1.0)
 _EMPTY: tuple = ()
+
+
+class Op(NamedTuple):
+    """How a Scalar was computed (:attr:`Scalar.op`): the operation's ``kind`` and its constant.
+
+    ``const`` is the number (or constant Scalar's value) the operation used besides its
+    :attr:`~Scalar.parents`, e.g. ``3.0`` in ``x * 3``, or None when every operand is a parent.
+    Kinds: ``add sub mul div pow`` (``x op c`` or ``x op y``), ``rsub rdiv rpow`` (``c op x``),
+    ``neg pos exp log sqrt tanh sigmoid relu sin cos abs``, ``add_n`` (``const``: the sum of
+    the constant terms), the losses' ``mean`` (``const``: the count) ``mse``
+    ``binary_cross_entropy`` ``binary_cross_entropy_with_logits`` (``const``: a constant
+    target), and whatever name a :func:`from_op` caller gives (``"from_op"`` by default).
+    """
+
+    kind: str
+    const: float | None = None
 
 
 def _as_number(value: object) -> float | None:
@@ -60,7 +81,16 @@ class Scalar:
     7.0
     """
 
-    __slots__ = ("_local_grads", "_name", "_parents", "_requires_grad", "data", "derivative", "unique_id")
+    __slots__ = (
+        "_local_grads",
+        "_name",
+        "_op",
+        "_parents",
+        "_requires_grad",
+        "data",
+        "derivative",
+        "unique_id",
+    )
 
     # Make NumPy scalars on the left of an operator defer to Scalar's reflected methods.
     __array_ufunc__ = None
@@ -84,6 +114,7 @@ class Scalar:
         self._requires_grad = False
         self._parents = _EMPTY
         self._local_grads = _EMPTY
+        self._op = None
 
     # ------------------------------------------------------------------ identity and state
     @property
@@ -128,6 +159,21 @@ class Scalar:
     def local_grads(self) -> tuple[float, ...]:
         """``d self / d parent`` for each of :attr:`parents`, computed in the forward pass."""
         return self._local_grads
+
+    @property
+    def op(self) -> Op | None:
+        """The operation that computed this Scalar, or None for a leaf.
+
+        >>> x = Scalar(2.0).requires_grad_()
+        >>> (x * 3).op, (x * x).op, x.op
+        (Op(kind='mul', const=3.0), Op(kind='mul', const=None), None)
+        """
+        tag = self._op
+        if tag is None:
+            return None
+        if type(tag) is str:
+            return Op(tag)
+        return Op(*tag)
 
     def zero_grad(self) -> None:
         """Reset ``derivative`` to ``None``."""
@@ -174,23 +220,27 @@ class Scalar:
                 if other._requires_grad:
                     out._parents = (self, other)
                     out._local_grads = _ONES
+                    out._op = "add"
                 else:
                     out._parents = (self,)
                     out._local_grads = _ONE
+                    out._op = ("add", other.data)
             elif other._requires_grad:
                 out._requires_grad = True
                 out._parents = (other,)
                 out._local_grads = _ONE
+                out._op = ("add", self.data)
             else:
                 out._requires_grad = False
                 out._parents = out._local_grads = _EMPTY
+                out._op = None
             return out
         tp = type(other)
-        if tp is not float and tp is not int:
-            other = _as_number(other)  # type: ignore[assignment]
+        if tp is not float:
+            other = float(other) if tp is int else _as_number(other)  # type: ignore[assignment]
             if other is None:
                 return NotImplemented
-        return _unary(self.data + other, self, 1.0)
+        return _unary(self.data + other, self, 1.0, ("add", other))
 
     def __radd__(self, other: float) -> Scalar:
         return self.__add__(other)
@@ -209,50 +259,54 @@ class Scalar:
                 if other._requires_grad:
                     out._parents = (self, other)
                     out._local_grads = (b, a)
+                    out._op = "mul"
                 else:
                     out._parents = (self,)
                     out._local_grads = (b,)
+                    out._op = ("mul", b)
             elif other._requires_grad:
                 out._requires_grad = True
                 out._parents = (other,)
                 out._local_grads = (a,)
+                out._op = ("mul", a)
             else:
                 out._requires_grad = False
                 out._parents = out._local_grads = _EMPTY
+                out._op = None
             return out
         tp = type(other)
-        if tp is not float and tp is not int:
-            other = _as_number(other)  # type: ignore[assignment]
+        if tp is not float:
+            other = float(other) if tp is int else _as_number(other)  # type: ignore[assignment]
             if other is None:
                 return NotImplemented
-        return _unary(self.data * other, self, float(other))
+        return _unary(self.data * other, self, other, ("mul", other))
 
     def __rmul__(self, other: float) -> Scalar:
         return self.__mul__(other)
 
     def __sub__(self, other: Scalar | float) -> Scalar:
         if isinstance(other, Scalar):
-            return _binary(self.data - other.data, self, other, 1.0, -1.0)
+            return _binary(self.data - other.data, self, other, 1.0, -1.0, "sub", "rsub")
         c = _operand(other)
         if c is None:
             return NotImplemented
-        return _unary(self.data - c, self, 1.0)
+        return _unary(self.data - c, self, 1.0, ("sub", c))
 
     def __rsub__(self, other: float) -> Scalar:
         c = _operand(other)
         if c is None:
             return NotImplemented
-        return _unary(c - self.data, self, -1.0)
+        return _unary(c - self.data, self, -1.0, ("rsub", c))
 
     def __truediv__(self, other: Scalar | float) -> Scalar:
         if isinstance(other, Scalar):
             b = other.data
             out = self.data / b
-            return _binary(out, self, other, 1.0 / b, -out / b)
+            return _binary(out, self, other, 1.0 / b, -out / b, "div", "rdiv")
         c = _operand(other)
         if c is None:
             return NotImplemented
-        return _unary(self.data / c, self, 1.0 / c)
+        return _unary(self.data / c, self, 1.0 / c, ("div", c))
 
     def __rtruediv__(self, other: float) -> Scalar:
         c = _operand(other)
@@ -260,7 +314,7 @@ class Scalar:
             return NotImplemented
         x = self.data
         out = c / x
-        return _unary(out, self, -out / x)
+        return _unary(out, self, -out / x, ("rdiv", c))
 
     def __pow__(self, other: Scalar | float) -> Scalar:
         a = self.data
@@ -269,26 +323,26 @@ class Scalar:
             out = _pow(a, b)
             d_exponent = _d_pow_exponent(a, out) if other._requires_grad else 0.0
             d_base = _d_pow_base(a, b) if self._requires_grad else 0.0
-            return _binary(out, self, other, d_base, d_exponent)
+            return _binary(out, self, other, d_base, d_exponent, "pow", "rpow")
         b = _operand(other)
         if b is None:
             return NotImplemented
         if b == 2.0:
-            return _unary(a * a, self, 2.0 * a)
-        return _unary(_pow(a, b), self, _d_pow_base(a, b) if self._requires_grad else 0.0)
+            return _unary(a * a, self, 2.0 * a, ("pow", b))
+        return _unary(_pow(a, b), self, _d_pow_base(a, b) if self._requires_grad else 0.0, ("pow", b))
 
     def __rpow__(self, other: float) -> Scalar:
         c = _operand(other)
         if c is None:
             return NotImplemented
         out = _pow(c, self.data)
-        return _unary(out, self, _d_pow_exponent(c, out) if self._requires_grad else 0.0)
+        return _unary(out, self, _d_pow_exponent(c, out) if self._requires_grad else 0.0, ("rpow", c))
 
     def __neg__(self) -> Scalar:
-        return _unary(-self.data, self, -1.0)
+        return _unary(-self.data, self, -1.0, "neg")
 
     def __pos__(self) -> Scalar:
-        return _unary(self.data, self, 1.0)
+        return _unary(self.data, self, 1.0, "pos")
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Scalar:
@@ -297,35 +351,35 @@ class Scalar:
             out = _exp(self.data)
         except OverflowError:
             out = _INF
-        return _unary(out, self, out)
+        return _unary(out, self, out, "exp")
 
     def log(self) -> Scalar:
         """Natural logarithm: ``-inf`` (derivative ``inf``) at 0, ``ValueError`` for negatives."""
         x = self.data
         if x > 0.0:
-            return _unary(_log(x), self, 1.0 / x)
+            return _unary(_log(x), self, 1.0 / x, "log")
         if x == 0.0:
-            return _unary(-_INF, self, _INF)
+            return _unary(-_INF, self, _INF, "log")
         if x < 0.0:
             raise ValueError(f"log of a negative number: {x!r}")
-        return _unary(x, self, x)  # nan propagates
+        return _unary(x, self, x, "log")  # nan propagates
 
     def sqrt(self) -> Scalar:
         """Square root: derivative ``inf`` at 0, ``ValueError`` for negatives."""
         x = self.data
         if x > 0.0:
             out = _sqrt(x)
-            return _unary(out, self, 0.5 / out)
+            return _unary(out, self, 0.5 / out, "sqrt")
         if x == 0.0:
-            return _unary(0.0, self, _INF)
+            return _unary(0.0, self, _INF, "sqrt")
         if x < 0.0:
             raise ValueError(f"sqrt of a negative number: {x!r}")
-        return _unary(x, self, x)  # nan propagates
+        return _unary(x, self, x, "sqrt")  # nan propagates
 
     def tanh(self) -> Scalar:
         """Hyperbolic tangent."""
         out = _tanh(self.data)
-        return _unary(out, self, 1.0 - out * out)
+        return _unary(out, self, 1.0 - out * out, "tanh")
 
     def sigmoid(self) -> Scalar:
         """Logistic sigmoid ``1 / (1 + e ** -x)``, computed without overflow for any ``x``."""
@@ -335,29 +389,29 @@ class Scalar:
         else:
             e = _exp(x)
             out = e / (1.0 + e)
-        return _unary(out, self, out * (1.0 - out))
+        return _unary(out, self, out * (1.0 - out), "sigmoid")
 
     def relu(self) -> Scalar:
         """``max(x, 0)``; derivative 0 at 0."""
         x = self.data
         if x > 0.0:
-            return _unary(x, self, 1.0)
-        return _unary(0.0, self, 0.0)
+            return _unary(x, self, 1.0, "relu")
+        return _unary(0.0, self, 0.0, "relu")
 
     def sin(self) -> Scalar:
         """Sine."""
         x = self.data
-        return _unary(_sin(x), self, _cos(x))
+        return _unary(_sin(x), self, _cos(x), "sin")
 
     def cos(self) -> Scalar:
         """Cosine."""
         x = self.data
-        return _unary(_cos(x), self, -_sin(x))
+        return _unary(_cos(x), self, -_sin(x), "cos")
 
     def abs(self) -> Scalar:
         """Absolute value; derivative 0 at 0."""
         x = self.data
-        return _unary(abs(x), self, 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))
+        return _unary(abs(x), self, 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0), "abs")
 
     __abs__ = abs
 
@@ -390,11 +444,12 @@ def _constant(data: float) -> Scalar:
     out.unique_id = _next_id()
     out._requires_grad = False
     out._parents = out._local_grads = _EMPTY
+    out._op = None
     return out
 
 
-def _unary(data: float, a: Scalar, local: float) -> Scalar:
-    """A node with one operand ``a`` and ``d out / d a = local``."""
+def _unary(data: float, a: Scalar, local: float, op: str | tuple[str, float]) -> Scalar:
+    """A node with one operand ``a``, ``d out / d a = local``, made by ``op`` (see :attr:`Scalar.op`)."""
     out = _new(Scalar)
     out.data = data
     out.derivative = None
@@ -404,14 +459,22 @@ def _unary(data: float, a: Scalar, local: float) -> Scalar:
         out._requires_grad = True
         out._parents = (a,)
         out._local_grads = (local,)
+        out._op = op
     else:
         out._requires_grad = False
         out._parents = out._local_grads = _EMPTY
+        out._op = None
     return out
 
 
-def _binary(data: float, a: Scalar, b: Scalar, local_a: float, local_b: float) -> Scalar:
-    """A node with operands ``a`` and ``b``; operands that do not require grad are left out."""
+def _binary(
+    data: float, a: Scalar, b: Scalar, local_a: float, local_b: float, op: str, reflected: str
+) -> Scalar:
+    """``a op b``; an operand that does not require grad is left out and recorded as a constant.
+
+    With only ``a`` kept the op is ``(op, b.data)``; with only ``b`` it is ``(reflected, a.data)``
+    (``a - b`` with a constant ``a`` is ``("rsub", a)``).
+    """
     out = _new(Scalar)
     out.data = data
     out.derivative = None
@@ -422,16 +485,20 @@ def _binary(data: float, a: Scalar, b: Scalar, local_a: float, local_b: float) -
         if b._requires_grad:
             out._parents = (a, b)
             out._local_grads = (local_a, local_b)
+            out._op = op
         else:
             out._parents = (a,)
             out._local_grads = (local_a,)
+            out._op = (op, b.data)
     elif b._requires_grad:
         out._requires_grad = True
         out._parents = (b,)
         out._local_grads = (local_b,)
+        out._op = (reflected, a.data)
     else:
         out._requires_grad = False
         out._parents = out._local_grads = _EMPTY
+        out._op = None
     return out
 
 
@@ -452,16 +519,20 @@ def add_n(values: Iterable[Scalar | float]) -> Scalar:
     data = 0.0
     parents = []
     keep = parents.append
+    constant = None  # the sum of the terms that are not parents, if any
     for value in values:
         if isinstance(value, Scalar):
             data += value.data
             if value._requires_grad:
                 keep(value)
+                continue
+            number = value.data
         else:
             number = _operand(value)
             if number is None:
                 raise TypeError(f"add_n takes Scalars and real numbers, got {type(value).__name__}")
             data += number
+        constant = number if constant is None else constant + number
     out = _new(Scalar)
     out.data = data
     out.derivative = None
@@ -471,24 +542,41 @@ def add_n(values: Iterable[Scalar | float]) -> Scalar:
         out._requires_grad = True
         out._parents = tuple(parents)
         out._local_grads = _ONE * len(parents)
+        out._op = "add_n" if constant is None else ("add_n", constant)
     else:
         out._requires_grad = False
         out._parents = out._local_grads = _EMPTY
+        out._op = None
     return out
 
 
-def from_op(data: float, operands: tuple[Scalar, ...], local_grads: tuple[float, ...]) -> Scalar:
+def from_op(
+    data: float,
+    operands: tuple[Scalar, ...],
+    local_grads: tuple[float, ...],
+    op: str = "from_op",
+    const: float | None = None,
+) -> Scalar:
     """Build the result of a custom operation from its value and its local derivatives.
 
     ``local_grads[k]`` is ``d data / d operands[k]`` at the current values. Operands that do
-    not require grad are dropped; the result requires grad iff one of them does. This is how
-    fused operations (e.g. the losses in :mod:`chainrule.scalar.losses`) are written.
+    not require grad are dropped; the result requires grad iff one of them does. ``op`` (and
+    ``const``, a number the operation used) name the operation in :attr:`Scalar.op`, which is
+    what ``chainrule.explain`` shows. This is how fused operations (e.g. the losses in
+    :mod:`chainrule.scalar.losses`) are written.
 
     >>> x = Scalar(3.0).requires_grad_()
-    >>> y = from_op(x.data**2, (x,), (2 * x.data,))
-    >>> y.backward(); x.derivative
-    6.0
+    >>> y = from_op(x.data**2, (x,), (2 * x.data,), op="square")
+    >>> y.backward(); x.derivative, y.op
+    (6.0, Op(kind='square', const=None))
     """
+    if not isinstance(op, str) or not op:
+        raise TypeError(f"op must be a non-empty str, got {op!r}")
+    if const is not None:
+        number = _operand(const)
+        if number is None:
+            raise TypeError(f"const must be a real number or None, got {type(const).__name__}")
+        const = number
     if len(operands) != len(local_grads):
         raise ValueError(f"got {len(operands)} operands but {len(local_grads)} local derivatives")
     for operand in operands:
@@ -500,6 +588,7 @@ def from_op(data: float, operands: tuple[Scalar, ...], local_grads: tuple[float,
         out._requires_grad = True
         out._parents = tuple(s for s, _ in kept)
         out._local_grads = tuple(g for _, g in kept)
+        out._op = op if const is None else (op, const)
     return out
 
 
