@@ -16,6 +16,9 @@ import numpy as np
 
 from chainrule._grad_mode import set_grad_enabled
 from chainrule._grad_mode import state as _grad_state
+from chainrule._quiet import quiet
+from chainrule._quiet import quiet_off as _quiet_off
+from chainrule._quiet import quiet_on as _quiet_on
 from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
 from chainrule.tensor import Tensor, _new, as_array
@@ -222,7 +225,7 @@ def run_backward(
         if out.creator is not None:
             schedule.push(out.creator)
 
-    with set_grad_enabled(True):
+    with set_grad_enabled(True), quiet():
         while schedule:
             for f in schedule.pop_generation():
                 _recorded_step(f, pending, schedule, wanted, captured, retain_graph)
@@ -278,6 +281,7 @@ def _run_arrays(
 
     previous = state.grad_enabled
     state.grad_enabled = False
+    token = _quiet_on()  # backward formulas meet inf * 0 and the like silently, as in torch
     try:
         while generations:
             for f in buckets.pop(-heappop(generations)):  # one generation, in arrival order
@@ -376,6 +380,7 @@ def _run_arrays(
                     f.inputs = None
     finally:
         state.grad_enabled = previous
+        _quiet_off(token)
     if wanted is not None:
         for key, (_t, g, _owned) in pending.items():
             if key in wanted:

@@ -133,7 +133,7 @@ def test_max_pool_float32_and_errors() -> None:
         F.avg_pool2d(x, 0)
 
 
-# ---------------------------------------------------------------- non-overlapping windows (the tiled fast path)
+# ------------------------------------------------------------ non-overlapping windows (the tiled fast path)
 @pytest.mark.parametrize(
     ("nd", "shape", "kernel"),
     [
@@ -160,6 +160,7 @@ def test_non_overlapping_max_pool_matches_torch(torch, nd, shape, kernel, ties) 
     )
     y, idx = getattr(F, name)(cr.tensor(x), kernel, return_indices=True)
     ty, tidx = getattr(torch.nn.functional, name)(torch.tensor(x), kernel, return_indices=True)
+    np.testing.assert_array_equal(y.data, ty.numpy())
     np.testing.assert_array_equal(idx.data, tidx.numpy())
 
 

@@ -121,9 +121,9 @@ def _init(seed: int) -> tuple[list[cr.Tensor], np.ndarray, np.ndarray]:
     """Weights and data from the model's own seeded generator, made before any thread starts."""
     rng = np.random.default_rng(seed)
     params = [
-        cr.tensor(rng.standard_normal((3, 16)) * 0.5, requires_grad=True),
+        cr.tensor(rng.standard_normal((3, 16)) * 0.5, dtype="float32", requires_grad=True),
         cr.tensor(np.zeros(16), dtype="float32", requires_grad=True),
-        cr.tensor(rng.standard_normal((16, 1)) * 0.5, requires_grad=True),
+        cr.tensor(rng.standard_normal((16, 1)) * 0.5, dtype="float32", requires_grad=True),
         cr.tensor(np.zeros(1), dtype="float32", requires_grad=True),
     ]
     x = rng.standard_normal((32, 3)).astype(np.float32)

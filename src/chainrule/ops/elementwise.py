@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule._quiet import silently
 from chainrule.function import Function
+from chainrule.ops._dtypes import CATEGORY as _CATEGORY
 from chainrule.tensor import Tensor, _new, as_array
 
 
@@ -40,9 +42,6 @@ def _number(c: Any) -> Any:
     return c.item() if isinstance(c, np.generic) else c
 
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
 def _promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cast operands of different dtypes where PyTorch's promotion differs from NumPy's (called only then).
 
@@ -51,10 +50,46 @@ def _promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     ca, cb = _CATEGORY.get(a.dtype.kind, 2), _CATEGORY.get(b.dtype.kind, 2)
     if ca != cb:
+        if ca + cb == 5:  # complex with float: the complex type of the widest float that has a say
+            return _promote_complex(a, b)
         return (a, b.astype(a.dtype)) if ca > cb else (a.astype(b.dtype), b)
     if (a.ndim == 0) != (b.ndim == 0):
         return (a, b.astype(a.dtype)) if b.ndim == 0 else (a.astype(b.dtype), b)
     return a, b
+
+
+def _promote_complex(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """complex64[n] + float64[n] -> complex128; a 0-d complex takes a dimensioned float's precision
+    (float32[n] + complex128 0-d -> complex64); a 0-d float does not widen a dimensioned complex."""
+    c, f = (a, b) if a.dtype.kind == "c" else (b, a)
+    if c.ndim != 0 and f.ndim == 0:
+        dtype = c.dtype
+    elif c.ndim == 0 and f.ndim != 0:
+        dtype = np.result_type(f.dtype, np.complex64)
+    else:
+        dtype = np.result_type(a.dtype, b.dtype)
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+
+_BOOL_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. "
+    "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+)
+_BOOL_SUB_BOTH = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. "
+    "Use the `^` or `logical_xor()` operator instead."
+)
+_BOOL_NEG = (
+    "Negation, the `-` operator, on a bool tensor is not supported. "
+    "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+)
+
+
+def _is_bool(x: Any) -> bool:
+    """A Python/NumPy bool or a bool tensor (the operands torch refuses to subtract)."""
+    if x.__class__ is bool or isinstance(x, np.bool_):
+        return True
+    return isinstance(x, Tensor) and x.data.dtype.kind == "b"
 
 
 def _floating(x: np.ndarray) -> np.ndarray:
@@ -85,7 +120,10 @@ class AddScalar(Function):
         self.c = c
 
     def forward(self, x):
-        return _float_input(x, self.c) + self.c
+        try:
+            return _float_input(x, self.c) + self.c
+        except OverflowError:  # uint8 tensor + -1: NumPy refuses, torch wraps around
+            return x + _wrapped(self.c, x.dtype)
 
     def backward(self, gy):
         return gy
@@ -99,8 +137,15 @@ class Sub(Function):
 
     def forward(self, a, b):
         if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+            if a.dtype.kind == "b" or b.dtype.kind == "b":
+                raise RuntimeError(_BOOL_SUB)
             a, b = _promote(a, b)
-        return a - b
+        try:
+            return a - b
+        except TypeError:  # NumPy refuses bool - bool, as torch does, with its own message
+            if a.dtype.kind == "b":
+                raise RuntimeError(_BOOL_SUB_BOTH) from None
+            raise
 
     def backward(self, gy):
         return gy, -gy
@@ -118,7 +163,10 @@ class RSubScalar(Function):
         self.c = c
 
     def forward(self, x):
-        return self.c - _float_input(x, self.c)
+        try:
+            return self.c - _float_input(x, self.c)
+        except OverflowError:  # -1 - uint8 tensor: NumPy refuses, torch wraps around
+            return _wrapped(self.c, x.dtype) - x
 
     def backward(self, gy):
         return -gy
@@ -154,7 +202,10 @@ class MulScalar(Function):
         self.c = c
 
     def forward(self, x):
-        return _float_input(x, self.c) * self.c
+        try:
+            return _float_input(x, self.c) * self.c
+        except OverflowError:  # uint8 tensor * -1: NumPy refuses, torch wraps around
+            return x * _wrapped(self.c, x.dtype)
 
     def backward(self, gy):
         return gy * self.c
@@ -164,16 +215,19 @@ class MulScalar(Function):
 
 
 class Div(Function):
+    @silently
     def forward(self, a, b):
         if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
         if a.dtype.kind in "biu":  # true division of integers gives float32, as in PyTorch
             a, b = a.astype(np.float32), b.astype(np.float32)
+        # x / 0 is ±inf and 0 / 0 nan, silently, as in torch
         return a / b
 
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
+        # -gy * a can be inf * 0 where b == 0
         ga = gy / b if need_a else None
         gb = -gy * a / (b * b) if need_b else None
         return ga, gb
@@ -185,7 +239,9 @@ class RDivScalar(Function):
     def __init__(self, c):
         self.c = c
 
+    @silently
     def forward(self, x):
+        # c / 0 is ±inf (nan for c = 0), silently, as in torch
         return self.c / _floating(x)
 
     def backward(self, gy):
@@ -197,7 +253,12 @@ class Neg(Function):
     uses_inputs = False
 
     def forward(self, x):
-        return -x
+        try:
+            return -x
+        except TypeError:  # NumPy refuses -bool, as torch does, with its own message
+            if x.dtype.kind == "b":
+                raise RuntimeError(_BOOL_NEG) from None
+            raise
 
     def backward(self, gy):
         return -gy
@@ -212,8 +273,15 @@ class PowScalar(Function):
     def __init__(self, c):
         self.c = c
 
+    @silently
     def forward(self, x):
-        return _float_input(x, self.c) ** self.c
+        c = self.c
+        if x.dtype.kind in "fc":
+            if (c.__class__ is int or (c.__class__ is float and c.is_integer())) and c >= 0:
+                return x**c  # x ** 2...: finite for finite x (short of overflow), nothing to silence
+            # 0 ** -1 is inf, (-1) ** 0.5 nan, silently, as in torch
+            return x**c
+        return _int_tensor_pow(x, c)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -224,7 +292,43 @@ class PowScalar(Function):
             return gy
         if c == 0:  # d(x^0)/dx = 0 everywhere, also at x = 0 (where c * x^-1 would be nan), as in torch
             return gy * 0
+        if c.__class__ is int and c > 2:
+            return gy * (c * x ** (c - 1))
+        # c * x^(c-1) is inf at x = 0 for c < 1; gy * inf may be nan
         return gy * (c * x ** (c - 1))
+
+
+@silently
+def _int_tensor_pow(x: np.ndarray, c: Any) -> np.ndarray:
+    """An integer or bool tensor to a Python-number power, with torch's result dtype: a float exponent gives
+    float32, an int one keeps the tensor's integer dtype (bool becomes int64), and a bool exponent keeps the
+    tensor's dtype. Negative int exponents are refused, as in torch."""
+    if c.__class__ is bool:  # x ** True is x, x ** False is 1, in x's own dtype (bool stays bool)
+        return x.copy() if c else np.ones_like(x)
+    if not isinstance(c, int):
+        return x.astype(np.complex64 if isinstance(c, complex) else np.float32) ** c
+    if c < 0:
+        raise RuntimeError(
+            f"Integers to negative integer powers are not allowed: {x.dtype} tensor ** {c}; "
+            "use a float exponent or convert the tensor with .float() first"
+        )
+    return (x.astype(np.int64) if x.dtype.kind == "b" else x) ** c
+
+
+def _int_pow(a: Any, b: np.ndarray) -> np.ndarray:
+    """a ** b for integers, with torch's rule for negative exponents (NumPy refuses them): 1 for a base of 1,
+    ±1 for -1, else 0. ``a`` may be an array or a Python int; the result has ``b``'s (promoted) dtype."""
+    negative = b < 0
+    if not negative.any():
+        return np.power(a, b)
+    out = np.power(a, np.where(negative, 0, b))
+    odd = (b % 2) != 0
+    fill = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, fill, out).astype(out.dtype, copy=False)
+
+
+def _bool_pow_error() -> NotImplementedError:
+    return NotImplementedError("\"pow\" not implemented for 'Bool' (both base and exponent are bool)")
 
 
 class RPowScalar(Function):
@@ -236,13 +340,30 @@ class RPowScalar(Function):
     def __init__(self, c):
         self.c = c
 
+    @silently
     def forward(self, x):
-        return self.c ** _float_input(x, float(self.c))
+        c = self.c
+        if x.dtype.kind in "biu":
+            if isinstance(c, int):  # an int base keeps an integer exponent's dtype (bool becomes int64)
+                if x.dtype.kind == "b":
+                    if c.__class__ is bool:
+                        raise _bool_pow_error()
+                    x = x.astype(np.int64)
+                try:
+                    return _int_pow(int(c), x)
+                except OverflowError:  # -1 ** uint8 tensor: NumPy refuses, torch wraps around
+                    return _int_pow(_wrapped(int(c), x.dtype), x)
+            x = x.astype(np.complex64 if isinstance(c, complex) else np.float32)
+        if isinstance(c, complex) or c <= 0:  # 0 ** -1 is inf, (-2) ** 0.5 nan, silently, as in torch
+            return c**x
+        return c**x
 
     def backward(self, gy):
-        if self.c == 0:  # 0 ** x is constant (0) for x > 0: torch gives 0 there, not 0 * log(0) = nan
-            return gy * 0
-        return gy * self.outputs[0] * (math.log(self.c) if self.c > 0 else math.nan)
+        y = self.outputs[0]
+        if self.c == 0:  # 0 ** x is 0 or 1 for x >= 0: torch gives 0 there, not 0 * log(0) = nan; for x < 0
+            # it is inf * log 0 = -inf.
+            return gy * _new(np.where(y.data == np.inf, -np.inf, 0.0).astype(y.dtype, copy=False))
+        return gy * y * (math.log(self.c) if self.c > 0 else math.nan)
 
 
 class Pow(Function):
@@ -250,15 +371,22 @@ class Pow(Function):
 
     uses_outputs = True
 
+    @silently
     def forward(self, a, b):
         if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
             a, b = _promote(a, b)
+        if a.dtype.kind in "biu":
+            if a.dtype.kind == "b":
+                raise _bool_pow_error()
+            return _int_pow(a, b)
+        # 0 ** -1 is inf, (-1) ** 0.5 nan, silently, as in torch
         return a**b
 
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
         ga = None
+        # the formulas below meet inf * 0 where torch's do too
         if need_a:
             zero_exp = b.data == 0
             if zero_exp.any():  # d(a^0)/da = 0, also at a = 0, without computing 0 ** -1 (as in torch)
@@ -268,8 +396,9 @@ class Pow(Function):
         gb = None
         if need_b:
             y = self.outputs[0]
-            # d(a^b)/db = a^b log a; defined as 0 where a == 0 (the limit for b > 0), as PyTorch does.
-            safe_a = where(a.data == 0, 1.0, a)
+            # d(a^b)/db = a^b log a; 0 where a == 0 and b >= 0 (the limit for b > 0), as PyTorch does
+            # (for b < 0 it is inf * log 0 = -inf there).
+            safe_a = where((a.data == 0) & (b.data >= 0), 1.0, a)
             gb = gy * y * log(safe_a)
         return ga, gb
 
@@ -288,8 +417,12 @@ def sub(a: Any, b: Any) -> Tensor:
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Sub()(a, b)
     if _is_number(b):
+        if _is_bool(b) or _is_bool(a):
+            raise RuntimeError(_BOOL_SUB)
         return AddScalar(-_number(b))(a)
     if _is_number(a):
+        if _is_bool(a) or _is_bool(b):
+            raise RuntimeError(_BOOL_SUB)
         return RSubScalar(_number(a))(b)
     return Sub()(a, b)
 
@@ -325,9 +458,12 @@ class DivScalar(Function):
     def __init__(self, c):
         self.c = c
 
+    @silently
     def forward(self, x):
         if x.dtype.kind in "biu":
             x = x.astype(np.float32)
+        if self.c == 0:  # x / 0 is ±inf and 0 / 0 nan (a mean over an empty dim), silently, as in torch
+            return x / self.c
         return x / self.c
 
     def backward(self, gy):
@@ -383,15 +519,19 @@ class Expm1(Function):
 
 
 class Log(Function):
+    @silently
     def forward(self, x):
+        # log(0) is -inf, log(-1) nan, silently, as in torch
         return np.log(_floating(x))
 
     def backward(self, gy):
-        return gy / self.inputs[0]
+        return gy / self.inputs[0]  # Div is silent at 0 (inf)
 
 
 class Log1p(Function):
+    @silently
     def forward(self, x):
+        # log1p(-1) is -inf, log1p(-2) nan, silently, as in torch
         return np.log1p(_floating(x))
 
     def backward(self, gy):
@@ -402,11 +542,13 @@ class Sqrt(Function):
     uses_inputs = False
     uses_outputs = True
 
+    @silently
     def forward(self, x):
+        # sqrt(-1) is nan, silently, as in torch
         return np.sqrt(_floating(x))
 
     def backward(self, gy):
-        return gy / (self.outputs[0] * 2)
+        return gy / (self.outputs[0] * 2)  # inf at 0, silently (Div), as in torch
 
 
 class Square(Function):
@@ -860,7 +1002,15 @@ def _number_like(c: Any, dtype: np.dtype) -> np.ndarray:
         return np.asarray(c, dtype=np.float32)
     if dtype.kind == "b" and not isinstance(c, bool):
         return np.asarray(c)
-    return np.asarray(c, dtype=dtype)
+    try:
+        return np.asarray(c, dtype=dtype)
+    except OverflowError:  # -1 with a uint8 tensor: NumPy refuses, torch wraps around
+        return _wrapped(c, dtype)
+
+
+def _wrapped(c: int, dtype: np.dtype) -> np.ndarray:
+    """An int outside an integer dtype's range, wrapped around into it as torch does (-1 -> 255 for uint8)."""
+    return np.asarray(c).astype(dtype)
 
 
 def maximum(a: Any, b: Any) -> Tensor:

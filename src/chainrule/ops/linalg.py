@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -61,10 +60,22 @@ def matmul(a: Any, b: Any) -> Tensor:
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({ka} != {kb})")
+    da, db = a.data.dtype, b.data.dtype
+    if da is not db and da != db:
+        raise _dtype_mismatch("matmul", [a, b])
     return MatMul()(a, b)
 
 
 mm = matmul
+
+
+def _dtype_mismatch(op: str, ts: list[Tensor]) -> RuntimeError:
+    """torch's error for a matrix product of different dtypes (it does not promote), naming shapes too."""
+    operands = ", ".join(f"{t.data.dtype} (shape {t.shape})" for t in ts)
+    return RuntimeError(
+        f"{op}: expected all operands to have the same dtype, but got {operands}; "
+        "convert one with .to(dtype), e.g. .float() or .double(), first"
+    )
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
@@ -138,23 +149,106 @@ def _expand_subscripts(g: Tensor, kept: str, subs: str, shape: tuple[int, ...]) 
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:
-    """Einstein summation (``'ij,jk->ik'``); the backward is itself an einsum."""
+    """Einstein summation (``'ij,jk->ik'``), as ``torch.einsum``; the backward is itself an einsum.
+
+    ``...`` stands for the leading (or in-between) dimensions not named by letters; they broadcast across
+    operands like NumPy batch dimensions, and so do named dimensions of size 1. Without ``->`` the output is
+    the ``...`` dimensions, then the letters used once, in alphabetical order (capitals first).
+
+    >>> import chainrule as cr
+    >>> a, b = cr.ones(5, 1, 2, 3), cr.ones(4, 3, 2)
+    >>> cr.einsum('...ij,...jk->...ik', a, b).shape
+    (5, 4, 2, 2)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ts = [t if isinstance(t, Tensor) else Tensor(t) for t in operands]
-    eq = equation.replace(" ", "")
-    if "." in eq:
-        raise NotImplementedError("einsum: ellipsis ('...') is not supported; spell out the dimensions")
-    if "->" in eq:
-        lhs, out = eq.split("->")
-    else:
-        lhs = eq
-        letters = re.sub(r"[^a-zA-Z]", "", lhs)
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    subs = lhs.split(",")
-    if len(subs) != len(ts):
-        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands but {len(ts)} were given")
-    for s, t in zip(subs, ts):
-        if len(s) != t.ndim:
-            raise ValueError(f"einsum: subscripts {s!r} do not match an operand of shape {t.shape}")
+    subs, out, spare = _parse_einsum(equation, [t.shape for t in ts])
+    first = ts[0].data.dtype if ts else None
+    if any(t.data.dtype is not first and t.data.dtype != first for t in ts):
+        raise _dtype_mismatch("einsum", ts)
+    ts = _broadcast_operands(equation, subs, ts, spare)
     return Einsum(subs, out)(*ts)
+
+
+def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str, str]:
+    """The input subscripts with ``...`` spelled out as letters the equation does not use, the output
+    subscripts (the implicit output when there is no ``->``), and the letters that stand for ``...``."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    if "->" in out:
+        raise ValueError(f"einsum: {equation!r} has more than one '->'")
+    subs = lhs.split(",")
+    if len(subs) != len(shapes):
+        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands but {len(shapes)} were given")
+    for part in [*subs, out]:
+        bad = set(part.replace("...", "")) - set(_LETTERS)
+        if bad or part.count("...") > 1:
+            what = f"{sorted(bad)[0]!r}" if bad else "'...' twice"
+            raise ValueError(f"einsum: invalid subscripts {part!r} in {equation!r} (found {what})")
+    n_ellipsis = 0
+    for s, shape in zip(subs, shapes):
+        named = len(s.replace("...", ""))
+        if "..." in s:
+            if named > len(shape):
+                raise ValueError(
+                    f"einsum: subscripts {s!r} name {named} dimensions, more than the {len(shape)} of an "
+                    f"operand of shape {shape}"
+                )
+            n_ellipsis = max(n_ellipsis, len(shape) - named)
+        elif named != len(shape):
+            raise ValueError(f"einsum: subscripts {s!r} do not match an operand of shape {shape}")
+    if n_ellipsis:
+        unused = [c for c in _LETTERS if c not in eq]
+        if len(unused) < n_ellipsis:
+            raise ValueError(f"einsum: {equation!r} has too many dimensions for 52 subscript letters")
+        spare = "".join(unused[:n_ellipsis])
+        subs = [
+            s.replace("...", spare[n_ellipsis - (len(shape) - len(s) + 3) :]) if "..." in s else s
+            for s, shape in zip(subs, shapes)
+        ]
+    else:
+        spare = ""
+        subs = [s.replace("...", "") for s in subs]
+    letters = "".join(subs)
+    if arrow:
+        out = out.replace("...", spare)
+        for c in out:
+            if out.count(c) > 1:
+                raise ValueError(f"einsum: output subscript {c!r} appears more than once in {equation!r}")
+            if c not in letters:
+                raise ValueError(f"einsum: output subscript {c!r} of {equation!r} is in no input")
+    else:
+        named = letters.translate({ord(c): None for c in spare})
+        out = spare + "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    return subs, out, spare
+
+
+def _broadcast_operands(equation: str, subs: list[str], ts: list[Tensor], spare: str) -> list[Tensor]:
+    """Operands with every dimension of size 1 broadcast to its subscript's size in the other operands (as
+    torch does, for ``...`` and named dimensions alike); a ValueError naming the shapes where sizes clash."""
+    from chainrule.ops.shape import broadcast_to  # noqa: PLC0415
+
+    size: dict[str, tuple[int, int]] = {}  # letter -> (its size other than 1, the operand that has it)
+    for i, (s, t) in enumerate(zip(subs, ts)):
+        for c, n in zip(s, t.shape):
+            if s.count(c) > 1 and len({m for d, m in zip(s, t.shape) if d == c}) > 1:
+                raise _size_clash(equation, c, ts, i, i, spare)
+            seen = size.get(c)
+            if seen is None or (seen[0] == 1 and n != 1):
+                size[c] = (n, i)
+            elif n not in (1, seen[0]):
+                raise _size_clash(equation, c, ts, seen[1], i, spare)
+    out = []
+    for s, t in zip(subs, ts):
+        target = tuple(size[c][0] for c in s)
+        out.append(t if target == t.shape else broadcast_to(t, target))
+    return out
+
+
+def _size_clash(equation: str, c: str, ts: list[Tensor], i: int, j: int, spare: str) -> ValueError:
+    where = f"operand {i} of shape {ts[i].shape}"
+    if i != j:
+        where += f" and operand {j} of shape {ts[j].shape}"
+    what = f"subscript {c!r}" if c not in spare else f"'...' dimension {spare.index(c) - len(spare)}"
+    return ValueError(f"Einsum: {what} of {equation!r} has sizes that neither match nor broadcast: {where}")

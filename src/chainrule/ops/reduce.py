@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule._grad_mode import state as _grad_state
+from chainrule._quiet import silently
 from chainrule.function import Function
 from chainrule.ops.elementwise import exp
 from chainrule.ops.shape import BroadcastTo, Reshape, broadcast_view
@@ -129,15 +130,21 @@ class LogSumExp(Function):
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
 
+    @silently
     def forward(self, x):
-        m = np.max(x, axis=self.axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
+        if x.size == 0:  # torch: the logsumexp of nothing is log(0) = -inf
+            m = np.zeros_like(np.sum(x, axis=self.axes, keepdims=True))
+        else:
+            m = np.max(x, axis=self.axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+        # a row of -inf gives log(0) = -inf, silently, as in torch
         y = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
         return y if self.keepdims else y.reshape(np.sum(x, axis=self.axes).shape)
 
     def backward(self, gy):
         (x,) = self.inputs
         y = self.outputs[0]
+        # a row of -inf gives exp(-inf - -inf) = nan, silently, as in torch
         return _expand_back(gy, x.shape, self.axes, self.keepdims) * exp(
             x - _expand_back(y, x.shape, self.axes, self.keepdims)
         )
@@ -255,15 +262,59 @@ def var(
     axis: Any = _MISSING,
     keepdims: Any = _MISSING,
 ) -> Tensor:
-    """Variance; unbiased (``correction=1``) by default, as in PyTorch."""
-    axes, keep = _dim_args("var", x.ndim, dim, axis, keepdim, keepdims)
+    """Variance; unbiased (``correction=1``) by default, as in PyTorch.
+
+    With no degrees of freedom left (``n - correction <= 0``) it is nan or inf and warns, as torch does.
+    """
+    return _var(x, dim, unbiased, keepdim, correction, axis, keepdims, "var")
+
+
+def _var(
+    x: Tensor, dim: Any, unbiased: Any, keepdim: Any, correction: Any, axis: Any, keepdims: Any, op: str
+) -> Tensor:
+    axes, keep = _dim_args(op, x.ndim, dim, axis, keepdim, keepdims)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     elif unbiased is not None:
-        raise TypeError("var: pass correction or unbiased, not both")
+        raise TypeError(f"{op}: pass correction or unbiased, not both")
     n = _count(x.shape, axes)
-    d = x - Sum(axes, True)(x) / n
-    return Sum(axes, keep)(d * d) / builtins.max(n - correction, 0)
+    dof = n - correction
+    if dof > 0:
+        d = x - Sum(axes, True)(x) / n
+        return Sum(axes, keep)(d * d) / dof
+    import warnings  # noqa: PLC0415
+
+    warnings.warn(
+        f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
+        f"(input numel divided by output numel): {n} elements per result, correction={correction}",
+        UserWarning,
+        stacklevel=3,  # the caller of var/std
+    )
+    return SquaredDeviations(axes, keep, n)(x) / 0  # nan or inf, as in torch; its gradient too, silently
+
+
+class SquaredDeviations(Function):
+    """Σ (x - mean)² over ``axes``, with torch's gradient for ``var`` when no degrees of freedom are left (the
+    incoming gradient is then ±inf): over some dims, 2 (x - mean) · gy (nan where x == mean); over all
+    elements, gy where x != mean, whatever the sign of x - mean, and nan where x == mean. The chain through
+    the mean would instead add inf - inf (nan, with NumPy warnings)."""
+
+    def __init__(self, axes, keepdims, n):
+        self.axes, self.keepdims, self.n = axes, keepdims, n
+
+    @silently
+    def forward(self, x):
+        # the mean of nothing is nan
+        d = x - np.sum(x, axis=self.axes, keepdims=True) / self.n
+        return np.sum(d * d, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        d = x - Sum(self.axes, True)(x) / self.n
+        g = _expand_back(gy, x.shape, self.axes, self.keepdims)
+        if self.axes is None:
+            return g * _new(np.where(d.data == 0, np.nan, 1.0).astype(x.dtype, copy=False))
+        return g * (d * 2)
 
 
 def std(
@@ -277,7 +328,7 @@ def std(
     keepdims: Any = _MISSING,
 ) -> Tensor:
     """Standard deviation; unbiased by default (where it is 0, the gradient is 0, as in torch)."""
-    return Root(2)(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    return Root(2)(_var(x, dim, unbiased, keepdim, correction, axis, keepdims, "std"))
 
 
 class Root(Function):
@@ -297,6 +348,8 @@ class Root(Function):
         from chainrule.ops.elementwise import where  # noqa: PLC0415
 
         (y,) = self.outputs
+        if self.k < 1:  # 1 / (k y^(k-1)) is already 0 at y == 0 (0 ** (k-1) = inf, silently)
+            return gy / (y ** (self.k - 1) * self.k)
         safe = where(y.data == 0, np.inf, y)  # d s^(1/k)/ds = 1 / (k y^(k-1))
         return gy / (safe * self.k if self.k == 2 else safe ** (self.k - 1) * self.k)
 
@@ -436,6 +489,15 @@ def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Ten
         return sum(_abs(x), dim, keepdim)
     if p == float("inf"):
         return amax(_abs(x), dim, keepdim)
+    if p == -float("inf"):
+        return amin(_abs(x), dim, keepdim)
+    from chainrule.ops.elementwise import where  # noqa: PLC0415
+
+    zero = x.data == 0
+    if p == 0:  # the number of non-zero elements; no gradient (0), as in torch
+        return sum(where(zero, 0.0 * x, 1.0), dim, keepdim)
+    if zero.any():  # |x|^p with a zero gradient at 0, as torch (not p·|x|^(p-1)·sign(x) = inf · 0 for p < 1)
+        return Root(p)(sum(where(zero, 1.0, _abs(x)) ** p * _new((~zero).astype(x.dtype)), dim, keepdim))
     return Root(p)(sum(_abs(x) ** p, dim, keepdim))
 
 

@@ -321,6 +321,20 @@ def _tensors(xs: Sequence[Any], op: str) -> list[Tensor]:
     return [x if isinstance(x, Tensor) else Tensor(x) for x in xs]
 
 
+def _same_dtype(ts: list[Tensor]) -> list[Tensor]:
+    """The tensors cast to PyTorch's common dtype when they differ (int64 with float32 gives float32, bool
+    with int32 gives int32); unchanged, and nothing computed, when all dtypes are the same."""
+    first = ts[0].data.dtype
+    for t in ts:
+        d = t.data.dtype
+        if d is not first and d != first:
+            from chainrule.ops._dtypes import common_dtype  # noqa: PLC0415
+
+            target = common_dtype([t.data.dtype for t in ts])
+            return [t if t.data.dtype == target else t.to(target) for t in ts]
+    return ts
+
+
 def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     ts = _tensors(tensors, "cat")
     ax = _axis(dim, ts[0].ndim, "cat")
@@ -329,7 +343,7 @@ def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
             a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax
         ):
             raise ValueError(f"cat: shapes {ts[0].shape} and {t.shape} differ outside dim {dim}")
-    return Concat(ax)(*ts)
+    return Concat(ax)(*_same_dtype(ts))
 
 
 cat = concat
@@ -341,7 +355,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     for t in ts[1:]:
         if t.shape != ts[0].shape:
             raise ValueError(f"stack: all tensors need the same shape, got {ts[0].shape} and {t.shape}")
-    return Stack(_axis(dim, ts[0].ndim + 1, "stack"))(*ts)
+    return Stack(_axis(dim, ts[0].ndim + 1, "stack"))(*_same_dtype(ts))
 
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule._grad_mode import state as _grad_state
+from chainrule._quiet import silently
 from chainrule.function import Function
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new
@@ -54,6 +55,7 @@ def _along_dim(fn: type[_AlongAxis], input: Any, dim: int | None, dtype: Any, op
 class Softmax(_AlongAxis):
     """exp(x - max) / sum; backward y·(gy - Σ gy·y) (tensor ops, so twice differentiable)."""
 
+    @silently  # a row of -inf is 0 / 0 = nan, silently, as in torch
     def forward(self, x):
         if x.ndim == 0:
             return np.ones_like(x)
@@ -71,6 +73,7 @@ class Softmax(_AlongAxis):
 class LogSoftmax(_AlongAxis):
     """x - logsumexp(x); backward gy - exp(y)·Σ gy."""
 
+    @silently  # a row of -inf is log(0) = -inf, then -inf - -inf = nan, silently, as in torch
     def forward(self, x):
         if x.ndim == 0:
             return np.zeros_like(x)

@@ -1,0 +1,73 @@
+"""Compute inf and nan silently, as torch does: NumPy's floating-point warnings switched off for a block.
+
+``np.errstate(all="ignore")`` does this but costs ~1.3 µs per use, a lot for an op on a tiny tensor. NumPy 2
+keeps the error state in a context variable, so setting that variable to the "ignore" state directly costs
+~0.3 µs; where that private variable is missing (another NumPy), ``np.errstate`` is used instead.
+
+>>> import numpy as np
+>>> with quiet():
+...     np.array([1.0, 0.0]) / 0
+array([inf, nan])
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _state
+
+    with np.errstate(all="ignore"):
+        _IGNORE = _state.get()
+except (ImportError, AttributeError):  # pragma: no cover - NumPy without the context variable
+    _state = None
+
+
+class _Quiet:
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _state.set(_IGNORE)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: Any) -> None:
+        _state.reset(self._token)  # type: ignore[union-attr]
+
+
+def quiet() -> Any:
+    """A context manager in which NumPy's float operations warn about nothing (per thread)."""
+    return _Quiet() if _state is not None else np.errstate(all="ignore")
+
+
+if _state is not None:
+    #: Switch warnings off until ``quiet_off(token)``: for hot paths, in a try/finally (no context manager
+    #: object: ~0.2 µs instead of ~1.3).
+    quiet_on = functools.partial(_state.set, _IGNORE)
+    quiet_off = _state.reset
+else:  # pragma: no cover - NumPy without the context variable
+
+    def quiet_on() -> Any:
+        errstate = np.errstate(all="ignore")
+        errstate.__enter__()
+        return errstate
+
+    def quiet_off(token: Any) -> None:
+        token.__exit__(None, None, None)
+
+
+def silently(method: Any) -> Any:
+    """Decorate a Function's ``forward`` so NumPy's float operations inside warn about nothing (~0.4 µs a
+    call, a third of ``np.errstate``): for ops whose results are inf or nan at some inputs (log, sqrt, /...).
+    Backward formulas need no decoration: the engine runs the whole backward pass quietly."""
+
+    @functools.wraps(method)
+    def quietly(*args: Any) -> Any:
+        token = quiet_on()
+        try:
+            return method(*args)
+        finally:
+            quiet_off(token)
+
+    return quietly
