@@ -93,6 +93,8 @@ class Sum(Function):
     def forward(self, x):
         self.in_shape = x.shape
         if x.__class__ is np.ndarray:  # what ndarray.sum calls, minus its Python wrapper
+            if self.axes is None and not self.keepdims:  # a 0-d array, not a NumPy scalar to convert back
+                return _add_reduce(x, None, None, None, True).reshape(())
             return _add_reduce(x, self.axes, None, None, self.keepdims)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
