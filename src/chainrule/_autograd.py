@@ -21,7 +21,7 @@ from chainrule._quiet import quiet_off as _quiet_off
 from chainrule._quiet import quiet_on as _quiet_on
 from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
-from chainrule.tensor import Tensor, _new, as_array
+from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version
 
 
 def _as_grad(g: Any, like: Tensor, what: str) -> Tensor:
@@ -279,6 +279,8 @@ def _run_arrays(
             else:
                 bucket.append(creator)
 
+    mutations = _mutations
+    anomaly = state.anomaly  # read once: a thread-local attribute costs ~0.2 µs a read
     previous = state.grad_enabled
     state.grad_enabled = False
     token = _quiet_on()  # backward formulas meet inf * 0 and the like silently, as in torch
@@ -300,22 +302,14 @@ def _run_arrays(
                                 captured[id(o)] = _new(g)
                         elif o._retains_grad:
                             o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
-                    versions = f._input_versions
-                    if not (
-                        (len(versions) == 1 and inputs[0]._vbox[0] == versions[0])
-                        or (
-                            len(versions) == 2
-                            and inputs[0]._vbox[0] == versions[0]
-                            and inputs[1]._vbox[0] == versions[1]
-                        )
-                    ) or (f.uses_outputs and o is not None and o._vbox[0] != f._output_versions[0]):
-                        f._check_versions()  # something changed: it finds what, and raises
-                    if state.anomaly:
-                        gxs = _backward_as_one_step(f, [None if g is None else _new(g)])
-                    elif g is not None and f._backward_arrays is not None:
-                        gxs = f._backward_arrays(g)
+                    if f._epoch != mutations[0]:  # some tensor changed in place since f was recorded
+                        f._check_versions()  # compares f's own inputs and outputs; raises if one changed
+                    if g is not None and f._backward_arrays is not None and not anomaly:
+                        gxs = f._backward_arrays(g)  # ours: a tuple, one entry per input
+                    elif anomaly:
+                        gxs = _checked(f, _backward_as_one_step(f, [None if g is None else _new(g)]))
                     else:
-                        gxs = f.backward(None if g is None else _new(g))
+                        gxs = _checked(f, f.backward(None if g is None else _new(g)))
                 else:
                     gys: list[Any] = []
                     for ref in refs:
@@ -337,14 +331,8 @@ def _run_arrays(
                             for g, (shape, dtype) in zip(gys, f._output_meta)
                         ]  # fmt: skip
                     f._check_versions()
-                    gxs = f.backward(*gys) if not state.anomaly else _backward_as_one_step(f, gys)
-                if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
-                    gxs = (gxs,)
-                if len(gxs) != len(inputs):
-                    raise RuntimeError(
-                        f"{f.name}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
-                    )
-                if state.anomaly:
+                    gxs = _checked(f, f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys))
+                if anomaly:
                     _check_backward_anomaly(f, gxs)
                 for x, gx in zip(inputs, gxs):
                     if gx is None or not x.requires_grad:
@@ -412,10 +400,19 @@ def _run_arrays(
             and buf.flags.writeable
         ):  # fmt: skip
             buf += g
-            old._vbox[0] += 1
+            bump_version(old)
         else:
             t._grad = _new(_fresh_sum(buf, g))
     return captured
+
+
+def _checked(f: Function, gxs: Any) -> tuple:
+    """What a ``backward`` returned, as a tuple with one entry per input (else a clear error)."""
+    if gxs.__class__ is not tuple and not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(f.inputs):  # type: ignore[arg-type]
+        raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs")  # type: ignore[arg-type]
+    return gxs
 
 
 def _fit_gradient(f: Function, inputs: list[Tensor], gx: Any, x: Tensor) -> Any:

@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule import backend as _backend
 from chainrule._grad_mode import state as _grad_state
-from chainrule.tensor import Tensor, _new, as_array
+from chainrule.tensor import Tensor, _mutations, _new, as_array
 
 
 class Function:
@@ -43,13 +43,16 @@ class Function:
     uses_outputs: bool = False
     #: Whether output 0 shares memory with input 0 (reshape, transpose...): they then share a version counter.
     is_view: bool = False
-    #: Optional fast path, ``_backward_arrays(gy_array) -> tuple`` (one array, Tensor or None per input): the
+    #: Optional fast path, ``_backward_arrays(gy_array) -> tuple`` (exactly one array, Tensor or None per
+    #: input, always a tuple: the engine trusts it without the checks ``backward``'s result gets): the
     #: same formula as ``backward`` on NumPy arrays. The engine uses it for single-output ops when no graph of
     #: the backward pass is wanted (``create_graph=False``, no anomaly mode), skipping one Function per term.
     _backward_arrays: Any = None
 
     inputs: list[Tensor] | None = None
     generation: int = 0
+    #: ``chainrule.tensor._mutations`` when recorded: unchanged since, no input or output can have changed.
+    _epoch: int = -1
     _output_refs: tuple[weakref.ref, ...] | list[weakref.ref] = ()
 
     def __call__(self, *inputs: Any) -> Any:
@@ -126,6 +129,7 @@ class Function:
                 out.generation = generation + 1
             self.inputs = tensors
             self._output_refs = [_weakref(out)]
+            self._epoch = _mutations[0]
             # Recorded for every op, not only those that read their inputs: an input rebound by a recorded
             # in-place op after this call would otherwise get this op's gradient routed via its new creator.
             if n == 1:
@@ -164,6 +168,7 @@ class Function:
             self.inputs = tensors
             self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             self._output_refs = [weakref.ref(o) for o in outputs]
+            self._epoch = _mutations[0]
             self._input_versions = [t._vbox[0] for t in tensors]
             if self.uses_outputs:
                 self._output_versions = [o._vbox[0] for o in outputs]

@@ -54,6 +54,17 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+#: Bumped with every version counter: a Function recorded since the last bump has inputs and outputs at the
+#: versions it saw, so backprop can skip its version check (one comparison instead of one per tensor).
+_mutations = [0]
+
+
+def bump_version(t: Tensor) -> None:
+    """Record an in-place change of ``t``'s data: its version counter (shared with its views) goes up."""
+    t._vbox[0] += 1
+    _mutations[0] += 1
+
+
 def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Fast constructor for op outputs: no validation."""
     t = Tensor.__new__(Tensor)

@@ -428,3 +428,71 @@ def test_integer_tensor_cannot_take_a_result_that_requires_grad(torch) -> None:
         i.add_(w)
     with pytest.raises(RuntimeError):
         torch.tensor([1, 2]).add_(torch.tensor([1.5, 2.5], requires_grad=True))
+
+
+
+# ---------------------------------------------------------------- every writer of a version counter is seen
+# Backprop skips a function's version check when no tensor anywhere changed in place since it was recorded
+# (chainrule.tensor._mutations). So every way of changing a saved tensor in place must count as a change.
+def _no_grad(op: Callable) -> Callable:
+    def run(w: cr.Tensor) -> None:
+        with cr.no_grad():
+            op(w)
+
+    return run
+
+
+def _sgd_step(w: cr.Tensor) -> None:
+    w.grad = cr.ones_like(w)
+    cr.optim.SGD([w], lr=0.1).step()
+
+
+def _adam_step(w: cr.Tensor) -> None:
+    w.grad = cr.ones_like(w)
+    cr.optim.Adam([w], lr=0.1).step()
+
+
+def _load_state_dict(w: cr.Tensor) -> None:
+    layer = cr.nn.Linear(3, 2, bias=False)
+    layer.weight = cr.nn.Parameter(w.data)  # shares w's memory...
+    layer.weight._vbox = w._vbox  # ...and, like a view, its version counter
+    layer.load_state_dict({"weight": np.zeros((2, 3))})
+
+
+def _vector_to_parameters(w: cr.Tensor) -> None:
+    cr.nn.utils.vector_to_parameters(cr.zeros(w.numel(), dtype=w.dtype), [w])
+
+
+WRITERS = {
+    "add_": _no_grad(lambda w: w.add_(1.0)),
+    "mul_": _no_grad(lambda w: w.mul_(2.0)),
+    "setitem": _no_grad(lambda w: w.__setitem__((0, 0), 5.0)),
+    "copy_": _no_grad(lambda w: w.copy_(cr.zeros_like(w))),
+    "zero_": _no_grad(lambda w: w.zero_()),
+    "sgd step": _sgd_step,
+    "adam step": _adam_step,
+    "nn.init.normal_": lambda w: cr.nn.init.normal_(w),
+    "nn.init.zeros_": lambda w: cr.nn.init.zeros_(w),
+    "load_state_dict": _load_state_dict,
+    "vector_to_parameters": _vector_to_parameters,
+}
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_every_in_place_writer_is_caught_by_backward(writer: str) -> None:
+    w = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = cr.tensor(np.ones((3, 4)))
+    y = (w @ x).sum()  # MatMul saves w: its backward reads w's values
+    WRITERS[writer](w)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_a_change_elsewhere_only_costs_the_full_check() -> None:
+    """An in-place change of a tensor outside the graph makes backprop check, find nothing, and go on."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()
+    other = cr.tensor([0.0, 0.0])
+    other.add_(1.0)
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])

@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule import random as _random
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, bump_version
 
 __all__ = [
     "calculate_gain",
@@ -49,7 +49,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init functions expect a Tensor or Parameter, got {type(tensor).__name__}")
     tensor.data[...] = backend.to_device_of(np.asarray(values).astype(tensor.dtype, copy=False), tensor.data)
-    tensor._vbox[0] += 1
+    bump_version(tensor)
     return tensor
 
 

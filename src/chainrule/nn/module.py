@@ -27,7 +27,7 @@ import numpy as np
 from chainrule import backend
 from chainrule._grad_mode import no_grad
 from chainrule.nn.parameter import Parameter
-from chainrule.tensor import Tensor, as_array
+from chainrule.tensor import Tensor, as_array, bump_version
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -549,7 +549,7 @@ class Module:
                     target.data[...] = backend.to_device(value, target.device).astype(
                         target.dtype, copy=False
                     )
-                target._vbox[0] += 1
+                bump_version(target)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

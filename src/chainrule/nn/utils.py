@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule._grad_mode import no_grad
-from chainrule.tensor import Tensor, _new
+from chainrule.tensor import Tensor, _new, bump_version
 
 __all__ = [
     "clip_grad_norm_",
@@ -100,7 +100,7 @@ def clip_grad_norm_(
         for p in params:
             g = p.grad
             g.data = g.data * backend.to_device_of(coef, g.data).astype(g.dtype)
-            g._vbox[0] += 1
+            bump_version(g)
     return total
 
 
@@ -113,7 +113,7 @@ def clip_grad_value_(
         for p in _as_list(parameters):
             if p.grad is not None:
                 np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
-                p.grad._vbox[0] += 1
+                bump_version(p.grad)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -133,7 +133,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         n = p.data.size
         chunk = backend.to_device_of(vec.data[offset : offset + n], p.data)  # a host vector fills CUDA params
         p.data[...] = chunk.reshape(p.shape)
-        p._vbox[0] += 1
+        bump_version(p)
         offset += n
     if offset != vec.data.size:
         raise ValueError(

@@ -15,7 +15,7 @@ import numpy as np
 from chainrule import backend
 from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
-from chainrule.tensor import Tensor, _new, as_array
+from chainrule.tensor import Tensor, _new, as_array, bump_version
 
 
 def normalize_key(key: Any) -> Any:
@@ -194,7 +194,7 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     t.requires_grad = out.requires_grad
     if out.creator is not None:
         out.creator._output_refs = [_weak(t)]
-    t._vbox[0] += 1
+    bump_version(t)
     return t
 
 
@@ -286,7 +286,7 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
             raise ValueError(
                 f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}"
             ) from None
-        t._vbox[0] += 1
+        bump_version(t)
         return t
     _check_recordable(t, f"{kind}_")
     old = _snapshot(t)
@@ -307,7 +307,7 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
             t.data[key] = v
         except (ValueError, IndexError) as exc:
             raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
-        t._vbox[0] += 1
+        bump_version(t)
         return
     _check_recordable(t, "__setitem__")
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule._grad_mode import enable_grad, no_grad
-from chainrule.tensor import Tensor, _new
+from chainrule.tensor import Tensor, _new, bump_version
 
 
 class _Required:
@@ -159,7 +159,7 @@ class Optimizer:
                         p.grad = _new(xp.zeros_like(g.data))
                     else:
                         g.data[...] = 0
-                        g._vbox[0] += 1
+                        bump_version(g)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` (re-evaluated) when given."""
@@ -173,7 +173,7 @@ class Optimizer:
                 if params:
                     self._update(group, params)
                     for p in params:
-                        p._vbox[0] += 1
+                        bump_version(p)
         return loss
 
     def _update(self, group: dict[str, Any], params: list[Tensor]) -> None:  # pragma: no cover - abstract

@@ -15,7 +15,7 @@ from chainrule._grad_mode import state as _grad_state
 from chainrule.function import Function
 from chainrule.nn.functional._conv import ShapeError
 from chainrule.nn.functional._utils import as_tensor
-from chainrule.tensor import Tensor, _new
+from chainrule.tensor import Tensor, _new, bump_version
 
 
 class Normalize(Function):
@@ -95,8 +95,8 @@ def batch_norm(
             mean, var = norm.mean.reshape(c), norm.var.reshape(c) * (n / (n - 1))
             running_mean.data[...] = (1 - m) * running_mean.data + m * mean
             running_var.data[...] = (1 - m) * running_var.data + m * var
-            running_mean._vbox[0] += 1
-            running_var._vbox[0] += 1
+            bump_version(running_mean)
+            bump_version(running_var)
         if weight is not None:
             y = y * _channel_view(weight, x.ndim)
         if bias is not None:

@@ -10,7 +10,7 @@ from chainrule import backend
 from chainrule._grad_mode import no_grad
 from chainrule.function import Function
 from chainrule.nn.functional._utils import as_tensor
-from chainrule.tensor import Tensor, _new
+from chainrule.tensor import Tensor, _new, bump_version
 
 
 def _indices(x: Any, op: str) -> np.ndarray:
@@ -88,7 +88,7 @@ def _renorm_(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float)
         with no_grad():
             scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
             w[rows[big]] *= scale[:, None]
-            weight._vbox[0] += 1
+            bump_version(weight)
 
 
 def embedding(

@@ -10,7 +10,7 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers._factory import check_positive, empty_param
 from chainrule.nn.module import Module
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, bump_version
 
 
 def _register_affine(
@@ -75,7 +75,7 @@ class _BatchNorm(Module):
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
             self.num_batches_tracked.data[...] = 0
-            self.num_batches_tracked._vbox[0] += 1
+            bump_version(self.num_batches_tracked)
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -100,7 +100,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.data += 1
-            self.num_batches_tracked._vbox[0] += 1
+            bump_version(self.num_batches_tracked)
             factor = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
