@@ -430,7 +430,6 @@ def test_integer_tensor_cannot_take_a_result_that_requires_grad(torch) -> None:
         torch.tensor([1, 2]).add_(torch.tensor([1.5, 2.5], requires_grad=True))
 
 
-
 # ---------------------------------------------------------------- every writer of a version counter is seen
 # Backprop skips a function's version check when no tensor anywhere changed in place since it was recorded
 # (chainrule.tensor._mutations). So every way of changing a saved tensor in place must count as a change.
