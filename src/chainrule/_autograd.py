@@ -81,7 +81,6 @@ def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:
 
 
 _getrefcount = sys.getrefcount
-_tensor_new = Tensor.__new__
 
 
 def _check_backward_anomaly(f: Function, gxs: tuple) -> None:
@@ -249,14 +248,12 @@ def _run_arrays(
     the Tensor/Function machinery, and gradients meeting at one tensor are summed in NumPy: the first sum
     allocates a buffer this pass owns (flag ``True`` in its pending entry), later ones add into it in place.
     Arrays an op's backward returned are never written to (``Add`` hands the same array to both inputs).
-    The hot loop inlines ``_Schedule`` and the common case of ``Function._check_versions``: each method
-    call costs ~5% of a small step.
+    The hot loop works on the schedule's containers directly (its ``push`` inlined, whole generations taken
+    at once): a method call costs ~5% of a small step.
     """
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad array, the array is ours to add into]
-    # A _Schedule's containers, used directly (see _Schedule for the order they give).
-    buckets: dict[int, list[Function]] = {}
-    generations: list[int] = []
-    queued: set[int] = set()
+    schedule = _Schedule()
+    buckets, generations, queued = schedule.buckets, schedule.generations, schedule.queued
     heappush, heappop = heapq.heappush, heapq.heappop
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
@@ -269,15 +266,8 @@ def _run_arrays(
         else:
             entry[1] = _fresh_sum(entry[1], g.data)
             entry[2] = True
-        creator = out.creator
-        if creator is not None and id(creator) not in queued:
-            queued.add(id(creator))
-            bucket = buckets.get(creator.generation)
-            if bucket is None:
-                buckets[creator.generation] = [creator]
-                heappush(generations, -creator.generation)
-            else:
-                bucket.append(creator)
+        if out.creator is not None:
+            schedule.push(out.creator)
 
     mutations = _mutations
     anomaly = state.anomaly  # read once: a thread-local attribute costs ~0.2 µs a read
@@ -382,13 +372,7 @@ def _run_arrays(
             continue
         old = t._grad
         if old is None:
-            grad = _tensor_new(Tensor)  # chainrule.tensor._new, inlined (one per leaf: wide graphs have many)
-            grad.data = g
-            grad._grad = grad.creator = grad.name = None
-            grad.requires_grad = grad._retains_grad = False
-            grad.generation = 0
-            grad._vbox = [0]
-            t._grad = grad
+            t._grad = _new(g)
             continue
         # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
         # writable, non-view array has no other reference (not shared with another grad, nor viewed).
