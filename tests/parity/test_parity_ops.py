@@ -596,12 +596,18 @@ def draw_matmul(data: Any) -> tuple[Shapes, dict[str, Any]]:
     ).input_shapes
     a = (k,) if kinds[0] == "1d" else ((n, k) if kinds[0] == "2d" else (*batch_a, n, k))
     b = (k,) if kinds[1] == "1d" else ((k, p) if kinds[1] == "2d" else (*batch_b, k, p))
-    return (a, b), {"_alias": data.draw(st.sampled_from(["matmul", "@", "mm", "method"]))}
+    aliases = ["matmul", "@", "method"] + (["mm"] if kinds == ("2d", "2d") else [])  # torch.mm: matrices only
+    return (a, b), {"_alias": data.draw(st.sampled_from(aliases))}
 
 
 def draw_dot(data: Any) -> tuple[Shapes, dict[str, Any]]:
     k = data.draw(st.integers(0, 4))
     return ((k,), (k,)), {}
+
+
+def draw_bmm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    bt, n, k, p = (data.draw(st.integers(0, 3), label=c) for c in "bnkp")
+    return ((bt, n, k), (bt, k, p)), {}
 
 
 def draw_outer(data: Any) -> tuple[Shapes, dict[str, Any]]:
@@ -1119,6 +1125,7 @@ REGISTRY: list[OpSpec] = [
     ),
     OpSpec("dot", lambda a, b: cr.dot(a, b), lambda a, b: torch.dot(a, b), draw_dot),
     OpSpec("outer", lambda a, b: a.outer(b), lambda a, b: torch.outer(a, b), draw_outer),
+    OpSpec("bmm", lambda a, b: a.bmm(b), lambda a, b: torch.bmm(a, b), draw_bmm),
     OpSpec(
         "einsum",
         lambda *xs, equation: cr.einsum(equation, *xs),

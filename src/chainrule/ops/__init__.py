@@ -55,7 +55,7 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.index import gather, getitem, index_select, inplace, masked_fill, setitem_
-from chainrule.ops.linalg import dot, einsum, matmul, mm, outer
+from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -166,6 +166,8 @@ METHODS = (
     "unsqueeze",
     "view",
     "matmul",
+    "mm",
+    "bmm",
     "dot",
     "outer",
     "gather",

@@ -66,7 +66,36 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul()(a, b)
 
 
-mm = matmul
+def mm(a: Any, b: Any) -> Tensor:
+    """The product of two matrices (2-D only, as ``torch.mm``; ``matmul`` broadcasts)."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expects two matrices (2-D), got shapes {a.shape} and {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(
+            f"mm: shapes {a.shape} and {b.shape} cannot be multiplied ({a.shape[1]} != {b.shape[0]})"
+        )
+    return matmul(a, b)
+
+
+def bmm(a: Any, b: Any) -> Tensor:
+    """Batched matrix product of (B, n, k) and (B, k, p), as ``torch.bmm`` (no broadcasting).
+
+    >>> import chainrule as cr
+    >>> cr.bmm(cr.ones(4, 2, 3), cr.ones(4, 3, 5)).shape
+    (4, 2, 5)
+    """
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError(f"bmm: expects two 3-D tensors (batch, n, k), got shapes {a.shape} and {b.shape}")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(
+            f"bmm: shapes {a.shape} and {b.shape} do not fit: expected the second as "
+            f"({a.shape[0]}, {a.shape[2]}, p)"
+        )
+    return matmul(a, b)
 
 
 def _dtype_mismatch(op: str, ts: list[Tensor]) -> RuntimeError:
