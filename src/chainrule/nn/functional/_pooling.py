@@ -73,6 +73,10 @@ class _Pool:
         """(*lead, o0, k0, o1, k1, ...): the tiled input with each window's offsets as their own axes."""
         return lead + tuple(n for o, k in zip(self.out, self.kernel) for n in (o, k))
 
+    def tile_crop(self) -> tuple[Any, ...]:
+        """The index of the part of the input the windows cover (a trailing tail may fit no window)."""
+        return (Ellipsis, *(slice(0, o * k) for o, k in zip(self.out, self.kernel)))
+
     def tile_offsets(self, nlead: int) -> list[tuple[Any, ...]]:
         """Per flat kernel offset (row-major, as ``regions``), the index of that offset in the tiled view."""
         return [
@@ -146,9 +150,7 @@ def _tiles(x: np.ndarray, g: _Pool) -> np.ndarray:
 
     A view when the windows cover the input exactly (the tail that fits no window is cropped otherwise).
     """
-    lead = x.shape[: x.ndim - len(g.kernel)]
-    crop = (Ellipsis, *(slice(0, o * k) for o, k in zip(g.out, g.kernel)))
-    return x[crop].reshape(g.tile_shape(lead))
+    return x[g.tile_crop()].reshape(g.tile_shape(x.shape[: x.ndim - len(g.kernel)]))
 
 
 def _tiled_argmax(x: np.ndarray, g: _Pool) -> tuple[np.ndarray, np.ndarray] | None:
@@ -187,9 +189,8 @@ def _tiled_scatter(gy: np.ndarray, idx: np.ndarray, x_shape: tuple[int, ...], g:
     if exact:
         return gx
     full = xp.zeros(x_shape, dtype=gy.dtype)
-    full[(Ellipsis, *(slice(0, o * k) for o, k in zip(g.out, g.kernel)))] = tiles.reshape(
-        x_shape[:nlead] + tuple(o * k for o, k in zip(g.out, g.kernel))
-    )
+    covered = full[g.tile_crop()]  # a view
+    covered[...] = tiles.reshape(covered.shape)
     return full
 
 
