@@ -24,6 +24,7 @@ collective have a timeout, and the parent terminates (then kills) any process st
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import socket
@@ -151,7 +152,7 @@ def _torch_optimizer_state(state: dict[str, Any], lr: float) -> dict[str, Any]:
 class Job:
     """What each DDP process needs (pickled to it by ``mp.spawn``)."""
 
-    model: Any  # a torch module; every process gets a copy, DDP broadcasts rank 0's weights
+    model: Any  # a torch module; every process copies it, DDP broadcasts rank 0's weights
     x: Any
     y: Any
     optimizer: str
@@ -186,7 +187,9 @@ def _worker(rank: int, job: Job) -> None:
     )
     try:
         device = torch.device(f"cuda:{rank}") if job.backend == "nccl" else torch.device("cpu")
-        model = job.model.to(device).train()
+        # mp.spawn hands every process the same shared memory for the job's tensors: without this copy all
+        # ranks would step one set of weights at once (a race that silently breaks the replicas' lockstep).
+        model = copy.deepcopy(job.model).to(device).train()
         ddp = DistributedDataParallel(model, device_ids=[rank] if device.type == "cuda" else None)
         optimizer = torch_optimizer(job.optimizer, ddp.parameters(), job.lr, job.optimizer_state)
         rows = torch.arange(len(job.y))

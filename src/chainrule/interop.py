@@ -78,17 +78,43 @@ def _constructor_kwargs(source: Any, target_cls: type) -> dict[str, Any]:
     return kwargs
 
 
-def _convert(module: Any, target_ns: Any) -> Any:
+def _unsupported(module: Any, path: str, target: str) -> NotImplementedError:
+    """The error for a layer with no conversion, naming it, where it sits and what to do instead."""
+    name = type(module).__name__
+    where = f"layer '{path}' ({name})" if path else f"layer {name}"
+    other = "torch.nn" if target == "torch" else "chainrule.nn"
+    source = "chainrule.nn" if target == "torch" else "torch.nn"
+    if type(module).__module__.startswith(source) and _exists_in(name, target):
+        why = f"{other}.{name} exists but chainrule.interop does not convert it yet"
+    elif type(module).__module__.startswith(source):
+        why = f"{other} has no {name}"
+    else:
+        why = "it is a custom module"
+    return NotImplementedError(
+        f"cannot convert {where} to {target}: {why}; supported layers are {', '.join(SUPPORTED)} "
+        f"(rebuild the model on the {target} side from those parts and copy the state dict)"
+    )
+
+
+def _exists_in(name: str, target: str) -> bool:
+    if target == "torch":
+        return hasattr(_torch().nn, name)
+    from chainrule import nn  # noqa: PLC0415
+
+    return hasattr(nn, name)
+
+
+def _convert(module: Any, target_ns: Any, target: str, path: str = "") -> Any:
     name = type(module).__name__
     if name not in SUPPORTED:
-        raise NotImplementedError(
-            f"cannot convert layer {name}: supported layers are {', '.join(SUPPORTED)} "
-            "(convert custom modules by rebuilding them from these parts)"
-        )
+        raise _unsupported(module, path, target)
     if name not in ("Sequential", "ModuleList", "ModuleDict"):
         cls = getattr(target_ns, name)
         return cls(**_constructor_kwargs(module, cls))
-    converted = [(key, _convert(m, target_ns)) for key, m in module.named_children()]
+    converted = [
+        (key, _convert(m, target_ns, target, f"{path}.{key}" if path else key))
+        for key, m in module.named_children()
+    ]
     if name == "Sequential":
         return target_ns.Sequential(*[m for _, m in converted])
     if name == "ModuleList":
@@ -100,7 +126,7 @@ def from_torch(torch_module: Any) -> Any:
     """A chainrule module equal to ``torch_module`` (same layers, same weights, same train/eval mode)."""
     from chainrule import nn  # noqa: PLC0415
 
-    model = _convert(torch_module, nn)
+    model = _convert(torch_module, nn, "chainrule")
     state = {k: v.detach().cpu().numpy().copy() for k, v in torch_module.state_dict().items()}
     model.load_state_dict(state)
     model.train(torch_module.training)
@@ -110,7 +136,7 @@ def from_torch(torch_module: Any) -> Any:
 def to_torch(module: Any) -> Any:
     """A ``torch.nn.Module`` equal to the chainrule ``module`` (float32 weights as stored)."""
     torch = _torch()
-    model = _convert(module, torch.nn)
+    model = _convert(module, torch.nn, "torch")
     state = {k: torch.from_numpy(np.array(_array(v))) for k, v in module.state_dict().items()}
     model.load_state_dict(state)
     model.train(module.training)
