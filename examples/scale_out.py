@@ -47,6 +47,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 import chainrule as cr
 from chainrule import viz
+from chainrule.cli._common import CLIError
 from chainrule.cli.train import TrainConfig, build_model, config_from_checkpoint, evaluate, load_data
 from chainrule.interop import from_torch, to_torch
 from chainrule.nn import functional as F
@@ -192,9 +193,11 @@ def _worker(rank: int, job: Job) -> None:
         model = copy.deepcopy(job.model).to(device).train()
         ddp = DistributedDataParallel(model, device_ids=[rank] if device.type == "cuda" else None)
         optimizer = torch_optimizer(job.optimizer, ddp.parameters(), job.lr, job.optimizer_state)
-        rows = torch.arange(len(job.y))
-        sampler = DistributedSampler(rows, job.world_size, rank, shuffle=True, seed=job.seed, drop_last=True)
-        loader = DataLoader(TensorDataset(job.x, job.y, rows), batch_size=job.batch_size, sampler=sampler)
+        dataset = TensorDataset(job.x, job.y, torch.arange(len(job.y)))  # row numbers, for the checks
+        sampler = DistributedSampler(
+            dataset, job.world_size, rank, shuffle=True, seed=job.seed, drop_last=True
+        )
+        loader = DataLoader(dataset, batch_size=job.batch_size, sampler=sampler)
         first: dict[str, Any] | None = None
         losses = []
         for epoch in range(job.epochs):
@@ -398,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--epochs, --world-size and --timeout must be positive")
     try:
         scale_out(args.run, args.out, args.epochs, args.world_size, args.backend, args.timeout)
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError, CLIError) as error:  # a failed check (AssertionError) is loud
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     return 0
 

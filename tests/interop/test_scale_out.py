@@ -3,7 +3,11 @@ back to chainrule; plus the clear errors for layers that have no torch or ONNX c
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import signal
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -144,29 +148,32 @@ def test_optimizer_state_continues_in_torch(name: str):
 
 
 # ---------------------------------------------------------------------------------------------- DDP
-@needs_gloo
-def test_ddp_two_processes_continue_the_run(combined: Path, split: Path, no_children):
-    finals = []
-    for path in (combined, split):
-        run = scale_out.load_run(path)
-        before = _weights(run.model)
-        started = time.monotonic()
-        torch_model, records = scale_out.ddp_train(run, epochs=2, world_size=2, timeout=90)
-        assert time.monotonic() - started < 90
-        assert len(records) == 2
-        rows = [set(r["first"]["rows"].tolist()) for r in records]
-        assert rows[0] and not rows[0] & rows[1]  # the two ranks saw different halves of the first batch
-        assert len(rows[0]) + len(rows[1]) == run.config.batch_size
-        # first step: each rank's loss is chainrule's on the same rows and weights; the averaged gradient too
-        scale_out.check_first_step(run.model, run.data.x_train, run.data.y_train, records)
-        scale_out.check_ranks_agree(records)
-        trained = {k: v.numpy() for k, v in torch_model.state_dict().items()}
-        assert any(not np.allclose(trained[k], before[k]) for k in before)  # it did train
-        assert all(np.isfinite(r["losses"]).all() and len(r["losses"]) == 2 for r in records)
-        finals.append(trained)
-    # both layouts hold the same run, and DDP on CPU is deterministic: the same final weights, bit for bit
-    for key, value in finals[0].items():
-        np.testing.assert_array_equal(value, finals[1][key], err_msg=key)
+@pytest.fixture(scope="module")
+def ddp_combined(combined: Path):
+    """(run, trained torch model, per-rank records, seconds) of 2 DDP epochs on 2 gloo processes."""
+    if not (dist.is_available() and dist.is_gloo_available()):
+        pytest.skip("torch.distributed's gloo backend is not available in this torch build")
+    run = scale_out.load_run(combined)
+    started = time.monotonic()
+    torch_model, records = scale_out.ddp_train(run, epochs=2, world_size=2, timeout=90)
+    left = multiprocessing.active_children()
+    assert not left, f"processes left running: {left}"
+    return run, torch_model, records, time.monotonic() - started
+
+
+def test_ddp_two_processes_continue_the_run(ddp_combined):
+    run, torch_model, records, seconds = ddp_combined
+    assert seconds < 90 and len(records) == 2
+    rows = [set(r["first"]["rows"].tolist()) for r in records]
+    assert rows[0] and not rows[0] & rows[1]  # the two ranks saw different halves of the first batch
+    assert len(rows[0]) + len(rows[1]) == run.config.batch_size
+    # first step: each rank's loss is chainrule's on the same rows and weights; the averaged gradient too
+    scale_out.check_first_step(run.model, run.data.x_train, run.data.y_train, records)
+    scale_out.check_ranks_agree(records)
+    before = _weights(run.model)
+    trained = {k: v.numpy() for k, v in torch_model.state_dict().items()}
+    assert any(not np.allclose(trained[k], before[k]) for k in before)  # it did train
+    assert all(np.isfinite(r["losses"]).all() and len(r["losses"]) == 2 for r in records)
 
 
 def test_first_step_check_catches_a_wrong_loss(combined: Path):
@@ -208,6 +215,61 @@ def test_ddp_refuses_bad_settings_before_starting(combined: Path):
     custom = replace(run, model=nn.Sequential(nn.Linear(2, 2), _Cubed()))
     with pytest.raises(NotImplementedError, match=r"layer '1' \(_Cubed\)"):
         scale_out.ddp_train(custom, epochs=1)
+
+
+def _run_in_own_group(args: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run a command in a new process group and kill whatever is left of the group afterwards."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # the CPU (gloo) path, even on a GPU machine
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def test_script_end_to_end(split: Path, ddp_combined, tmp_path: Path):
+    """``python examples/scale_out.py RUN``, as a user runs it, on the split layout: every file written, every
+    check passed, and the same final weights, bit for bit, as DDP from the combined layout (same run, and DDP
+    on CPU is deterministic)."""
+    out = tmp_path / "out"
+    script = str(EXAMPLES / "scale_out.py")
+    result = _run_in_own_group([sys.executable, script, str(split), "--epochs", "2", "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    assert "ranks agree" in result.stdout and "ONNX Runtime matches chainrule" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert (
+        summary["layout"] == "split" and summary["world_size"] == 2 and len(summary["ddp_epoch_losses"]) == 2
+    )
+    assert summary["first_step_max_diff"] < 1e-5 and summary["onnx_max_diff"] < 1e-5
+    run, torch_model, _, _ = ddp_combined
+    start = torch.load(out / "model.pt", weights_only=True)
+    for key, value in _weights(run.model).items():
+        np.testing.assert_array_equal(start[key].numpy(), value)
+    trained = torch.load(out / "ddp.pt", weights_only=True)
+    for key, value in torch_model.state_dict().items():
+        assert torch.equal(trained[key], value), key
+    assert (out / "explain.txt").read_text().startswith("Backpropagation through L")
+    assert (out / "graph.dot").read_text().startswith("digraph") and (out / "model.onnx").stat().st_size > 0
+
+
+def test_script_user_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture):
+    for argv, needle in [
+        ([str(tmp_path / "nowhere")], "no chainrule train run at"),
+        ([str(tmp_path)], "model.safetensors' not found"),
+        ([str(tmp_path), "--epochs", "0"], "must be positive"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            scale_out.main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert not any("Traceback" in line for line in err), err  # argparse's own errors add a usage line
+        assert needle in err[-1] and "error:" in err[-1], err
 
 
 # ---------------------------------------------------------------------------------------------- ONNX
