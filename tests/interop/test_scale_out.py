@@ -353,6 +353,24 @@ def test_onnx_export_names_the_layer_without_a_conversion():
     pytest.importorskip("onnx")
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), _Cubed()))
     with pytest.raises(
-        NotImplementedError, match=r"no ONNX conversion for the op _Cube \(in module '1\.1'\)"
+        NotImplementedError, match=r"no ONNX conversion for the op _Cube \(in module '1\.1' \(_Cubed\)\)"
     ):
         cr.onnx.export(model, cr.randn(3, 2), None)
+
+
+class _WithLoss(nn.Module):
+    """A model that computes its own training loss: fine in chainrule, but a loss is not a serving graph."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+
+    def forward(self, x):
+        return cr.nn.functional.cross_entropy(self.fc(x), cr.tensor([0, 1, 2]))
+
+
+def test_onnx_export_names_the_layer_that_computes_a_loss():
+    pytest.importorskip("onnx")
+    model = nn.Sequential(nn.Linear(2, 2), _WithLoss())
+    with pytest.raises(NotImplementedError, match=r"_SoftmaxCrossEntropy \(in module '1' \(_WithLoss\)\)"):
+        cr.onnx.export(model, cr.randn(3, 2), None, dynamic_batch=False)

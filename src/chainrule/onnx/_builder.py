@@ -72,9 +72,13 @@ class GraphBuilder:
         return self.main.modules.get(id(f))
 
     def where(self, f: Function) -> str:
-        """``Linear (module 'fc1')`` for error messages."""
+        """``Linear (in module 'fc1' (Linear))`` for error messages: the op, where it ran, which layer."""
         module = self.module_of(f)
-        return f"{f.name}" + (f" (in module '{module}')" if module else "")
+        if not module:
+            return f.name
+        cls = self.main.module_classes.get(id(f))
+        layer = f" ({cls})" if cls and cls != module else ""  # the root module is named by its class already
+        return f"{f.name} (in module '{module}'{layer})"
 
     def twin_of(self, f: Function) -> Function | None:
         return self._twins.get(id(f))

@@ -27,6 +27,7 @@ class Trace:
     outputs: list[Tensor]
     functions: list[Function]
     modules: dict[int, str] = field(default_factory=dict)  # id(Function) -> dotted module path
+    module_classes: dict[int, str] = field(default_factory=dict)  # id(Function) -> that module's class name
 
     @property
     def batch(self) -> int:
@@ -104,6 +105,7 @@ class _ModuleRecorder:
 
     def __init__(self, model: Any) -> None:
         self.names: dict[int, str] = {}
+        self.classes: dict[int, str] = {}  # for error messages: "in module '1.1' (Block)"
         self._keep: list[Function] = []  # keeps ids unique while the trace is alive
         self._inputs: dict[int, list[set[int]]] = {}
         self.handles: list[Any] = []
@@ -132,6 +134,7 @@ class _ModuleRecorder:
                 if id(f) in self.names or f.inputs is None:
                     continue
                 self.names[id(f)] = name
+                self.classes[id(f)] = type(module).__name__
                 self._keep.append(f)
                 todo.extend(t.creator for t in f.inputs if t.creator is not None and id(t) not in boundary)
 
@@ -170,6 +173,7 @@ def _run(model: Any, arrays: list[np.ndarray], device: str, record_modules: bool
     trace = Trace(inputs, outputs, ordered_functions(outputs))
     if recorder is not None:
         trace.modules = recorder.names
+        trace.module_classes = recorder.classes
         trace._keep = recorder._keep  # type: ignore[attr-defined]
     return trace
 
