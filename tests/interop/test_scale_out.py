@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import Function, nn
@@ -286,6 +288,30 @@ def test_onnx_round_trip_in_batches(combined: Path, tmp_path: Path):
     (one,) = session.run(None, {"input": x.numpy()[:1]})
     with cr.no_grad():
         np.testing.assert_allclose(one, run.model(x[:1]).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def served(combined: Path, tmp_path_factory):
+    """(chainrule model, onnxruntime session) for the run's model."""
+    ort = pytest.importorskip("onnxruntime")
+    run = scale_out.load_run(combined)
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    cr.onnx.export(run.model.eval(), run.data.x_test[:8], path)
+    return run.model, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), seed=st.integers(0, 2**16))
+def test_onnx_batched_requests_match_chainrule(served, sizes, seed):
+    """Requests of any sizes gathered into one batch: each answer is chainrule's for that request alone."""
+    model, session = served
+    rng = np.random.default_rng(seed)
+    requests = [rng.standard_normal((n, 2)).astype(np.float32) for n in sizes]
+    (logits,) = session.run(None, {"input": np.concatenate(requests)})
+    answers = np.split(logits, np.cumsum(sizes)[:-1])
+    with cr.no_grad():
+        for request, answer in zip(requests, answers):
+            np.testing.assert_allclose(answer, model(cr.tensor(request)).numpy(), rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------- back
