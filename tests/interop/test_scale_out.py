@@ -212,6 +212,9 @@ def test_ddp_refuses_bad_settings_before_starting(combined: Path):
     run = scale_out.load_run(combined)
     with pytest.raises(ValueError, match="backend must be"):
         scale_out.ddp_train(run, epochs=1, backend="mpi")
+    if torch.cuda.device_count() < 2:
+        with pytest.raises(RuntimeError, match="nccl needs one GPU per process: 2 processes"):
+            scale_out.ddp_train(run, epochs=1, backend="nccl")
     with pytest.raises(ValueError, match="batch size 32 does not split over 3"):
         scale_out.ddp_train(run, epochs=1, world_size=3)
     custom = replace(run, model=nn.Sequential(nn.Linear(2, 2), _Cubed()))
