@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainrule as cr
@@ -303,7 +303,6 @@ def served(combined: Path, tmp_path_factory):
     return run.model, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-@settings(max_examples=25, deadline=None)
 @given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), seed=st.integers(0, 2**16))
 def test_onnx_batched_requests_match_chainrule(served, sizes, seed):
     """Requests of any sizes gathered into one batch: each answer is chainrule's for that request alone."""
