@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chainrule._optional import missing_note
 from chainrule.cli._common import (
     AtomicWriter,
     CLIError,
@@ -558,6 +559,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         say(f"training {what}, {_plural(config.epochs, 'epoch')}, seed {config.seed}")
+    if (note := missing_note("matplotlib", CURVES)) is not None:  # said before training, not after
+        say(f"note: {note}")
     model, optimizer, history, data, seconds = train(
         config, checkpoint=checkpoint, show_progress=not args.no_progress
     )
