@@ -1,4 +1,4 @@
-"""``pip install chainrule`` alone (NumPy + safetensors): demo and train run to the end and say what they skip.
+"""`pip install chainrule` alone (NumPy + safetensors): demo and train run to the end, saying what they skip.
 
 The default suite builds a bare interpreter environment (``venv --without-pip``) that sees only NumPy,
 safetensors and chainrule's sources, so no optional library (matplotlib, tqdm, torch, scikit-learn...) can
@@ -163,7 +163,7 @@ def test_import_chainrule_loads_no_optional_library(tmp_path):
 
 @pytest.mark.deep
 def test_pip_install_of_the_wheel_alone_runs_demo_and_train(tmp_path):
-    """The real thing: build the wheel, pip-install it (and its two dependencies) into a fresh venv, run both."""
+    """The real thing: build the wheel, pip-install it (and its 2 dependencies) in a fresh venv, run both."""
     wheels = tmp_path / "wheels"
     root = SRC.parent
     build = [
