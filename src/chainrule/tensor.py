@@ -517,6 +517,7 @@ def bind_ops(ops_module: Any) -> None:
 
 
 def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a chainrule :class:`Tensor` (``torch.is_tensor``)."""
     return isinstance(obj, Tensor)
 
 

@@ -143,6 +143,7 @@ class SetItem(Function):
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
+    """``x[key]``: basic and advanced indexing as torch; the gradient scatters back (repeats add up)."""
     key = key_to_device(normalize_key(key), x.data)
     try:
         return GetItem(key)(x)
@@ -160,6 +161,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries of ``x`` at the int positions ``index`` along ``dim`` (``torch.index_select``)."""
     idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
     key = [slice(None)] * x.ndim
     key[dim] = idx
@@ -167,6 +169,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
+    """``x`` with ``value`` where the bool ``mask`` (broadcast to ``x``) is True; no gradient flows there."""
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
