@@ -142,7 +142,7 @@ def test_device_argument(tmp_path):
 
 # ------------------------------------------------------------------------------------------- atomicity
 def leftovers(folder):
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.iterdir() if "chainrule-tmp" in p.name or p.name.endswith(".tmp"))
 
 
 def test_unserialisable_value_leaves_old_file_intact(tmp_path):
@@ -157,23 +157,21 @@ def test_unserialisable_value_leaves_old_file_intact(tmp_path):
 
 
 def test_failure_midway_through_the_write_leaves_old_file_intact(tmp_path, monkeypatch):
-    import safetensors.numpy as st_numpy
-
     path = tmp_path / "m.st"
     cr.save({"w": cr.ones(3)}, path)
     before = path.read_bytes()
-    real_save_file = st_numpy.save_file
+    real_write = crio._write_safetensors
 
-    def half_then_fail(tensors, filename, metadata=None):
-        real_save_file(tensors, filename, metadata=metadata)
-        with open(filename, "r+b") as f:
-            f.truncate(os.path.getsize(filename) // 2)
+    def half_then_fail(f, head, arrays):
+        real_write(f, head, arrays)
+        f.truncate(len(head) // 2)
         raise OSError("disk full")
 
-    monkeypatch.setattr(st_numpy, "save_file", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(crio, "_write_safetensors", half_then_fail)
+    with pytest.raises(OSError, match="disk full") as info:
         cr.save({"w": cr.zeros(1000)}, path)
-    monkeypatch.setattr(st_numpy, "save_file", real_save_file)
+    assert str(path) in str(info.value) and "chainrule-tmp" not in str(info.value)
+    monkeypatch.setattr(crio, "_write_safetensors", real_write)
 
     def no_fsync(fd):
         raise OSError("fsync failed")
@@ -275,7 +273,7 @@ def test_corrupted_header_and_structure_are_refused(tmp_path):
         cr.load(tmp_path / "h.st")
     text = bytes(data).replace(b'\\"tensor\\":\\"w\\"', b'\\"tensor\\":\\"q\\"')
     (tmp_path / "s.st").write_bytes(text)
-    with pytest.raises(ValueError, match="tensor 'q' that the file does not hold"):
+    with pytest.raises(ValueError, match="checksum"):  # checked before the structure is even decoded
         cr.load(tmp_path / "s.st")
 
 
