@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainrule._optional import missing_note
 from chainrule.cli._common import (
     CLIError,
     check_writable_folder,
@@ -482,6 +483,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"training {what}, {_plural(config.epochs, 'epoch')}, seed {config.seed}")
     every = "after every epoch" if args.save_every == 1 else f"every {args.save_every} epochs and at the end"
     say(f"saving into {out} {every}")
+    if (note := missing_note("matplotlib", CURVES)) is not None:  # said before training, not after
+        say(f"note: {note}")
     folder = RunFolder(out)
     started = time.perf_counter()
     done, saving = (
