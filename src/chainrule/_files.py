@@ -164,9 +164,11 @@ class PendingFile:
             self.kind, self.where = _classify(self.path, dash_is_stdout)
             if self.kind == "replace":
                 folder, name = os.path.split(self.where)
+                old = os.stat(self.where) if os.path.exists(self.where) else None
+                if old is not None and not os.access(self.where, os.W_OK):  # as open() would refuse it
+                    raise PermissionError(errno.EACCES, "Permission denied", self.path)
                 remove_stale_temps(folder)
                 self.tmp = _make_temp(folder, name)
-                old = os.stat(self.where) if os.path.exists(self.where) else None
             else:  # written through on commit: stage the content outside the device's folder
                 folder = tempfile.gettempdir()
                 remove_stale_temps(folder)

@@ -186,10 +186,10 @@ class AtomicWriter:
             for folder in self._created:
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only if still empty
-        if isinstance(exc, OSError):  # a writer failed on a temporary file: name the destination instead
-            for p in pending:
-                if p.tmp in (_fspath(exc.filename), _fspath(exc.filename2)):
-                    raise renamed(exc, p.path) from None
+        if isinstance(exc, OSError) and pending:  # a writer failed on a temporary file: name its destination
+            named = [p for p in pending if p.tmp in (_fspath(exc.filename), _fspath(exc.filename2))]
+            if named or exc.filename is None:  # no name at all (a full disk at write()): the latest file
+                raise renamed(exc, (named or pending)[-1].path) from None
 
 
 def _fspath(name: Any) -> Any:
