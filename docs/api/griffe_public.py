@@ -2,9 +2,9 @@
 
 griffe reads the source without running it, so it cannot see three kinds of public names: the ops that
 ``chainrule/__init__.py`` star-imports from ``chainrule.ops`` (whose ``__all__`` is computed), the lazy
-attributes of ``chainrule.__getattr__`` (``cr.save``, ``cr.gradcheck``...), and the ops bound as Tensor methods
-by ``bind_ops`` (``x.exp()``, ``x.reshape(2, 3)``...). This extension imports chainrule once and adds an alias
-for each, pointing at the function that defines it, so ``::: chainrule`` with ``members: [exp, cat]`` and
+attributes of ``chainrule.__getattr__`` (``cr.save``, ``cr.gradcheck``...), and the ops bound as Tensor
+methods by ``bind_ops`` (``x.exp()``, ``x.reshape(2, 3)``...). This extension imports chainrule once and adds
+an alias for each, pointing at the function that defines it, so ``::: chainrule.exp`` and
 ``::: chainrule.Tensor`` with ``members: [reshape]`` render them under the names users type.
 """
 
