@@ -98,8 +98,8 @@ class _Encoder:
     def encode(self, obj: Any, path: str, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             raise ValueError(
-                f"cannot save: containers nested more than {_MAX_DEPTH} deep at {path!r} (or a container "
-                "that contains itself)"
+                f"cannot save: containers nested more than {_MAX_DEPTH} deep at {path[:60]!r}... (or a "
+                "container that contains itself)"
             )
         if isinstance(obj, Tensor):
             return self.leaf("tensor", obj.data, path)
@@ -216,8 +216,15 @@ class _Bad(ValueError):
 
 
 def _read_exactly(f: IO[bytes], n: int) -> bytes:
-    data = f.read(n)
-    return data if data is not None else b""
+    """``n`` bytes, or fewer where the file ends; read in chunks, so a lying ``n`` allocates nothing."""
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

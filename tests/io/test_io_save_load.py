@@ -132,6 +132,24 @@ def test_metadata_has_versions(tmp_path):
     json.loads(meta["structure"])
 
 
+def test_nesting_is_bounded_the_same_way_by_save_and_load(tmp_path):
+    deep = cr.ones(1)
+    for _ in range(crio._MAX_DEPTH - 1):
+        deep = [deep]
+    cr.save({"x": deep}, tmp_path / "deep.st")  # 100 containers (a dict, 99 lists): round trips
+    back = cr.load(tmp_path / "deep.st")["x"]
+    for _ in range(crio._MAX_DEPTH - 1):
+        back = back[0]
+    assert back.tolist() == [1]
+    with pytest.raises(ValueError, match="nested more than"):
+        cr.save({"x": [deep]}, tmp_path / "deeper.st")
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="contains itself"):
+        cr.save(loop, tmp_path / "loop.st")
+    assert not (tmp_path / "deeper.st").exists() and not (tmp_path / "loop.st").exists()
+
+
 def test_device_argument(tmp_path):
     cr.save({"w": cr.ones(2)}, tmp_path / "m.st")
     assert cr.load(tmp_path / "m.st", map_location="cpu")["w"].device == "cpu"
