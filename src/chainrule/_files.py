@@ -102,15 +102,19 @@ def _running(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: str) -> list[str]:
-    """Delete chainrule's temporary files in ``folder`` whose process is no longer running."""
+def remove_stale_temps(folder: str, target: str | None = None) -> list[str]:
+    """Delete chainrule's temporary files in ``folder`` whose process is no longer running.
+
+    With ``target``, also the ``.<target>.<pid>.<8 hex>.tmp`` files that chainrule 0.1's ``save`` left.
+    """
+    legacy = re.compile(rf"^\.{re.escape(target)}\.(\d+)\.[0-9a-f]{{8}}\.tmp$") if target else None
     removed = []
     try:
         names = os.listdir(folder)
     except OSError:
         return removed
     for name in names:
-        match = _STALE.match(name)
+        match = _STALE.match(name) or (legacy.match(name) if legacy else None)
         if match is None or _running(int(match.group(1))):
             continue
         path = os.path.join(folder, name)
@@ -167,7 +171,7 @@ class PendingFile:
                 old = os.stat(self.where) if os.path.exists(self.where) else None
                 if old is not None and not os.access(self.where, os.W_OK):  # as open() would refuse it
                     raise PermissionError(errno.EACCES, "Permission denied", self.path)
-                remove_stale_temps(folder)
+                remove_stale_temps(folder, name)
                 self.tmp = _make_temp(folder, name)
             else:  # written through on commit: stage the content outside the device's folder
                 folder = tempfile.gettempdir()

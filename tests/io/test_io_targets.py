@@ -13,12 +13,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import _files
 from chainrule import io as crio
 from chainrule.cli._common import AtomicWriter, CLIError, check_writable_file, write_atomic
 
@@ -312,17 +312,24 @@ def test_a_killed_save_leaves_a_recognisable_temp_that_the_next_save_removes(tmp
     assert cr.load(path)["w"].tolist() == [0, 0]
 
 
-def test_stale_temps_of_the_old_naming_are_removed_too(tmp_path: Path) -> None:
-    dead = subprocess.run(
+def dead_pid() -> int:
+    done = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    pid = int(dead.stdout)
-    old = tmp_path / f".ckpt.safetensors.chainrule-tmp-{pid}-deadbeef.safetensors"
-    old.write_bytes(b"x")
-    unrelated = tmp_path / ".notes.txt.swp"
-    unrelated.write_bytes(b"y")
+    return int(done.stdout)
+
+
+def test_cli_writers_and_old_temp_names_are_cleaned_up_too(tmp_path: Path) -> None:
+    pid = dead_pid()
+    stale = tmp_path / f".report.md.chainrule-tmp-{pid}-deadbeef.md"
+    legacy = tmp_path / f".ckpt.safetensors.{pid}.0123abcd.tmp"  # what chainrule 0.1's save left
+    others = [tmp_path / ".notes.txt.swp", tmp_path / f".other.st.{pid}.0123abcd.tmp"]
+    for path in [stale, legacy, *others]:
+        path.write_bytes(b"x")
     write_atomic(tmp_path / "report.md", lambda tmp: tmp.write_text("z"))
-    assert not old.exists() and unrelated.exists()
+    assert not stale.exists() and legacy.exists()
+    cr.save({"w": cr.ones(1)}, tmp_path / "ckpt.safetensors")
+    assert not legacy.exists() and all(p.exists() for p in others)  # only names chainrule made for it
 
 
 @pytest.mark.parametrize(
@@ -366,9 +373,11 @@ def test_errors_name_the_target_not_the_temp_file(tmp_path: Path, monkeypatch: p
 def test_ctrl_c_during_a_commit_waits_until_every_file_is_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chainrule import _files
+
     real_commit = _files.PendingFile.commit
 
-    def interrupted(self: _files.PendingFile) -> None:
+    def interrupted(self: Any) -> None:
         if self.path.endswith("a.txt"):
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename
         real_commit(self)
