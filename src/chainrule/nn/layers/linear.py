@@ -7,7 +7,7 @@ from typing import Any
 
 from chainrule.nn import init
 from chainrule.nn.functional import bilinear, linear
-from chainrule.nn.layers._factory import check_positive, empty_param, reset_kaiming
+from chainrule.nn.layers._factory import check_matmul_dtype, check_positive, empty_param, reset_kaiming
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -54,6 +54,7 @@ class Linear(Module):
                 f"Linear: expected input of shape (*, {self.in_features}) (in_features={self.in_features}), "
                 f"got input of shape {input.shape}"
             )
+        check_matmul_dtype(input, self.weight)
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
