@@ -207,13 +207,14 @@ def resolve_checkpoint(path: Path) -> Path:
     return path
 
 
-def read_checkpoint(path: Path) -> Resume:
+def read_checkpoint(path: str | Path) -> Resume:
     """Load ``path`` (new or old layout) and check its layout, epoch, configuration and history.
 
     Raises :class:`CLIError` naming the file and the first thing that is wrong; builds nothing.
     """
     import chainrule as cr  # noqa: PLC0415
 
+    path = Path(path)
     raw = cr.load(path)
     if isinstance(raw, dict) and raw.get("layout") == LAYOUT:
         model = _read_model_next_to(path, raw)
