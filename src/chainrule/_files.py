@@ -5,8 +5,10 @@ What a write does depends on what the path is:
 - a regular file (or nothing yet): write a temporary file next to it, fsync, rename it over the path. A
   failure at any point leaves the old file byte-identical and removes the temporary file;
 - a symlink: the same, at the file it points to, so the link stays a link;
-- a FIFO, a character or block device, or this process's own stdout/stderr (``/dev/stdout`` redirected to a
-  file): written through, never replaced (replacing ``/dev/stdout`` would break it for the whole machine);
+- a FIFO, a character or block device: written through, never replaced (replacing ``/dev/stdout`` would break
+  it for the whole machine);
+- a link to this process's own stdout or stderr (``/dev/stdout``, ``/dev/fd/2``), even when that is a file
+  (``>> log``): written to that stream, so the file is appended to, neither truncated nor replaced;
 - ``-`` (only where the caller asks for it, as the command line does): standard output;
 - a directory: ``IsADirectoryError``.
 
@@ -140,18 +142,23 @@ def _classify(path: str, dash_is_stdout: bool) -> tuple[str, Any]:
     """``("replace", real_path)``, ``("through", path)``, ``("fd", 1 or 2)`` or ``("stdout", None)``."""
     if dash_is_stdout and path == "-":
         return "stdout", None
+    if not path:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+    if path.endswith(os.sep):  # "out/" names a folder, as open() says
+        raise IsADirectoryError(errno.EISDIR, "Is a directory, not a file", path)
     try:
         st = os.stat(path)  # follows symlinks: what would actually be written
     except FileNotFoundError:
         st = None  # a new file, or a dangling symlink (its target gets created)
-    if st is not None and stat.S_ISDIR(st.st_mode):
+    if st is None:
+        return "replace", os.path.realpath(path)
+    if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a directory, not a file", path)
-    if st is not None:
-        fd = _standard_stream(st)
-        if fd is not None:  # e.g. /dev/stdout: reopening would truncate, replacing would orphan it
-            return "fd", fd
-        if not stat.S_ISREG(st.st_mode):
-            return "through", path
+    fd = _standard_stream(st) if os.path.islink(path) else None
+    if fd is not None:  # /dev/stdout and the like: reopening would truncate, replacing would orphan it
+        return "fd", fd
+    if not stat.S_ISREG(st.st_mode):
+        return "through", path
     return "replace", os.path.realpath(path)
 
 

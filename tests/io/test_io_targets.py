@@ -189,6 +189,11 @@ def test_a_folder_is_a_clear_error_and_stays_untouched(tmp_path: Path) -> None:
         with pytest.raises(CLIError, match="folder"):
             check_writable_file(target)
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"] and temps(tmp_path) == []
+    with pytest.raises(IsADirectoryError):  # "new/" names a folder even before it exists, as open() says
+        cr.save({"w": cr.ones(1)}, f"{tmp_path}/new/")
+    with pytest.raises(FileNotFoundError):
+        cr.save({"w": cr.ones(1)}, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "run"]
 
 
 def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
