@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,29 @@ def test_import_chainrule_loads_no_optional_library(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.deep
+def test_the_wheel_ships_the_digits_and_needs_only_numpy_and_safetensors(tmp_path):
+    """setuptools includes package data only when told: check the built wheel itself (deep: a build takes
+    seconds, and writes build/ in the checkout)."""
+    pytest.importorskip("setuptools")
+    build = [sys.executable, "-m", "pip", "wheel", str(SRC.parent), "--no-deps", "--no-build-isolation", "-q"]
+    result = subprocess.run([*build, "-w", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("chainrule-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        digits = archive.read("chainrule/datasets/digits.npz")
+    assert {"chainrule/datasets/digits.npz", "chainrule/datasets/DIGITS_LICENSE.txt"} <= names
+    assert 20_000 < len(digits) < 60_000
+    core = sorted(
+        line.split()[1]
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and ";" not in line
+    )
+    assert [c.split(">")[0] for c in core] == ["numpy", "safetensors"]
 
 
 @pytest.mark.deep
