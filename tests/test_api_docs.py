@@ -208,3 +208,12 @@ def test_mkdocs_build_renders_an_anchor_for_every_public_name(tmp_path):
             if path not in ids and own not in ids:
                 missing.append(path)
     assert not missing, f"no anchor in the built site for: {missing}"
+
+
+def test_tensor_method_links_point_at_an_op_on_the_operations_page():
+    tensor_page = (ROOT / "docs" / "api" / "tensor.md").read_text(encoding="utf-8")
+    ops_page = (ROOT / "docs" / "api" / "ops.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\(ops\.md#(chainrule\.\w+)\)", tensor_page)
+    assert targets
+    rendered = {path for path in re.findall(r"^::: *([\w.]+)", ops_page, re.MULTILINE)}
+    assert sorted(set(targets) - rendered) == []
