@@ -141,7 +141,7 @@ class AtomicWriter:
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> with AtomicWriter(folder) as w:
     ...     _ = w.path("a.txt").write_text("hello")
-    ...     w.commit()
+    ...     _ = w.commit()
     >>> (folder / "a.txt").read_text()
     'hello'
     """
