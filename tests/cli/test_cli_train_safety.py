@@ -169,6 +169,8 @@ HOSTILE = [
     (("optimizer", "param_groups", 0, "params"), 7, "parameters 0 to 5"),
     (("optimizer", "param_groups", 0, "betas"), "x", "betas"),
     (("optimizer", "param_groups", 0, "eps"), float("nan"), "eps"),
+    (("optimizer", "param_groups", 0, "betas"), (2.0, 0.999), "betas"),
+    (("optimizer", "param_groups", 0, "weight_decay"), -1.0, "weight_decay"),
     (("optimizer", "state"), [1], "state"),
     (("optimizer", "state", 0, "exp_avg"), np.zeros((3, 3), np.float32), "shape"),
     (("optimizer", "state", 0, "exp_avg"), KeyError, "exp_avg"),

@@ -337,7 +337,9 @@ def _check_optimizer_state(saved: dict[str, Any], optimizer: Any, names: set[str
                 f"{path}: the optimizer's parameter group must list parameters 0 to {len(params) - 1}"
             )
         for key, fresh in group.items():
-            if key != "params" and not _same_kind(saved_group[key], fresh):
+            if key != "params" and not (
+                _same_kind(saved_group[key], fresh) and _in_range(key, saved_group[key])
+            ):
                 raise CLIError(f"{path}: optimizer setting {key!r} is {_short(saved_group[key])}")
     if not isinstance(state, dict):
         raise CLIError(f"{path}: the optimizer state must be a dictionary, got {_kind(state)}")
@@ -381,6 +383,13 @@ def _same_kind(value: Any, fresh: Any) -> bool:
             and all(_same_kind(v, f) for v, f in zip(value, fresh))
         )
     return type(value) is type(fresh)
+
+
+def _in_range(key: str, value: Any) -> bool:
+    """Hyper-parameters torch's constructors would refuse: betas outside [0, 1), negative numbers."""
+    if key == "betas":
+        return all(0 <= b < 1 for b in value)
+    return not isinstance(value, (int, float)) or isinstance(value, bool) or value >= 0
 
 
 def _kind(value: Any) -> str:
