@@ -93,7 +93,7 @@ def _make_temp(folder: str, name: str) -> str:
 
 
 def _running(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill(pid, 0) would terminate the process
         return True
     try:
         os.kill(pid, 0)
@@ -205,7 +205,7 @@ class PendingFile:
     def _replace(self) -> None:
         if self._old is not None:  # an existing file keeps its permissions (and owner, where allowed)
             os.chmod(self.tmp, stat.S_IMODE(self._old.st_mode))
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):  # chown: POSIX only, and allowed for root
                 if (self._old.st_uid, self._old.st_gid) != (os.getuid(), os.getgid()):
                     os.chown(self.tmp, self._old.st_uid, self._old.st_gid)
         fd = os.open(self.tmp, os.O_RDONLY)
