@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
 import os
 import sys
@@ -111,12 +112,12 @@ def check_writable_file(path: Path, suffixes: Iterable[str] | None = None) -> Pa
     judged by the file it points to, whose folder gets the temporary file.
     """
     path = Path(path)
-    if str(path) == "-":
-        return path
     if suffixes is not None:
         allowed = tuple(suffixes)
         if path.suffix.lower() not in allowed:
             raise CLIError(f"cannot write '{path}': the file name must end in one of {', '.join(allowed)}")
+    if str(path) == "-":
+        return path
     if path.is_dir():
         raise CLIError(f"cannot write '{path}': it is a folder")
     if path.exists() and not path.is_file():  # a FIFO, a device, /dev/stdout: written through
@@ -188,8 +189,11 @@ class AtomicWriter:
                     folder.rmdir()  # only if still empty
         if isinstance(exc, OSError) and pending:  # a writer failed on a temporary file: name its destination
             named = [p for p in pending if p.tmp in (_fspath(exc.filename), _fspath(exc.filename2))]
-            if named or exc.filename is None:  # no name at all (a full disk at write()): the latest file
+            if named or (exc.filename is None and exc.errno in _DISK_ERRORS):  # write() names no file
                 raise renamed(exc, (named or pending)[-1].path) from None
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}  # blamed on the latest file
 
 
 def _fspath(name: Any) -> Any:
