@@ -329,3 +329,17 @@ def test_layers_accept_their_own_dtype_after_double(torch) -> None:
     conv = cr.nn.Conv2d(1, 1, 2).double()
     with pytest.raises(RuntimeError, match=r"Input type \(float\) and bias type \(double\)"):
         conv(cr.zeros(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(
+    ("dtype1", "dtype2"), [("int64", "float32"), ("float32", "float16"), ("float64", "float32")]
+)
+def test_bilinear_refuses_mixed_dtypes_with_torchs_message(torch, bias, dtype1, dtype2) -> None:
+    with pytest.raises(RuntimeError) as expected:
+        torch.nn.Bilinear(2, 2, 1, bias=bias).float()(
+            torch.zeros(1, 2, dtype=getattr(torch, dtype1)), torch.zeros(1, 2, dtype=getattr(torch, dtype2))
+        )
+    with pytest.raises(RuntimeError) as got:
+        cr.nn.Bilinear(2, 2, 1, bias=bias)(cr.zeros(1, 2, dtype=dtype1), cr.zeros(1, 2, dtype=dtype2))
+    assert str(got.value) == str(expected.value)

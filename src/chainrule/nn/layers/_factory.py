@@ -113,3 +113,11 @@ def check_conv_dtype(x: Any, weight: Tensor, bias: Tensor | None, transposed: bo
         f"Input type ({_torch_name(dtype, True)}) and {other} type ({_torch_name(weight.dtype, True)}) "
         "should be the same"
     )
+
+
+def check_same_dtypes(**tensors: Any) -> None:
+    """torch's RuntimeError for ``Bilinear``: every input and parameter (None skipped) shares one dtype."""
+    present = {name: t.dtype for name, t in tensors.items() if t is not None and hasattr(t, "dtype")}
+    if len({np.dtype(d) for d in present.values()}) > 1:
+        listed = ", ".join(f"{name}: {_torch_name(d, True)}" for name, d in present.items())
+        raise RuntimeError(f"All tensors must have the same dtype, got {listed}")
