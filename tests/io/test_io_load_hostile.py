@@ -37,7 +37,7 @@ def checksum(structure: str, arrays: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256(structure.encode())
     for name in sorted(arrays):
         a = arrays[name]
-        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape or (1,)}\0".encode())  # 0-d counts as (1,)
         h.update(a.tobytes())
     return "sha256:" + h.hexdigest()
 

@@ -150,6 +150,36 @@ def test_nesting_is_bounded_the_same_way_by_save_and_load(tmp_path):
     assert not (tmp_path / "deeper.st").exists() and not (tmp_path / "loop.st").exists()
 
 
+CHAINRULE_0_1_FILE = (  # cr.save by chainrule 0.1.0 (before this module was rewritten)
+    "qAIAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzdHJ1Y3R1cmUiOiJ7XCJkaWN0XCI6W1tcIm1vZGVsXCIse1wiZGljdFwiOltbXCJ3"
+    "XCIse1widGVuc29yXCI6XCJtb2RlbC53XCJ9XSxbXCJudW1fYmF0Y2hlc190cmFja2VkXCIse1widGVuc29yXCI6XCJtb2RlbC5u"
+    "dW1fYmF0Y2hlc190cmFja2VkXCJ9XV19XSxbXCJzdGVwXCIse1wic2NhbGFyXCI6XCJzdGVwXCJ9XSxbXCJlcG9jaFwiLDNdLFtc"
+    "ImJldGFzXCIse1widHVwbGVcIjpbMC45LDAuOTk5XX1dLFtcIm1hc2tcIix7XCJ0ZW5zb3JcIjpcIm1hc2tcIn1dXX0iLCJmb3Jt"
+    "YXRfdmVyc2lvbiI6IjEiLCJjaGVja3N1bSI6InNoYTI1NjphYTcwZGZhMDdiMDYzMjE5YjMzYWVlZmI0NTAwNTVlMTY2NjE2NDg4"
+    "OTUyNWI2MjJlNGFjNjA1MGZiODJjMTY2IiwiY2hhaW5ydWxlX3ZlcnNpb24iOiIwLjEuMCJ9LCJtb2RlbC5udW1fYmF0Y2hlc190"
+    "cmFja2VkIjp7ImR0eXBlIjoiSTY0Iiwic2hhcGUiOltdLCJkYXRhX29mZnNldHMiOlswLDhdfSwibW9kZWwudyI6eyJkdHlwZSI6"
+    "IkYzMiIsInNoYXBlIjpbMiwzXSwiZGF0YV9vZmZzZXRzIjpbOCwzMl19LCJzdGVwIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOltd"
+    "LCJkYXRhX29mZnNldHMiOlszMiwzNl19LCJtYXNrIjp7ImR0eXBlIjoiQk9PTCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6"
+    "WzM2LDM4XX19ICAgIAcAAAAAAAAAAAAAAAAAgD8AAABAAABAQAAAgEAAAKBAAAAgQAEA"
+)
+
+
+def test_files_written_by_chainrule_0_1_still_load(tmp_path):
+    """Its checksum hashed a 0-d array's shape as (1,); the checksum rule keeps that, so old checkpoints
+    (a BatchNorm's num_batches_tracked is 0-d) still verify."""
+    import base64
+
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(base64.b64decode(CHAINRULE_0_1_FILE))
+    back = cr.load(path)
+    assert back["model"]["w"].tolist() == [[0, 1, 2], [3, 4, 5]] and back["model"]["w"].dtype == np.float32
+    assert (
+        back["model"]["num_batches_tracked"].item() == 7 and back["model"]["num_batches_tracked"].shape == ()
+    )
+    assert back["step"] == np.float32(2.5) and back["epoch"] == 3 and back["betas"] == (0.9, 0.999)
+    assert back["mask"].tolist() == [True, False]
+
+
 def test_device_argument(tmp_path):
     cr.save({"w": cr.ones(2)}, tmp_path / "m.st")
     assert cr.load(tmp_path / "m.st", map_location="cpu")["w"].device == "cpu"
