@@ -466,13 +466,31 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def run(args: argparse.Namespace) -> int:
-    resume = read_checkpoint(resolve_checkpoint(args.resume)) if args.resume is not None else None
-    config = _config_from_args(args, resume.config if resume is not None else None)
-    out = _default_out(args, config, resume)
-    check_writable_folder(out)
-    first = 1 if resume is None else resume.epoch + 1
-    last = first + config.epochs - 1
+class _Saver:
+    """The ``on_epoch`` hook of a run: saves every ``every`` epochs and the last, and knows where it is."""
+
+    def __init__(self, folder: RunFolder, config: TrainConfig, first: int, last: int, every: int) -> None:
+        self.folder, self.config, self.first, self.last, self.every = folder, config, first, last, every
+        self.started = time.perf_counter()
+        self.done = first - 1  # the last finished epoch
+        self.between = False  # True from the end of an epoch until the next one starts
+
+    def __call__(self, epoch: int, model: Any, optimizer: Any, history: History, data: Data) -> None:
+        self.done, self.between = epoch, True
+        run_so_far = epoch - self.first + 1
+        if run_so_far % self.every == 0 or epoch == self.last:
+            seconds = time.perf_counter() - self.started
+            parts = {"config": self.config, "model": model, "optimizer": optimizer, "history": history,
+                     "data": data, "seconds": seconds, "epochs_run": run_so_far}  # fmt: skip
+            self.folder.save(parts, final=epoch == self.last)
+        self.between = epoch == self.last  # otherwise the next epoch starts now
+
+    def stopped(self) -> str:
+        """Where an interruption found the run, in words."""
+        return f"stopped after epoch {self.done}" if self.between else f"stopped at epoch {self.done + 1}"
+
+
+def _announce(config: TrainConfig, resume: Resume | None, out: Path, every: int) -> None:
     what = (
         f"{config.model} on {config.dataset}, {config.optimizer} lr={config.lr:g}, batch {config.batch_size}"
     )
@@ -481,37 +499,33 @@ def run(args: argparse.Namespace) -> int:
         say(f"resuming {what} from {resume.path} (epoch {resume.epoch}), {more}")
     else:
         say(f"training {what}, {_plural(config.epochs, 'epoch')}, seed {config.seed}")
-    every = "after every epoch" if args.save_every == 1 else f"every {args.save_every} epochs and at the end"
-    say(f"saving into {out} {every}")
+    say(
+        f"saving into {out} "
+        + ("after every epoch" if every == 1 else f"every {every} epochs and at the end")
+    )
     if (note := missing_note("matplotlib", CURVES)) is not None:  # said before training, not after
         say(f"note: {note}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, saving into the run folder as it goes; Ctrl-C and divergence say what was kept."""
+    resume = read_checkpoint(resolve_checkpoint(args.resume)) if args.resume is not None else None
+    config = _config_from_args(args, resume.config if resume is not None else None)
+    out = _default_out(args, config, resume)
+    check_writable_folder(out)
+    first = 1 if resume is None else resume.epoch + 1
+    _announce(config, resume, out, args.save_every)
     folder = RunFolder(out)
-    started = time.perf_counter()
-    done, saving = (
-        first - 1,
-        False,
-    )  # for the Ctrl-C message: the last finished epoch, and whether it is saving
-
-    def on_epoch(epoch: int, model: Any, optimizer: Any, history: History, data: Data) -> None:
-        nonlocal done, saving
-        done, saving = epoch, True
-        if (epoch - first + 1) % args.save_every == 0 or epoch == last:
-            seconds = time.perf_counter() - started
-            parts = {"config": config, "model": model, "optimizer": optimizer, "history": history,
-                     "data": data, "seconds": seconds, "epochs_run": epoch - first + 1}  # fmt: skip
-            folder.save(parts, final=epoch == last)
-        saving = done == last  # after the last epoch nothing else runs
-
+    saver = _Saver(folder, config, first, first + config.epochs - 1, args.save_every)
     try:
         _, _, history, _, seconds = train(
-            config, checkpoint=resume, show_progress=not args.no_progress, on_epoch=on_epoch
+            config, checkpoint=resume, show_progress=not args.no_progress, on_epoch=saver
         )
         say(f"test accuracy {history.test_accuracy[-1]:.4f} after epoch {history.epoch[-1]} ({seconds:.1f}s)")
         curves = f", {CURVES}" if (out / CURVES).is_file() else ""
         say(f"wrote {MODEL}, {CHECKPOINT}, {METRICS}{curves} in {out}")
     except KeyboardInterrupt:
-        stopped = f"stopped after epoch {done}" if saving else f"stopped at epoch {done + 1}"
-        raise Interrupted(f"{stopped}; {folder.kept()}") from None
+        raise Interrupted(f"{saver.stopped()}; {folder.kept()}") from None
     except Diverged as error:
         raise Diverged(f"{error} (try a smaller --lr than {config.lr:g}); {folder.kept()}") from None
     except BaseException:
