@@ -8,6 +8,7 @@ leak in from the development venv; the deep suite installs the built wheel with 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -122,6 +123,20 @@ def test_train_digits_saves_and_says_no_curves(bare_python, tmp_path):
     check = "import chainrule as cr; print(sorted(cr.load('run/model.safetensors')))"
     loaded = _run(bare_python, "-c", check, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
+
+
+def test_saving_is_core_and_every_extra_is_declared():
+    """Before: safetensors was the 'io' extra, so a plain install trained and then could not save."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = sorted(re.split(r"[<>=!~ ]", dep)[0] for dep in project["dependencies"])
+    assert core == ["numpy", "safetensors"]
+    extras = project["optional-dependencies"]
+    assert extras["io"] == [] and extras["data"] == []  # kept so older install lines still work
+    for module, extra in _optional.EXTRAS.items():  # every hint names an extra that exists
+        assert extra in extras, (module, extra)
+    package_data = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert "digits.npz" in package_data["setuptools"]["package-data"]["chainrule.datasets"]
 
 
 def test_optional_checks_find_modules_without_importing_them(monkeypatch):
