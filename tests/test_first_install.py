@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -123,6 +124,19 @@ def test_train_digits_saves_and_says_no_curves(bare_python, tmp_path):
     check = "import chainrule as cr; print(sorted(cr.load('run/model.safetensors')))"
     loaded = _run(bare_python, "-c", check, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed here")
+def test_graph_pictures_without_graphviz_stop_before_work_naming_the_target(bare_python, tmp_path):
+    """Before: the error came from inside the writer and named its temporary file."""
+    result = _run(
+        bare_python, "-m", "chainrule", "graph", "--example", "chain", "--out", "g.svg", cwd=tmp_path
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("chainrule: error: writing g.svg needs Graphviz's 'dot' program")
+    assert "tmp" not in line and "write g.dot" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_saving_is_core_and_every_extra_is_declared():
