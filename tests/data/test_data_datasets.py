@@ -121,7 +121,7 @@ def test_digits_ship_with_the_package_and_equal_scikit_learns_exactly():
     assert bundle["images"].dtype == np.uint8 and bundle["images"].shape == (1797, 8, 8)
     np.testing.assert_array_equal(bundle["images"].reshape(1797, 64), raw_x)
     np.testing.assert_array_equal(bundle["labels"], raw_y)
-    x, y = datasets.load_digits(split=False)
+    x, _ = datasets.load_digits(split=False)
     np.testing.assert_array_equal(x.data, (raw_x / 16.0).astype(np.float32))
 
 
@@ -131,7 +131,7 @@ def test_digits_load_without_scikit_learn(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    (xtr, ytr), (xte, yte) = datasets.load_digits(seed=0)
+    (xtr, ytr), (xte, _) = datasets.load_digits(seed=0)
     assert len(xtr) + len(xte) == 1797 and sorted(set(ytr.data.tolist())) == list(range(10))
     assert "sklearn" not in {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}
 

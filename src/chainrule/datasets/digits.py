@@ -28,7 +28,9 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
         with np.load(DIGITS_FILE, allow_pickle=False) as archive:
             images, labels = archive["images"], archive["labels"]
     except OSError as exc:  # a broken install: say which file is missing rather than a bare errno
-        raise OSError(f"the bundled digits file {DIGITS_FILE} cannot be read ({exc}); reinstall chainrule") from exc
+        raise OSError(
+            f"the bundled digits file {DIGITS_FILE} cannot be read ({exc}); reinstall chainrule"
+        ) from exc
     return images.reshape(len(images), 64), labels
 
 
