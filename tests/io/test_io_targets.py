@@ -13,7 +13,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -375,24 +374,38 @@ def test_errors_name_the_target_not_the_temp_file(tmp_path: Path, monkeypatch: p
 
 
 # --- the command line's multi-file commit -------------------------------------------------------------------
-def test_ctrl_c_during_a_commit_waits_until_every_file_is_in_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chainrule import _files
+CTRL_C_IN_COMMIT = """
+import os, signal, sys
+from pathlib import Path
+from chainrule import _files
+from chainrule.cli._common import AtomicWriter
 
-    real_commit = _files.PendingFile.commit
+real_commit = _files.PendingFile.commit
 
-    def interrupted(self: Any) -> None:
-        if self.path.endswith("a.txt"):
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename
-        real_commit(self)
+def interrupted(self):
+    if self.path.endswith("a.txt"):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename
+    real_commit(self)
 
-    monkeypatch.setattr(_files.PendingFile, "commit", interrupted)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt), AtomicWriter(out) as w:
+_files.PendingFile.commit = interrupted
+out = Path(sys.argv[1])
+try:
+    with AtomicWriter(out) as w:
         for name in ("a.txt", "b.txt", "c.txt"):
             w.path(name).write_text(name)
         w.commit()
+except KeyboardInterrupt:
+    print("interrupted after the commit")
+"""
+
+
+def test_ctrl_c_during_a_commit_waits_until_every_file_is_in_place(tmp_path: Path) -> None:
+    """In a fresh process, so that its main thread gets the SIGINT whatever runs this test (xdist...)."""
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_IN_COMMIT, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout == "interrupted after the commit\n", done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", "c.txt"]
 
 
