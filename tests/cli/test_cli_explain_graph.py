@@ -79,6 +79,7 @@ EXPLAIN_ERRORS = [
     ([], ["--example", "--expr"]),
     (["--example", "chain", "--expr", "x"], ["--expr"]),
     (["--example", "chain", "--markdown", "file.txt/report.md"], ["file.txt"]),
+    (["--example", "chain", "--markdown", "r" * 1800 + ".md"], ["File name too long", "characters"]),
 ]
 
 
@@ -120,6 +121,7 @@ GRAPH_ERRORS = [
     (["--example", "chain"], ["--out"]),
     (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
     (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
+    (["--example", "chain", "--out", "g" * 1800 + ".dot"], ["File name too long"]),
 ]
 
 
