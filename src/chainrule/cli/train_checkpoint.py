@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainrule._files import deferred_interrupts
 from chainrule.cli._common import AtomicWriter, CLIError
-from chainrule.cli._interrupt import deferred_interrupt
 from chainrule.cli.train_config import MAX_EPOCHS, History, TrainConfig
 
 __all__ = ["CHECKPOINT", "CURVES", "LAYOUT", "METRICS", "MODEL", "Resume", "RunFolder", "read_checkpoint"]
@@ -90,7 +90,7 @@ class RunFolder:
 
         ``parts``: ``config``, ``model``, ``optimizer``, ``history``, ``data``, ``seconds``, ``epochs_run``.
         """
-        with deferred_interrupt():
+        with deferred_interrupts():
             try:
                 written = self._write(parts, final)
             except BaseException:
