@@ -9,6 +9,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _gradients(text: str) -> dict[str, float]:
@@ -227,9 +229,9 @@ def _torch_env(torch):
             else torch.minimum(*(torch.as_tensor(x, dtype=torch.float64) for x in a))
         )
 
-    return {"abs": torch.abs, "sqrt": torch.sqrt, "max": to_max, "min": to_min, "pow": torch.pow,
-            "softplus": torch.nn.functional.softplus, "sum": torch.sum, "mean": torch.mean, "pi": math.pi,
-            "e": math.e}  # fmt: skip
+    return {"sigmoid": torch.sigmoid, "abs": torch.abs, "sqrt": torch.sqrt, "max": to_max, "min": to_min,
+            "pow": torch.pow, "softplus": torch.nn.functional.softplus, "sum": torch.sum, "mean": torch.mean,
+            "pi": math.pi, "e": math.e}  # fmt: skip
 
 
 @pytest.mark.parametrize(("expr", "values"), EXPRESSIONS)
@@ -266,3 +268,35 @@ EXPR_ERRORS = [
 
 def test_expression_errors_are_one_line(cli_many, user_errors):
     user_errors(EXPR_ERRORS, cli_many([["explain", *args] for args, _ in EXPR_ERRORS]))
+
+
+_FORMULAS = [
+    "sigmoid(W @ v + b)",
+    "sum(max(W @ v, b) * b) + mean(W % 0.7)",
+    "softplus(min(W @ v)) + pow(abs(sum(b)) + 1, 0.5)",
+]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    m=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    formula=st.sampled_from(_FORMULAS),
+)
+def test_matrix_expressions_of_any_shape_match_torch(torch, n, m, seed, formula):
+    """--set matrices and vectors of random shapes: values and gradients are torch's."""
+    import chainrule as cr
+    from chainrule import examples
+
+    rng = np.random.default_rng(seed)
+    values = {"W": rng.normal(size=(n, m)).round(3).tolist(), "v": rng.normal(size=m).round(3).tolist(),
+              "b": rng.normal(size=n).round(3).tolist()}  # fmt: skip
+    f = examples.expression(formula, {k: examples.parse_value(str(v)) for k, v in values.items()})
+    report = cr.explain(f)
+    leaves = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in values.items()}
+    out = eval(formula, {**_torch_env(torch), **leaves})  # the test's own trusted formulas
+    out.sum().backward()
+    np.testing.assert_allclose(np.asarray(f.data), out.detach().numpy(), rtol=1e-12)
+    for name, leaf in leaves.items():
+        np.testing.assert_allclose(report.grads[name], leaf.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
