@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.cli.train_checkpoint import model_sha256
@@ -331,3 +333,95 @@ def test_a_failed_later_save_says_what_is_kept(tmp_path, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "kept epoch 1 in run" in out and err.count("\n") == 1
     assert _consistent_epoch(tmp_path / "run") == 1
+
+
+# ------------------------------------------------------------------------------------------- fuzzed files
+def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+_HOSTILE_VALUES = st.sampled_from(
+    [
+        None,
+        True,
+        -1,
+        0,
+        1,
+        2,
+        10**12,
+        -(10**30),
+        1e308,
+        float("nan"),
+        float("-inf"),
+        "x",
+        "",
+        [],
+        [1],
+        [1.0, 2.0],
+        {},
+        {"a": 1},
+        {"lr": 0.1},
+        (0.9,),
+        "chainrule-train/2",
+    ]
+) | st.builds(lambda shape: np.zeros(shape, np.float32), st.sampled_from([(), (2,), (64, 2), (2, 64)]))
+
+
+def _resume_mutated(tmp: Path, good: Path, edits: list[tuple[int, object, bool]]) -> None:
+    from chainrule.cli import main
+
+    ckpt = cr.load(good / "checkpoint.safetensors")
+    paths = _paths(ckpt)
+    for index, value, delete in edits:
+        path = paths[index % len(paths)]
+        node = ckpt
+        try:
+            for key in path[:-1]:
+                node = node[key]
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier edit removed or replaced this branch
+        if isinstance(node, dict) and delete:
+            node.pop(path[-1], None)
+        elif isinstance(node, (dict, list)) and (isinstance(node, dict) or path[-1] < len(node)):
+            node[path[-1]] = value
+    folder = tmp / "mutated"
+    folder.mkdir(exist_ok=True)
+    try:
+        cr.save(ckpt, folder / "checkpoint.safetensors")
+    except (TypeError, ValueError):
+        return  # not even saveable
+    (folder / "model.safetensors").write_bytes((good / "model.safetensors").read_bytes())
+    code = main(["train", "--resume", str(folder), "--epochs", "1", "--out", str(tmp / "out"), *QUIET])
+    assert code in (0, 2)  # anything else (a traceback) escapes main and fails the test
+
+
+_EDITS = st.lists(st.tuples(st.integers(0, 10**6), _HOSTILE_VALUES, st.booleans()), min_size=1, max_size=3)
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _good_run(tmp_path_factory.mktemp("good-run"))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=_EDITS)
+def test_mutated_checkpoints_resume_or_fail_on_one_line(tmp_path, good_run, capsys, edits):
+    _resume_mutated(tmp_path, good_run, edits)
+    err = capsys.readouterr().err
+    assert err == "" or (err.startswith("chainrule: error: ") and err.count("\n") == 1), err
+
+
+@pytest.mark.deep
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=_EDITS)
+def test_mutated_checkpoints_deep(tmp_path, good_run, capsys, edits):
+    _resume_mutated(tmp_path, good_run, edits)
+    err = capsys.readouterr().err
+    assert err == "" or (err.startswith("chainrule: error: ") and err.count("\n") == 1), err
