@@ -122,4 +122,5 @@ class detect_anomaly:
 
 
 def is_anomaly_enabled() -> bool:
+    """Whether :func:`detect_anomaly` is active (``torch.is_anomaly_enabled``)."""
     return state.anomaly

@@ -56,10 +56,12 @@ def get_array_module(array: Any) -> ModuleType:
 
 
 def is_cuda_array(array: Any) -> bool:
+    """Whether ``array`` is a CuPy array (False whenever CuPy is not loaded)."""
     return _cupy is not None and isinstance(array, _cupy.ndarray)
 
 
 def device_of(array: Any) -> str:
+    """``"cuda"`` for a CuPy array, else ``"cpu"``."""
     return "cuda" if is_cuda_array(array) else "cpu"
 
 

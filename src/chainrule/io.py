@@ -1,8 +1,14 @@
-"""``save``/``load``: state dicts and checkpoints as safetensors files, written atomically, never pickled.
+"""``save``/``load``: state dicts and checkpoints as safetensors files, written safely, never pickled.
 
 Arrays become safetensors tensors; everything else (ints, floats, strings, lists, tuples, nested dicts with
-str/int keys) is kept as JSON in the file's metadata, next to ``format_version`` and ``chainrule_version``.
-A flat state dict keeps its own keys as tensor names, so ``safetensors.torch.load_file`` reads it directly.
+str/int keys) is kept as JSON in the file's metadata, next to ``format_version``, ``chainrule_version`` and
+a sha256 ``checksum``. A flat state dict keeps its own keys as tensor names, so
+``safetensors.torch.load_file`` reads it directly.
+
+Writing never destroys what is at the path (see :mod:`chainrule._files`): a file is replaced atomically, a
+symlink's target is replaced and the link kept, a FIFO or a device is written through. Reading trusts nothing:
+every size in the file is checked against the file's real length before anything is read or allocated, the
+checksum is verified before the structure is decoded, and any damage is a ``ValueError`` naming the file.
 
 >>> import os, tempfile
 >>> import chainrule as cr
@@ -15,16 +21,18 @@ A flat state dict keeps its own keys as tensor names, so ``safetensors.torch.loa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import io
 import json
+import math
 import os
-import secrets
-from typing import Any
+import re
+import stat
+from typing import IO, Any
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import _files, backend
 from chainrule.tensor import Tensor, _new
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
@@ -34,17 +42,30 @@ FORMAT_VERSION = 1
 
 _OWN_KEYS = ("format_version", "chainrule_version", "structure")  # always written together by save()
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+_MAX_DEPTH = 100  # containers nested deeper than this are refused by save and by load alike
 _KEYS = (str, int, float, bool, type(None))
+_CHUNK = 1 << 24
 
-
-def _safetensors_numpy() -> Any:
-    try:
-        import safetensors.numpy as st_numpy
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "chainrule.save/load need the safetensors package: pip install 'chainrule[io]'"
-        ) from exc
-    return st_numpy
+# safetensors' dtype names and the (little-endian) NumPy dtypes they hold: the format is little-endian.
+_DTYPES = {
+    "BOOL": np.dtype("|b1"),
+    "U8": np.dtype("|u1"),
+    "I8": np.dtype("|i1"),
+    "U16": np.dtype("<u2"),
+    "I16": np.dtype("<i2"),
+    "F16": np.dtype("<f2"),
+    "U32": np.dtype("<u4"),
+    "I32": np.dtype("<i4"),
+    "F32": np.dtype("<f4"),
+    "U64": np.dtype("<u8"),
+    "I64": np.dtype("<i8"),
+    "F64": np.dtype("<f8"),
+    "C64": np.dtype("<c8"),
+}
+_CODES = {dtype: code for code, dtype in _DTYPES.items()}
+_Entry = tuple[
+    int, int, str, np.dtype, tuple[int, ...]
+]  # one tensor of a file: begin, end, name, dtype, shape
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -63,15 +84,23 @@ class _Encoder:
 
     def leaf(self, kind: str, array: Any, path: str) -> dict[str, str]:
         array = np.asarray(backend.to_device(array, "cpu"))
-        if not array.flags.c_contiguous:  # safetensors writes raw memory: it must be C-ordered
-            array = array.copy(order="C")
-        if array.dtype.kind not in "biufc":
-            raise TypeError(f"cannot save an array of dtype {array.dtype} at {path or '<root>'!r}")
+        # The file is little-endian: swap here, so the checksum is taken over the bytes actually written.
+        array = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
+        if array.dtype not in _CODES:
+            raise TypeError(
+                f"cannot save an array of dtype {array.dtype.newbyteorder('=')} at {path or '<root>'!r}: "
+                "safetensors stores bool, (u)int8-64, float16/32/64 and complex64"
+            )
         name = self.name(path)
         self.arrays[name] = array
         return {kind: name}
 
-    def encode(self, obj: Any, path: str) -> Any:
+    def encode(self, obj: Any, path: str, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            raise ValueError(
+                f"cannot save: containers nested more than {_MAX_DEPTH} deep at {path[:60]!r}... (or a "
+                "container that contains itself)"
+            )
         if isinstance(obj, Tensor):
             return self.leaf("tensor", obj.data, path)
         if isinstance(obj, np.ndarray) or backend.is_cuda_array(obj):
@@ -81,18 +110,9 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
         if isinstance(obj, dict):
-            pairs = []
-            for key, value in obj.items():
-                if not isinstance(key, _KEYS):
-                    raise TypeError(
-                        f"cannot save a dict key of type {type(key).__name__} ({key!r}) at "
-                        f"{path or '<root>'!r}: "
-                        "keys must be str, int, float, bool or None"
-                    )
-                pairs.append([key, self.encode(value, f"{path}.{key}" if path else str(key))])
-            return {"dict": pairs}
+            return {"dict": [self.pair(k, v, path, depth) for k, v in obj.items()]}
         if isinstance(obj, (list, tuple)):
-            items = [self.encode(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)]
+            items = [self.encode(v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(obj)]
             return items if isinstance(obj, list) else {"tuple": items}
         if _is_torch_tensor(obj):
             return self.leaf("tensor", obj.detach().cpu().numpy(), path)
@@ -102,6 +122,14 @@ class _Encoder:
             "Tensors, arrays, numbers, strings, None, lists, tuples and dicts (it never pickles)"
         )
 
+    def pair(self, key: Any, value: Any, path: str, depth: int) -> list[Any]:
+        if not isinstance(key, _KEYS):
+            raise TypeError(
+                f"cannot save a dict key of type {type(key).__name__} ({key!r}) at {path or '<root>'!r}: "
+                "keys must be str, int, float, bool or None"
+            )
+        return [key, self.encode(value, f"{path}.{key}" if path else str(key), depth + 1)]
+
 
 def _is_torch_tensor(obj: Any) -> bool:
     return type(obj).__module__.startswith("torch") and all(
@@ -109,68 +137,71 @@ def _is_torch_tensor(obj: Any) -> bool:
     )
 
 
+def _layout(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> tuple[bytes, list[np.ndarray]]:
+    """The safetensors header (length prefix + JSON padded to 8 bytes) and the arrays in file order.
+
+    Like safetensors' own writer, wider dtypes come first, so every tensor starts aligned to its item size.
+    """
+    order = sorted(arrays, key=lambda name: (-arrays[name].dtype.itemsize, name))
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for name in order:
+        a = arrays[name]
+        header[name] = {
+            "dtype": _CODES[a.dtype],
+            "shape": list(a.shape),
+            "data_offsets": [offset, offset + a.nbytes],
+        }
+        offset += a.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text, [arrays[name] for name in order]
+
+
+def _write_safetensors(f: IO[bytes], head: bytes, arrays: list[np.ndarray]) -> None:
+    f.write(head)
+    for a in arrays:
+        if a.size:
+            f.write(a.reshape(-1).view(np.uint8).data)
+
+
 def save(obj: Any, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` (a state dict, an optimizer state dict, a nested checkpoint, a Tensor...) to ``path``.
 
-    The file is written to a temporary file in the same folder, flushed, fsynced and renamed over ``path``,
-    so a failed save leaves any previous file untouched.
+    A file is written to a temporary file in the same folder, fsynced and renamed over ``path`` (over the
+    file a symlink points to: the link stays), so a failed save leaves any previous file untouched and no
+    temporary file behind; a FIFO or a device is written through. Errors are ``OSError``s naming ``path``.
     """
-    st_numpy = _safetensors_numpy()
     path = os.fspath(path)
     encoder = _Encoder()
-    structure = encoder.encode(obj, "")
+    structure = json.dumps(encoder.encode(obj, ""), separators=(",", ":"))
     from chainrule import __version__
 
     metadata = {
         "format_version": str(FORMAT_VERSION),
         "chainrule_version": __version__,
-        "structure": json.dumps(structure, separators=(",", ":")),
+        "structure": structure,
     }
-    metadata["checksum"] = _checksum(metadata["structure"], encoder.arrays)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
-    os.close(fd)
-    try:
-        mode = os.stat(path if os.path.exists(path) else tmp).st_mode & 0o7777
-        st_numpy.save_file(encoder.arrays, tmp, metadata=metadata)
-        os.chmod(tmp, mode)  # safetensors creates its files 0600; keep what open() would give
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
+    metadata["checksum"] = _checksum(structure, encoder.arrays)
+    head, arrays = _layout(encoder.arrays, metadata)
+    if len(head) - 8 > _MAX_HEADER:
+        raise ValueError(f"cannot save to {path}: the metadata would exceed safetensors' 100 MB header limit")
+    _files.write_file(path, lambda f: _write_safetensors(f, head, arrays))
 
 
 def _checksum(structure: str, arrays: dict[str, np.ndarray]) -> str:
-    """sha256 over the structure and every array's name, dtype, shape and bytes: safetensors has no checksum
-    of its own, so without this a flipped bit in the tensor data would load silently."""
+    """sha256 over the structure and every array's name, dtype, shape and (little-endian) bytes: safetensors
+    has no checksum of its own, so without this a flipped bit in the tensor data would load silently."""
     h = hashlib.sha256(structure.encode())
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
-        h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+        a = arrays[name]
+        shape = a.shape or (1,)  # chainrule 0.1 hashed 0-d arrays as shape (1,): kept, so its files verify
+        h.update(f"\0{name}\0{a.dtype.str}\0{shape}\0".encode())
+        h.update(a.reshape(-1).view(np.uint8) if a.size else b"")
     return "sha256:" + h.hexdigest()
 
 
-def _fsync_folder(folder: str) -> None:
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------------------------------------- decoding
+# ----------------------------------------------------------------------------------------- reading a file
 def _describe(head: bytes) -> str:
     if head[:1] == b"\x80":
         return " (it looks like a pickle, e.g. from torch.save; chainrule.load never unpickles)"
@@ -181,117 +212,258 @@ def _describe(head: bytes) -> str:
     return ""
 
 
-def _read_checked(path: str) -> tuple[bytes, dict[str, Any]]:
-    """The file's bytes and its parsed header, after checking the safetensors layout end to end."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except IsADirectoryError:
-        raise ValueError(f"{path}: is a directory, not a safetensors file") from None
-    size = len(data)
-    bad = f"{path}: not a valid safetensors file"
-    if size < 8:
-        raise ValueError(f"{bad}: only {size} bytes (truncated or empty){_describe(data)}")
-    n = int.from_bytes(data[:8], "little")
-    if n > _MAX_HEADER or n > size - 8:
-        raise ValueError(
-            f"{bad}: the header claims {n} bytes but the file has {size - 8} after the length prefix "
-            f"(truncated, corrupted or another format){_describe(data)}"
+class _Bad(ValueError):
+    """A damaged or foreign file; ``load`` adds the path and 'not a valid safetensors file'."""
+
+
+def _read_exactly(f: IO[bytes], n: int) -> bytes:
+    """``n`` bytes, or fewer where the file ends; read in chunks, so a lying ``n`` allocates nothing."""
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _Bad(f"its header repeats the key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def _read_header(f: IO[bytes], size: int | None) -> dict[str, Any]:
+    """The JSON header, its length checked against the file's size before it is read."""
+    prefix = _read_exactly(f, 8)
+    if len(prefix) < 8:
+        raise _Bad(f"only {len(prefix)} bytes (truncated or empty){_describe(prefix)}")
+    n = int.from_bytes(prefix, "little")
+    room = _MAX_HEADER if size is None else min(_MAX_HEADER, size - 8)
+    if n > room:
+        held = "" if size is None else f" but the file has {size - 8} after the length prefix"
+        raise _Bad(
+            f"the header claims {n} bytes{held} (truncated, corrupted or another format){_describe(prefix)}"
         )
+    text = _read_exactly(f, n)
+    if len(text) < n:
+        raise _Bad(f"the header claims {n} bytes but the file ends after {len(text)} (truncated)")
     try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{bad}: its JSON header is corrupted ({exc}){_describe(data)}") from None
+        header = json.loads(text.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except _Bad:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Bad(f"its JSON header is corrupted ({exc}){_describe(prefix)}") from None
     if not isinstance(header, dict):
-        raise ValueError(f"{bad}: its header is not a JSON object")
+        raise _Bad("its header is not a JSON object")
+    return header
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _entry(name: str, info: Any) -> _Entry:
+    """``(begin, end, name, dtype, shape)`` of one tensor, every field checked."""
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+        raise _Bad(f"tensor {name!r} lacks dtype, shape or data_offsets in the header")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise _Bad(
+            f"tensor {name!r} has dtype {dtype!r}, which chainrule cannot read "
+            f"(supported: {', '.join(_DTYPES)})"
+        )
+    if not (isinstance(shape, list) and all(_is_int(d) and 0 <= d < 2**63 for d in shape)):
+        raise _Bad(f"tensor {name!r} has an invalid shape {shape!r}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
+        raise _Bad(f"tensor {name!r} has invalid data_offsets {offsets!r}")
+    begin, end = offsets
+    if not 0 <= begin <= end or end - begin != math.prod(shape) * _DTYPES[dtype].itemsize:
+        raise _Bad(
+            f"tensor {name!r}: data_offsets {offsets} do not match its dtype {dtype} and shape {shape}"
+        )
+    return begin, end, name, _DTYPES[dtype], tuple(shape)
+
+
+def _layout_of(header: dict[str, Any]) -> tuple[list[_Entry], int]:
+    """The tensors sorted by position, checked to tile the data with no gap or overlap; the data's size."""
+    entries = sorted(_entry(name, info) for name, info in header.items() if name != "__metadata__")
     end = 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
-            raise ValueError(f"{bad}: tensor {name!r} has no valid data_offsets in the header")
-        end = max(end, offsets[1])
-    if end != size - 8 - n:
-        raise ValueError(
-            f"{bad}: the header describes {end} bytes of tensor data but the file holds {size - 8 - n} "
+    for begin, stop, name, _, _ in entries:
+        if begin != end:
+            raise _Bad(f"tensor {name!r} starts at byte {begin} of the data, expected {end} (overlap or gap)")
+        end = stop
+    return entries, end
+
+
+def _fill(f: IO[bytes], array: np.ndarray) -> bool:
+    """Read ``array.nbytes`` bytes into ``array``; False if the file ends first."""
+    if not array.size:
+        return True
+    view = memoryview(array.reshape(-1).view(np.uint8))
+    while view:
+        n = f.readinto(view)
+        if not n:
+            return False
+        view = view[n:]
+    return True
+
+
+def _read_arrays(f: IO[bytes], entries: list[_Entry]) -> dict[str, np.ndarray]:
+    arrays = {}
+    for _, _, name, dtype, shape in entries:
+        try:  # its size is already bounded by the file's: only a shape NumPy cannot represent fails here
+            array = np.empty(shape, dtype)
+        except (ValueError, OverflowError):
+            raise _Bad(f"tensor {name!r} has an impossible shape {list(shape)}") from None
+        if not _fill(f, array):
+            raise _Bad(f"the file ends inside tensor {name!r} (truncated)")
+        if dtype.kind == "b" and array.size and array.view(np.uint8).max() > 1:
+            raise _Bad(f"BOOL tensor {name!r} holds bytes other than 0 and 1")
+        arrays[name] = array
+    return arrays
+
+
+def _read(f: IO[bytes], size: int | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of an open file of ``size`` bytes (None: a pipe or a device, size unknown)."""
+    header = _read_header(f, size)
+    entries, total = _layout_of(header)
+    if size is None:  # a stream: take what it holds (never more than the header asks for, plus one byte)
+        rest = _read_exactly(f, total + 1)
+        f, held = io.BytesIO(rest), len(rest)
+    else:
+        held = size - f.tell()
+    if held != total:
+        raise _Bad(
+            f"the header describes {total} bytes of tensor data but the file holds {held} "
             "(truncated or corrupted)"
         )
-    return data, header
+    return header, _read_arrays(f, entries)
 
 
-def _decode(node: Any, arrays: dict[str, np.ndarray], make: Any, path: str) -> Any:
-    if isinstance(node, list):
-        return [_decode(v, arrays, make, path) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if len(node) != 1:
-        raise ValueError(f"{path}: corrupted structure metadata (node with keys {sorted(node)})")
-    ((kind, value),) = node.items()
-    if kind in ("tensor", "ndarray", "scalar"):
-        if value not in arrays:
+def _read_file(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            return _read(f, st.st_size if stat.S_ISREG(st.st_mode) else None)
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not a safetensors file") from None
+    except _Bad as exc:
+        raise ValueError(f"{path}: not a valid safetensors file: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------- chainrule's layer
+def _metadata(header: dict[str, Any], path: str) -> dict[str, str]:
+    metadata = header.get("__metadata__")
+    if metadata is None:
+        return {}
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise ValueError(f"{path}: not a valid safetensors file: __metadata__ is not a map of strings")
+    return metadata
+
+
+def _check_version(metadata: dict[str, str], path: str) -> None:
+    missing = [k for k in _OWN_KEYS if k not in metadata]
+    if missing:  # a chainrule file that lost a key is not a plain one
+        raise ValueError(f"{path}: corrupted chainrule metadata (no {', '.join(missing)})")
+    version = metadata["format_version"]
+    if not re.fullmatch(r"[0-9]{1,6}", version):
+        raise ValueError(f"{path}: corrupted format_version {version!r}")
+    if int(version) > FORMAT_VERSION:
+        from chainrule import __version__
+
+        raise ValueError(
+            f"{path}: written with checkpoint format_version {version} (chainrule "
+            f"{metadata['chainrule_version']}); this chainrule {__version__} reads format_version "
+            f"<= {FORMAT_VERSION}: upgrade chainrule to load it"
+        )
+
+
+def _verify(metadata: dict[str, str], arrays: dict[str, np.ndarray], path: str) -> None:
+    """Compare the checksum before anything of the structure is decoded."""
+    expected = metadata.get("checksum")
+    if expected is None:
+        raise ValueError(f"{path}: corrupted chainrule metadata (no checksum)")
+    if _checksum(metadata["structure"], arrays) != expected:
+        raise ValueError(f"{path}: corrupted file: its contents do not match the checksum written by save()")
+
+
+class _Decoder:
+    """Rebuild what ``save`` encoded, checking every node (a crafted file can carry a valid checksum too)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], make: Any, path: str) -> None:
+        self.arrays, self.make, self.path = arrays, make, path
+
+    def bad(self, what: str) -> ValueError:
+        return ValueError(f"{self.path}: corrupted structure metadata ({what})")
+
+    def decode(self, node: Any, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            raise self.bad(f"nested more than {_MAX_DEPTH} deep")
+        if isinstance(node, list):
+            return [self.decode(v, depth + 1) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1:
+            raise self.bad(f"node with keys {sorted(node)}")
+        ((kind, value),) = node.items()
+        if kind in ("tensor", "ndarray", "scalar"):
+            return self.leaf(kind, value)
+        if kind == "tuple" and isinstance(value, list):
+            return tuple(self.decode(v, depth + 1) for v in value)
+        if kind == "dict" and isinstance(value, list):
+            return dict(self.pair(p, depth) for p in value)
+        raise self.bad(f"unknown node kind {kind!r} holding {type(value).__name__}")
+
+    def pair(self, pair: Any, depth: int) -> tuple[Any, Any]:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], _KEYS)):
+            raise self.bad(f"a dict entry {str(pair)[:60]!r} is not a [key, value] pair")
+        return pair[0], self.decode(pair[1], depth + 1)
+
+    def leaf(self, kind: str, name: Any) -> Any:
+        if not isinstance(name, str) or name not in self.arrays:
             raise ValueError(
-                f"{path}: the structure refers to a tensor {value!r} that the file does not hold"
+                f"{self.path}: the structure refers to a tensor {name!r} that the file does not hold"
             )
-        array = arrays[value]
+        array = self.arrays[name]
         if kind == "tensor":
-            return make(array)
-        return array if kind == "ndarray" else array[()]
-    if kind == "tuple":
-        return tuple(_decode(v, arrays, make, path) for v in value)
-    if kind == "dict":
-        return {k: _decode(v, arrays, make, path) for k, v in value}
-    raise ValueError(f"{path}: corrupted structure metadata (unknown node kind {kind!r})")
+            return self.make(array)
+        if kind == "scalar":
+            if array.ndim:
+                raise self.bad(f"scalar {name!r} has shape {array.shape}")
+            return array[()]
+        return array
+
+
+def _native(array: np.ndarray) -> np.ndarray:
+    """The file's little-endian arrays in this machine's byte order (a no-op on little-endian machines)."""
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
 
 def load(path: str | os.PathLike[str], map_location: Any = None, *, device: Any = None) -> Any:
     """Read what ``save`` wrote (or any safetensors file: then a flat ``{name: Tensor}`` dict).
 
-    ``map_location``/``device`` (``"cpu"``, ``"cuda"``) places the loaded Tensors. Truncated, corrupted and
-    non-safetensors files (pickles, zips...) raise ``ValueError`` naming the path; nothing is ever unpickled.
+    ``map_location``/``device`` (``"cpu"``, ``"cuda"``) places the loaded Tensors. Truncated, corrupted,
+    crafted and non-safetensors files (pickles, zips...) raise ``ValueError`` naming the path; nothing is
+    ever unpickled, and no size written in the file is trusted before it is checked against the file's length.
     """
-    st_numpy = _safetensors_numpy()
     path = os.fspath(path)
-    data, header = _read_checked(path)
-    metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{path}: not a valid safetensors file: __metadata__ is not an object")
-    missing = [k for k in _OWN_KEYS if k not in metadata]
-    if missing and len(missing) < len(_OWN_KEYS):  # a chainrule file that lost a key is not a plain one
-        raise ValueError(f"{path}: corrupted chainrule metadata (no {', '.join(missing)})")
-    version = metadata.get("format_version")
-    if version is not None:
-        try:
-            version = int(version)
-        except ValueError:
-            raise ValueError(f"{path}: corrupted format_version {version!r}") from None
-        if version > FORMAT_VERSION:
-            from chainrule import __version__
-
-            raise ValueError(
-                f"{path}: written with checkpoint format_version {version} (chainrule "
-                f"{metadata.get('chainrule_version', '?')}); this chainrule {__version__} reads "
-                "format_version "
-                f"<= {FORMAT_VERSION}: upgrade chainrule to load it"
-            )
-    try:
-        arrays = st_numpy.load(data)
-    except Exception as exc:  # safetensors raises its own error types for malformed headers/dtypes
-        raise ValueError(f"{path}: not a valid safetensors file: {exc}") from None
     where = device if device is not None else map_location
     kind = backend.parse_device(where) if where is not None else "cpu"
 
     def make(array: np.ndarray) -> Tensor:
         return _new(backend.to_device(array, kind) if kind != "cpu" else array)
 
-    if version is None or "structure" not in metadata:
-        return {name: make(array) for name, array in arrays.items()}
+    header, arrays = _read_file(path)
+    metadata = _metadata(header, path)
+    if not any(k in metadata for k in _OWN_KEYS):  # a plain safetensors file, from any writer
+        return {name: make(_native(a)) for name, a in arrays.items()}
+    _check_version(metadata, path)
+    _verify(metadata, arrays, path)
     try:
         structure = json.loads(metadata["structure"])
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: corrupted structure metadata ({exc})") from None
-    obj = _decode(structure, arrays, make, path)
-    expected = metadata.get("checksum")
-    if expected is not None and _checksum(str(metadata["structure"]), arrays) != expected:
-        raise ValueError(f"{path}: corrupted file: its contents do not match the checksum written by save()")
-    return obj
+    return _Decoder({n: _native(a) for n, a in arrays.items()}, make, path).decode(structure)

@@ -470,6 +470,27 @@ class Tensor:
     def _version(self) -> int:
         return self._vbox[0]
 
+    # ------------------------------------------------------------------ pickling and copying, as torch
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle (and ``copy.copy``) keep the data, ``requires_grad`` and name, never the graph: the result
+        is a leaf, as in torch. Saving only the array also keeps a deep graph from recursing."""
+        return (_rebuild, (type(self), self.data, self.requires_grad, self.name))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf's copy (data, ``requires_grad``, ``.grad``, name); a non-leaf raises, as in torch."""
+        if self.creator is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol "
+                "at the moment; copy x.detach() (or x.detach().requires_grad_()) to start a new graph"
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        out = _rebuild(type(self), self.data.copy(), self.requires_grad, self.name)
+        if self._grad is not None:
+            out.grad = self._grad.data.copy()
+        memo[id(self)] = out
+        return out
+
 
 class Variable(Tensor):
     """DeZero's name for a Tensor; unlike ``Tensor``, it requires grad by default (when its dtype allows).
@@ -490,6 +511,13 @@ class Variable(Tensor):
             requires_grad = self.data.dtype.kind in _FLOAT_KINDS
         if requires_grad:
             self.requires_grad_(True)
+
+
+def _rebuild(cls: type, data: Any, requires_grad: bool, name: str | None) -> Tensor:
+    """A new leaf of class ``cls`` (Tensor, Variable...) holding ``data``: what unpickling calls."""
+    t = cls.__new__(cls)
+    Tensor.__init__(t, data, requires_grad=requires_grad, name=name)
+    return t
 
 
 _engine_backward: Any = None  # chainrule._autograd.backward, found on first use (it imports this module)
@@ -517,6 +545,7 @@ def bind_ops(ops_module: Any) -> None:
 
 
 def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a chainrule :class:`Tensor` (``torch.is_tensor``)."""
     return isinstance(obj, Tensor)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,32 @@ SCRIPT = Path(sys.executable).parent / "chainrule"
 def test_installed_script_runs():
     result = subprocess.run([str(SCRIPT), "--version"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("chainrule ")
+
+
+SITE = '''
+import importlib.abc, os, signal, sys
+
+
+class Interrupt(importlib.abc.MetaPathFinder):
+    """Send Ctrl-C while the command line is being imported (before main can run)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "chainrule.cli.train":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+
+sys.meta_path.insert(0, Interrupt())
+'''
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(SITE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "--epochs", "1", "--out", "run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == "chainrule: interrupted" and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()

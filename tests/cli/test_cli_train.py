@@ -1,36 +1,36 @@
-"""``chainrule train``: artifacts, checkpoints that reproduce their numbers, resuming, Ctrl-C, errors."""
+"""``chainrule train``: the run folder's files, checkpoints that reproduce their numbers, resuming, errors.
+
+Ctrl-C, hostile checkpoints and diverging runs are in ``test_cli_train_safety.py``.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.cli.train import build_model, config_from_checkpoint, load_data
+from chainrule.cli.train import build_model, load_data, read_checkpoint
 
 PNG = b"\x89PNG\r\n\x1a\n"
 QUIET = ("--no-progress",)
+RUN_FILES = ["checkpoint.safetensors", "curves.png", "metrics.json", "model.safetensors"]
 
 
 def _reload_accuracy(run: Path) -> tuple[float, dict]:
-    """Rebuild the model from its checkpoint alone and measure its test accuracy independently."""
-    ckpt = cr.load(run / "model.safetensors")
-    config = config_from_checkpoint(ckpt)
-    data = load_data(config)
-    model = build_model(config, data)
-    model.load_state_dict(ckpt["model"])
+    """Rebuild the model from the run folder alone and measure its test accuracy independently."""
+    resume = read_checkpoint(run / "checkpoint.safetensors")
+    data = load_data(resume.config)
+    model = build_model(resume.config, data)
+    model.load_state_dict(cr.load(run / "model.safetensors"))
     model.eval()
     with cr.no_grad():
         logits = model(data.x_test).numpy()
-    return float(np.mean(np.argmax(logits, axis=1) == data.y_test.numpy())), ckpt
+    return float(np.mean(np.argmax(logits, axis=1) == data.y_test.numpy())), cr.load(
+        run / "checkpoint.safetensors"
+    )
 
 
 def test_train_digits_artifacts(cli, tmp_path):
@@ -52,7 +52,7 @@ def test_train_digits_artifacts(cli, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["curves.png", "metrics.json", "model.safetensors"]
+    assert sorted(p.name for p in run.iterdir()) == RUN_FILES
     assert (run / "curves.png").read_bytes().startswith(PNG)
 
     metrics = json.loads((run / "metrics.json").read_text())
@@ -79,7 +79,67 @@ def test_train_digits_artifacts(cli, tmp_path):
     assert accuracy > 0.5  # ten classes: far above chance after two epochs
     assert f"{accuracy:.4f}" in result.stdout
     assert ckpt["epoch"] == 2 and set(ckpt["optimizer"]) == {"state", "param_groups"}
-    assert ckpt["model"]["1.weight"].dtype == np.float32
+    assert (
+        "model" not in ckpt
+        and metrics["complete"] is True
+        and metrics["files"]
+        == [
+            "model.safetensors",
+            "metrics.json",
+            "curves.png",
+            "checkpoint.safetensors",
+        ]
+    )
+
+
+def test_model_file_is_a_plain_state_dict_that_torch_loads(cli, tmp_path, torch):
+    """model.safetensors loads into the same network built in torch, which then gives chainrule's logits."""
+    from safetensors.torch import load_file
+
+    result = cli("train", "--dataset", "digits", "--epochs", "1", "--out", "run", *QUIET)
+    assert result.returncode == 0, result.stderr
+    state = load_file(str(tmp_path / "run/model.safetensors"))
+    twin = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 10),
+    )
+    twin.load_state_dict(state)  # strict: exactly the model's keys, nothing prefixed, nothing extra
+    resume = read_checkpoint(tmp_path / "run/checkpoint.safetensors")
+    data = load_data(resume.config)
+    model = build_model(resume.config, data)
+    model.load_state_dict(cr.load(tmp_path / "run/model.safetensors"))
+    with cr.no_grad(), torch.no_grad():
+        ours = model(data.x_test).numpy()
+        theirs = twin(torch.from_numpy(data.x_test.numpy())).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_a_checkpoint_after_every_epoch_and_save_every(tmp_path, monkeypatch, capsys):
+    """Every finished epoch (or every N with --save-every) is committed; curves come with the last one."""
+    from chainrule.cli import main, train_checkpoint
+
+    saves = []
+    original = train_checkpoint.RunFolder._write
+    monkeypatch.setattr(
+        train_checkpoint.RunFolder,
+        "_write",
+        lambda self, parts, final: (
+            saves.append((parts["history"].epoch[-1], final)) or original(self, parts, final)
+        ),
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "xor", "--epochs", "3", "--out", "a", *QUIET]) == 0
+    assert saves == [(1, False), (2, False), (3, True)]
+    saves.clear()
+    assert (
+        main(["train", "--dataset", "xor", "--epochs", "5", "--save-every", "2", "--out", "b", *QUIET]) == 0
+    )
+    assert saves == [(2, False), (4, False), (5, True)]
+    assert "saving into b every 2 epochs" in capsys.readouterr().out
 
 
 def test_resume_continues_like_one_run(cli, tmp_path, monkeypatch, capsys):
@@ -89,20 +149,61 @@ def test_resume_continues_like_one_run(cli, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main([*common, "--epochs", "2", "--out", "whole"]) == 0  # the reference run, in this process
     assert cli(*common, "--epochs", "1", "--out", "part").returncode == 0
-    resumed = cli("train", "--resume", "part/model.safetensors", "--epochs", "1", *QUIET)  # into part/
+    resumed = cli(
+        "train", "--resume", "part/checkpoint.safetensors", "--epochs", "1", "--out", "part", *QUIET
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "epoch   2/2" in resumed.stdout
 
-    whole, part = cr.load(tmp_path / "whole/model.safetensors"), cr.load(tmp_path / "part/model.safetensors")
+    whole, part = (
+        cr.load(tmp_path / "whole/checkpoint.safetensors"),
+        cr.load(tmp_path / "part/checkpoint.safetensors"),
+    )
     assert part["epoch"] == whole["epoch"] == 2
     assert part["config"]["batch_size"] == 50  # taken from the checkpoint
-    for key, value in whole["model"].items():  # same weights as the uninterrupted run, bit for bit
-        np.testing.assert_array_equal(part["model"][key].numpy(), value.numpy())
+    whole_model, part_model = (
+        cr.load(tmp_path / "whole/model.safetensors"),
+        cr.load(tmp_path / "part/model.safetensors"),
+    )
+    for key, value in whole_model.items():  # same weights as the uninterrupted run, bit for bit
+        np.testing.assert_array_equal(part_model[key].numpy(), value.numpy())
     metrics = json.loads((tmp_path / "part/metrics.json").read_text())
     assert metrics["history"]["epoch"] == [1, 2]
     whole_metrics = json.loads((tmp_path / "whole/metrics.json").read_text())
     assert metrics["history"]["test_accuracy"] == whole_metrics["history"]["test_accuracy"]
     assert _reload_accuracy(tmp_path / "part")[0] == metrics["final"]["test_accuracy"]
+
+
+def test_resume_writes_a_new_folder_unless_out_names_the_source(tmp_path, monkeypatch, capsys):
+    from chainrule.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", "runs/x", *QUIET]) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "runs/x").iterdir()}
+    assert main(["train", "--resume", "runs/x", "--epochs", "1", *QUIET]) == 0  # the folder is accepted too
+    assert main(["train", "--resume", "runs/x/checkpoint.safetensors", "--epochs", "1", *QUIET]) == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "runs/x").iterdir()} == before  # source untouched
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["x", "x-resumed", "x-resumed-2"]
+    assert cr.load(tmp_path / "runs/x-resumed-2/checkpoint.safetensors")["epoch"] == 2
+    assert "saving into runs/x-resumed-2" in capsys.readouterr().out
+
+
+def test_resume_reads_the_old_one_file_layout(tmp_path, monkeypatch, capsys):
+    """Runs written before the split kept model and optimizer in one model.safetensors; they still resume."""
+    from chainrule.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", "new", *QUIET]) == 0
+    ckpt = cr.load(tmp_path / "new/checkpoint.safetensors")
+    old = {key: ckpt[key] for key in ("optimizer", "epoch", "config", "history")}
+    old["model"] = cr.load(tmp_path / "new/model.safetensors")
+    (tmp_path / "old").mkdir()
+    cr.save(old, tmp_path / "old/model.safetensors")
+    assert main(["train", "--resume", "old/model.safetensors", "--epochs", "1", "--out", "cont", *QUIET]) == 0
+    assert main(["train", "--resume", "new", "--epochs", "1", "--out", "ref", *QUIET]) == 0
+    ours, ref = cr.load(tmp_path / "cont/model.safetensors"), cr.load(tmp_path / "ref/model.safetensors")
+    for key, value in ref.items():
+        np.testing.assert_array_equal(ours[key].numpy(), value.numpy())
 
 
 def test_cnn_sees_digits_as_images():
@@ -146,9 +247,9 @@ def test_cnn_on_mnist_folder(cli, tmp_path):
     metrics = json.loads((tmp_path / "m/metrics.json").read_text())
     assert metrics["data"]["input_shape"] == [1, 28, 28] and metrics["data"]["test_samples"] == 20
     assert metrics["config"]["mnist_path"] == str(folder)
-    accuracy, ckpt = _reload_accuracy(tmp_path / "m")
+    accuracy, _ = _reload_accuracy(tmp_path / "m")
     assert accuracy == metrics["final"]["test_accuracy"]
-    assert ckpt["model"]["0.weight"].shape == (8, 1, 3, 3)  # Conv2d(1, 8, 3), torch's layout
+    assert cr.load(tmp_path / "m/model.safetensors")["0.weight"].shape == (8, 1, 3, 3)  # torch's layout
 
 
 def test_spiral_points(cli, tmp_path):
@@ -193,7 +294,13 @@ TRAIN_ERRORS = [
     (["--optimizer", "lbfgs"], ["'lbfgs'"]),
     (["--resume", "missing.safetensors"], ["missing.safetensors"]),
     (["--resume", "notes.txt"], ["notes.txt"]),
-    (["--resume", "weights.safetensors"], ["checkpoint"]),
+    (["--resume", "weights.safetensors"], ["weights.safetensors", "not a checkpoint"]),
+    (["--resume", "a" * 1800], ["File name too long", "1800 characters"]),
+    (["--out", "b" * 1800], ["File name too long"]),
+    (["--dataset", "mnist:" + "c" * 1800], ["File name too long"]),
+    (["--resume", "empty"], ["no checkpoint.safetensors", "empty"]),
+    (["--save-every", "0"], ["--save-every", "'0'"]),
+    (["--seed", str(2**64)], ["seed", "18446744073709551615"]),
     (["--out", "notes.txt/run"], ["notes.txt"]),
 ]
 
@@ -216,43 +323,4 @@ def test_resume_with_other_dataset_is_refused(cli, user_error, tmp_path, monkeyp
 
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", "x", *QUIET]) == 0
-    user_error(cli("train", "--resume", "x/model.safetensors", "--dataset", "moons"), "moons", "xor")
-
-
-def test_ctrl_c_writes_nothing(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chainrule",
-            "train",
-            "--dataset",
-            "spiral",
-            "--epochs",
-            "100000",
-            "--out",
-            "run",
-            *QUIET,
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        line = proc.stdout.readline()
-        while "epoch" not in line or "train loss" not in line:  # wait until training is under way
-            assert time.monotonic() < deadline and line, "training never started"
-            line = proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130
-    assert "Traceback" not in err
-    assert err.strip().splitlines() == ["chainrule: interrupted; nothing was written"]
-    assert not (tmp_path / "run").exists()
+    user_error(cli("train", "--resume", "x/checkpoint.safetensors", "--dataset", "moons"), "moons", "xor")

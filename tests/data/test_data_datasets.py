@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,7 +114,30 @@ def test_digits_are_scikit_learns_scaled_and_split_stratified():
     assert img.shape == (len(xtr), 1, 8, 8)
 
 
-def test_digits_without_scikit_learn_names_the_extra(monkeypatch):
+def test_digits_ship_with_the_package_and_equal_scikit_learns_exactly():
+    sk = pytest.importorskip("sklearn.datasets")
+    raw_x, raw_y = sk.load_digits(return_X_y=True)
+    bundle = np.load(Path(datasets.__file__).with_name("digits.npz"), allow_pickle=False)
+    assert bundle["images"].dtype == np.uint8 and bundle["images"].shape == (1797, 8, 8)
+    np.testing.assert_array_equal(bundle["images"].reshape(1797, 64), raw_x)
+    np.testing.assert_array_equal(bundle["labels"], raw_y)
+    x, _ = datasets.load_digits(split=False)
+    np.testing.assert_array_equal(x.data, (raw_x / 16.0).astype(np.float32))
+
+
+def test_digits_load_without_scikit_learn(monkeypatch):
+    # Before: load_digits read scikit-learn's copy and raised ImportError without it.
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"chainrule\[data\]"):
-        datasets.load_digits()
+    (xtr, ytr), (xte, _) = datasets.load_digits(seed=0)
+    assert len(xtr) + len(xte) == 1797 and sorted(set(ytr.data.tolist())) == list(range(10))
+    assert "sklearn" not in {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}
+
+
+def test_digits_file_is_small_and_its_licence_ships_beside_it():
+    folder = Path(datasets.__file__).parent
+    assert (folder / "digits.npz").stat().st_size < 60_000
+    licence = (folder / "DIGITS_LICENSE.txt").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in licence and "Alpaydin" in licence

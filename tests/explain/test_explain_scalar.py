@@ -53,10 +53,10 @@ def test_scalar_expressions_match_torch_and_the_tensor_engine(torch, expr):
     report = cr.explain(examples.expression(expr, values, engine="scalar"), numerical_check=True)
     tensor_report = cr.explain(examples.expression(expr, values))
     leaves = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in values.items()}
-    env = {name: getattr(torch, name) for name in examples.FUNCTIONS}
+    env = {name: getattr(torch, name) for name in examples.FUNCTIONS if hasattr(torch, name)}
     out = eval(expr, {"__builtins__": {}}, {**env, **leaves})  # the test's own trusted expressions
     out.backward()
-    np.testing.assert_allclose(float(report.values["y"]), out.item(), rtol=1e-12)
+    np.testing.assert_allclose(float(report.values["f"]), out.item(), rtol=1e-12)
     for name, leaf in leaves.items():
         np.testing.assert_allclose(float(report.grads[name]), leaf.grad.item(), rtol=1e-10, err_msg=name)
         np.testing.assert_allclose(float(tensor_report.grads[name]), leaf.grad.item(), rtol=1e-10)

@@ -132,6 +132,54 @@ def test_metadata_has_versions(tmp_path):
     json.loads(meta["structure"])
 
 
+def test_nesting_is_bounded_the_same_way_by_save_and_load(tmp_path):
+    deep = cr.ones(1)
+    for _ in range(crio._MAX_DEPTH - 1):
+        deep = [deep]
+    cr.save({"x": deep}, tmp_path / "deep.st")  # 100 containers (a dict, 99 lists): round trips
+    back = cr.load(tmp_path / "deep.st")["x"]
+    for _ in range(crio._MAX_DEPTH - 1):
+        back = back[0]
+    assert back.tolist() == [1]
+    with pytest.raises(ValueError, match="nested more than"):
+        cr.save({"x": [deep]}, tmp_path / "deeper.st")
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="contains itself"):
+        cr.save(loop, tmp_path / "loop.st")
+    assert not (tmp_path / "deeper.st").exists() and not (tmp_path / "loop.st").exists()
+
+
+CHAINRULE_0_1_FILE = (  # cr.save by chainrule 0.1.0 (before this module was rewritten)
+    "qAIAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzdHJ1Y3R1cmUiOiJ7XCJkaWN0XCI6W1tcIm1vZGVsXCIse1wiZGljdFwiOltbXCJ3"
+    "XCIse1widGVuc29yXCI6XCJtb2RlbC53XCJ9XSxbXCJudW1fYmF0Y2hlc190cmFja2VkXCIse1widGVuc29yXCI6XCJtb2RlbC5u"
+    "dW1fYmF0Y2hlc190cmFja2VkXCJ9XV19XSxbXCJzdGVwXCIse1wic2NhbGFyXCI6XCJzdGVwXCJ9XSxbXCJlcG9jaFwiLDNdLFtc"
+    "ImJldGFzXCIse1widHVwbGVcIjpbMC45LDAuOTk5XX1dLFtcIm1hc2tcIix7XCJ0ZW5zb3JcIjpcIm1hc2tcIn1dXX0iLCJmb3Jt"
+    "YXRfdmVyc2lvbiI6IjEiLCJjaGVja3N1bSI6InNoYTI1NjphYTcwZGZhMDdiMDYzMjE5YjMzYWVlZmI0NTAwNTVlMTY2NjE2NDg4"
+    "OTUyNWI2MjJlNGFjNjA1MGZiODJjMTY2IiwiY2hhaW5ydWxlX3ZlcnNpb24iOiIwLjEuMCJ9LCJtb2RlbC5udW1fYmF0Y2hlc190"
+    "cmFja2VkIjp7ImR0eXBlIjoiSTY0Iiwic2hhcGUiOltdLCJkYXRhX29mZnNldHMiOlswLDhdfSwibW9kZWwudyI6eyJkdHlwZSI6"
+    "IkYzMiIsInNoYXBlIjpbMiwzXSwiZGF0YV9vZmZzZXRzIjpbOCwzMl19LCJzdGVwIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOltd"
+    "LCJkYXRhX29mZnNldHMiOlszMiwzNl19LCJtYXNrIjp7ImR0eXBlIjoiQk9PTCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6"
+    "WzM2LDM4XX19ICAgIAcAAAAAAAAAAAAAAAAAgD8AAABAAABAQAAAgEAAAKBAAAAgQAEA"
+)
+
+
+def test_files_written_by_chainrule_0_1_still_load(tmp_path):
+    """Its checksum hashed a 0-d array's shape as (1,); the checksum rule keeps that, so old checkpoints
+    (a BatchNorm's num_batches_tracked is 0-d) still verify."""
+    import base64
+
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(base64.b64decode(CHAINRULE_0_1_FILE))
+    back = cr.load(path)
+    assert back["model"]["w"].tolist() == [[0, 1, 2], [3, 4, 5]] and back["model"]["w"].dtype == np.float32
+    assert (
+        back["model"]["num_batches_tracked"].item() == 7 and back["model"]["num_batches_tracked"].shape == ()
+    )
+    assert back["step"] == np.float32(2.5) and back["epoch"] == 3 and back["betas"] == (0.9, 0.999)
+    assert back["mask"].tolist() == [True, False]
+
+
 def test_device_argument(tmp_path):
     cr.save({"w": cr.ones(2)}, tmp_path / "m.st")
     assert cr.load(tmp_path / "m.st", map_location="cpu")["w"].device == "cpu"
@@ -142,7 +190,7 @@ def test_device_argument(tmp_path):
 
 # ------------------------------------------------------------------------------------------- atomicity
 def leftovers(folder):
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.iterdir() if "chainrule-tmp" in p.name or p.name.endswith(".tmp"))
 
 
 def test_unserialisable_value_leaves_old_file_intact(tmp_path):
@@ -157,23 +205,21 @@ def test_unserialisable_value_leaves_old_file_intact(tmp_path):
 
 
 def test_failure_midway_through_the_write_leaves_old_file_intact(tmp_path, monkeypatch):
-    import safetensors.numpy as st_numpy
-
     path = tmp_path / "m.st"
     cr.save({"w": cr.ones(3)}, path)
     before = path.read_bytes()
-    real_save_file = st_numpy.save_file
+    real_write = crio._write_safetensors
 
-    def half_then_fail(tensors, filename, metadata=None):
-        real_save_file(tensors, filename, metadata=metadata)
-        with open(filename, "r+b") as f:
-            f.truncate(os.path.getsize(filename) // 2)
+    def half_then_fail(f, head, arrays):
+        real_write(f, head, arrays)
+        f.truncate(len(head) // 2)
         raise OSError("disk full")
 
-    monkeypatch.setattr(st_numpy, "save_file", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(crio, "_write_safetensors", half_then_fail)
+    with pytest.raises(OSError, match="disk full") as info:
         cr.save({"w": cr.zeros(1000)}, path)
-    monkeypatch.setattr(st_numpy, "save_file", real_save_file)
+    assert str(path) in str(info.value) and "chainrule-tmp" not in str(info.value)
+    monkeypatch.setattr(crio, "_write_safetensors", real_write)
 
     def no_fsync(fd):
         raise OSError("fsync failed")
@@ -275,7 +321,7 @@ def test_corrupted_header_and_structure_are_refused(tmp_path):
         cr.load(tmp_path / "h.st")
     text = bytes(data).replace(b'\\"tensor\\":\\"w\\"', b'\\"tensor\\":\\"q\\"')
     (tmp_path / "s.st").write_bytes(text)
-    with pytest.raises(ValueError, match="tensor 'q' that the file does not hold"):
+    with pytest.raises(ValueError, match="checksum"):  # checked before the structure is even decoded
         cr.load(tmp_path / "s.st")
 
 

@@ -21,7 +21,6 @@ MODULES = ["chainrule.nn"] + [
 
 
 def test_cnn_tutorial_runs(capsys) -> None:
-    pytest.importorskip("sklearn")
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     assert len(blocks) >= 4
     namespace: dict = {"__name__": "cnn_tutorial"}

@@ -274,3 +274,72 @@ def test_embedding_from_pretrained_and_max_norm(torch) -> None:
     out_t, out_c = t_emb(torch.tensor(idx)), c_emb(cr.tensor(idx))
     np.testing.assert_allclose(out_c.data, out_t.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(c_emb.weight.data, t_emb.weight.detach().numpy(), rtol=1e-6)
+
+
+DTYPE_CASES = [
+    ("Linear", (3, 2), {}, (4, 3)),
+    ("Linear", (3, 2), {"bias": False}, (4, 3)),
+    ("Conv1d", (1, 2, 2), {}, (1, 1, 5)),
+    ("Conv2d", (1, 2, 2), {}, (1, 1, 4, 4)),
+    ("Conv2d", (1, 2, 2), {"bias": False}, (1, 4, 4)),
+    ("Conv3d", (1, 2, 2), {}, (1, 1, 3, 3, 3)),
+    ("ConvTranspose1d", (1, 2, 2), {}, (1, 1, 4)),
+    ("ConvTranspose2d", (1, 2, 2), {}, (1, 1, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs, shape", DTYPE_CASES)
+@pytest.mark.parametrize("dtype", ["float64", "int64", "float16"])
+def test_layers_refuse_an_input_of_another_dtype_as_torch(torch, name, args, kwargs, shape, dtype) -> None:
+    """Before: a float64 or int input on float32 weights was promoted silently; torch raises RuntimeError."""
+    torch_layer = getattr(torch.nn, name)(*args, **kwargs).float()
+    with pytest.raises(RuntimeError) as expected:
+        torch_layer(torch.zeros(shape, dtype=getattr(torch, dtype)))
+    layer = getattr(cr.nn, name)(*args, **kwargs)
+    with pytest.raises(RuntimeError) as got:
+        layer(cr.zeros(shape, dtype=dtype))
+    message = str(got.value)
+    if name == "Linear":  # torch's matmul wording, word for word (torch's no-bias path words it differently)
+        assert (
+            message
+            == "mat1 and mat2 must have the same dtype, but got "
+            + {
+                "float64": "Double and Float",
+                "int64": "Long and Float",
+                "float16": "Half and Float",
+            }[dtype]
+        )
+        if kwargs == {}:
+            assert message == str(expected.value)
+    else:  # torch's convolution wording: "Input type (double) and bias type (float) should be the same"
+        torch_name = {"float64": "double", "int64": "long int", "float16": "c10::Half"}[dtype]
+        assert (
+            message.startswith(f"Input type ({torch_name}) and ")
+            and "type (float) should be the same" in message
+        )
+        if kwargs == {} and not name.startswith("ConvTranspose"):
+            assert message == str(expected.value)
+
+
+def test_layers_accept_their_own_dtype_after_double(torch) -> None:
+    layer = cr.nn.Linear(3, 2).double()
+    assert layer(cr.zeros(4, 3, dtype="float64")).dtype == np.float64
+    with pytest.raises(RuntimeError, match="but got Float and Double"):
+        layer(cr.zeros(4, 3))
+    conv = cr.nn.Conv2d(1, 1, 2).double()
+    with pytest.raises(RuntimeError, match=r"Input type \(float\) and bias type \(double\)"):
+        conv(cr.zeros(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(
+    ("dtype1", "dtype2"), [("int64", "float32"), ("float32", "float16"), ("float64", "float32")]
+)
+def test_bilinear_refuses_mixed_dtypes_with_torchs_message(torch, bias, dtype1, dtype2) -> None:
+    with pytest.raises(RuntimeError) as expected:
+        torch.nn.Bilinear(2, 2, 1, bias=bias).float()(
+            torch.zeros(1, 2, dtype=getattr(torch, dtype1)), torch.zeros(1, 2, dtype=getattr(torch, dtype2))
+        )
+    with pytest.raises(RuntimeError) as got:
+        cr.nn.Bilinear(2, 2, 1, bias=bias)(cr.zeros(1, 2, dtype=dtype1), cr.zeros(1, 2, dtype=dtype2))
+    assert str(got.value) == str(expected.value)

@@ -150,3 +150,53 @@ def test_nan_inside_a_layer_points_at_the_users_call() -> None:
     msg = str(info.value)
     assert "produced nan in its forward pass" in msg
     assert f"{__file__}:{_line_of('# <- layer-call')}" in msg
+
+
+IN_PLACE = [
+    ("div_", (0.0,), "inf"),
+    ("mul_", (float("nan"),), "nan"),
+    ("add_", (cr.tensor([np.inf, 0.0]),), "inf"),
+    ("sub_", (float("inf"),), "inf"),
+    ("fill_", (float("nan"),), "nan"),
+    ("copy_", (cr.tensor([1.0, np.nan]),), "nan"),
+    ("__setitem__", (0, float("inf")), "inf"),
+]
+
+
+@pytest.mark.parametrize(("op", "args", "what"), IN_PLACE)
+def test_in_place_ops_without_requires_grad_are_checked_and_leave_the_tensor(op, args, what) -> None:
+    """Before: only ops autograd records were checked, so x.div_(0) on a plain tensor passed silently."""
+    x = cr.tensor([1.0, 2.0])
+    version = x._version
+    with cr.detect_anomaly(), pytest.raises(RuntimeError) as info:
+        getattr(x, op)(*args)  # <- in-place-anomaly
+    msg = str(info.value)
+    assert msg.startswith(f"{op} produced {what} in place"), msg
+    assert f"{__file__}:{_line_of('# <- in-place-anomaly')}" in msg and "left unchanged" in msg
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])  # nothing written, no version bump
+    assert x._version == version
+
+
+def test_in_place_ops_are_checked_the_same_under_no_grad_and_with_requires_grad() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.detect_anomaly(), cr.no_grad(), pytest.raises(RuntimeError, match=r"^div_ produced inf in place"):
+        w.div_(0.0)
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    y = w * 1.0  # recorded: checked by its Function, as before
+    with cr.detect_anomaly(), pytest.raises(RuntimeError, match="produced inf"):
+        y.div_(0.0)
+
+
+def test_finite_in_place_ops_under_anomaly_write_into_the_same_memory() -> None:
+    base = cr.tensor([1.0, 2.0, 3.0])
+    view = base[1:]
+    with cr.detect_anomaly():
+        view.add_(1.0)
+        view[0] = 10.0
+        base.clamp_(max=5.0)
+    np.testing.assert_array_equal(base.data, [1.0, 5.0, 4.0])  # the view's writes reached the base
+    assert np.shares_memory(view.data, base.data)
+    x = cr.tensor([1.0, 2.0])
+    with np.errstate(divide="ignore"):  # outside anomaly mode nothing is checked (and nothing is copied)
+        x.div_(0.0)
+    assert np.isinf(x.data).all()

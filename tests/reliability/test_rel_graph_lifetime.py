@@ -253,7 +253,7 @@ def test_training_keeps_memory_flat_with_gc_disabled() -> None:
     model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1))
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
-    data = (cr.tensor(rng.standard_normal((8, 4))), cr.tensor(rng.standard_normal((8, 1))))
+    data = (cr.tensor(rng.standard_normal((8, 4)), dtype=cr.float32), cr.tensor(rng.standard_normal((8, 1))))
     for _ in _mlp_training_steps(200, model, opt, data):  # warm-up: optimizer state, caches, allocator pools
         pass
     with CycleFinder() as finder:

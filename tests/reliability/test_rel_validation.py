@@ -191,8 +191,45 @@ ROWS: list[tuple[str, Callable[[], Any], type | tuple[type, ...], tuple[str, ...
     (
         "F.binary_cross_entropy range",
         lambda: F.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0])),
-        V,
-        ("between 0 and 1",),
+        R,  # torch's RuntimeError
+        ("all elements of input should be between 0 and 1",),
+    ),
+    (
+        "F.binary_cross_entropy NaN input",
+        lambda: F.binary_cross_entropy(cr.tensor([0.5, float("nan")]), cr.tensor([1.0, 0.0])),
+        R,
+        ("all elements of input should be between 0 and 1",),
+    ),
+    (
+        "F.binary_cross_entropy target range",
+        lambda: F.binary_cross_entropy(cr.tensor([0.5, 0.5]), cr.tensor([1.5, 0.0])),
+        R,
+        ("all elements of target should be between 0 and 1",),
+    ),
+    (
+        "F.binary_cross_entropy NaN target",
+        lambda: F.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([float("nan")])),
+        R,
+        ("all elements of target should be between 0 and 1",),
+    ),
+    (
+        "BCELoss negative target",
+        lambda: nn.BCELoss()(cr.tensor([0.5]), cr.tensor([-1.0])),
+        R,
+        ("target should be between 0 and 1",),
+    ),
+    (
+        "Linear float64 input",
+        lambda: nn.Linear(3, 2)(cr.zeros(1, 3, dtype="float64")),
+        R,
+        ("mat1 and mat2 must have the same dtype", "Double and Float"),
+    ),
+    ("Linear int input", lambda: nn.Linear(3, 2)(cr.zeros(1, 3, dtype="int64")), R, ("Long and Float",)),
+    (
+        "Conv2d float64 input",
+        lambda: nn.Conv2d(2, 1, 2)(IMG.double()),
+        R,
+        ("Input type (double) and bias type (float) should be the same",),
     ),
     ("F.layer_norm shape", lambda: F.layer_norm(X, (4,)), V, ("4", "[2, 3]")),
     # optimizers and schedulers
@@ -306,3 +343,27 @@ def test_accepted_edge_values_are_not_refused() -> None:
     nn.Dropout(0.0), nn.Dropout(1.0)
     assert len(cr.split(X, 5, dim=1)) == 1
     assert X.permute(-1, -2).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("x", "t"),
+    [
+        ([0.5, float("nan")], [1.0, 0.0]),  # before: a NaN loss, silently
+        ([0.5, 1.5], [1.0, 0.0]),
+        ([0.5, float("inf")], [1.0, 0.0]),
+        ([0.5, 0.5], [1.5, 0.0]),  # before: accepted
+        ([0.5, 0.5], [float("nan"), 0.0]),
+        ([0.5, 0.5], [-0.5, 0.0]),
+        ([0.0, 1.0], [0.3, 1.0]),  # soft targets and exact 0/1 probabilities are fine
+    ],
+)
+def test_binary_cross_entropy_refuses_what_torch_refuses(torch, x, t) -> None:
+    try:
+        expected = torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    except RuntimeError as error:
+        with pytest.raises(RuntimeError) as got:
+            F.binary_cross_entropy(cr.tensor(x), cr.tensor(t))
+        assert str(got.value).endswith(str(error)), (str(got.value), str(error))
+    else:
+        got = F.binary_cross_entropy(cr.tensor(x), cr.tensor(t))
+        np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-6)

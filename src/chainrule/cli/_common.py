@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
+
+from chainrule._files import PendingFile, blamed_on, deferred_interrupts, renamed
 
 __all__ = [
     "ArgumentParser",
     "AtomicWriter",
     "CLIError",
+    "check_writable_file",
     "check_writable_folder",
     "existing_file",
     "positive_float",
     "positive_int",
     "progress",
     "say",
+    "write_atomic",
 ]
 
 
@@ -102,75 +106,117 @@ def check_writable_folder(folder: Path) -> Path:
 
 
 def check_writable_file(path: Path, suffixes: Iterable[str] | None = None) -> Path:
-    """Raise :class:`CLIError` unless ``path`` can be written (its folder writable, suffix allowed)."""
+    """Raise :class:`CLIError` unless ``path`` can be written (its folder writable, suffix allowed).
+
+    ``-`` (stdout), FIFOs and devices are written through, so only they must be writable; a symlink is
+    judged by the file it points to, whose folder gets the temporary file.
+    """
     path = Path(path)
     if suffixes is not None:
         allowed = tuple(suffixes)
         if path.suffix.lower() not in allowed:
             raise CLIError(f"cannot write '{path}': the file name must end in one of {', '.join(allowed)}")
-    if path.exists() and path.is_dir():
+    if str(path) == "-":
+        return path
+    if path.is_dir():
         raise CLIError(f"cannot write '{path}': it is a folder")
-    check_writable_folder(path.parent if str(path.parent) else Path("."))
+    if path.exists() and not path.is_file():  # a FIFO, a device, /dev/stdout: written through
+        if not os.access(path, os.W_OK):
+            raise CLIError(f"cannot write '{path}': permission denied")
+        return path
+    real = Path(os.path.realpath(path))
+    check_writable_folder(real.parent)
     return path
 
 
 class AtomicWriter:
     """Write several files so that either all of them appear complete or none of them does.
 
-    Each ``path(name)`` gives a temporary file next to its destination; ``commit()`` renames them all
-    into place. Leaving the ``with`` block without ``commit()`` (an error, Ctrl-C) removes the
-    temporary files, so an interrupted run never leaves a half-written artifact behind.
+    Each ``path(name)`` gives a temporary file next to its destination; ``commit()`` puts them all in place
+    (see :mod:`chainrule._files`: regular files are renamed over, symlinks keep pointing at the new file,
+    FIFOs and devices are written through), with Ctrl-C held back until the last one is done. Leaving the
+    ``with`` block without ``commit()`` (an error, Ctrl-C) removes the temporary files and any folder the
+    writer created, so an interrupted run leaves no trace; errors name the destination, not the temporary.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> with AtomicWriter(folder) as w:
     ...     _ = w.path("a.txt").write_text("hello")
-    ...     w.commit()
+    ...     _ = w.commit()
     >>> (folder / "a.txt").read_text()
     'hello'
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self._pending: list[tuple[Path, Path]] = []
+        self._pending: list[PendingFile] = []
+        self._created: list[Path] = []  # folders this writer made, deepest first
+        self._committed = False
 
     def __enter__(self) -> AtomicWriter:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        missing = self.folder
+        while not missing.exists() and missing.parent != missing:
+            self._created.append(missing)
+            missing = missing.parent
+        with blamed_on(str(self.folder)):
+            self.folder.mkdir(parents=True, exist_ok=True)
         return self
 
     def path(self, name: str) -> Path:
         """A temporary path whose content becomes ``folder/name`` on ``commit()``."""
-        final = self.folder / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + final.suffix, dir=self.folder)
-        os.close(fd)
-        self._pending.append((Path(tmp), final))
-        return Path(tmp)
+        pending = PendingFile(self.folder / name)
+        self._pending.append(pending)
+        return Path(pending.tmp)
 
     def commit(self) -> list[Path]:
         """Move every temporary file to its destination; returns the destinations."""
         done = []
-        umask = os.umask(0)
-        os.umask(umask)
-        for tmp, final in self._pending:
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give them the usual permissions
-            os.replace(tmp, final)
-            done.append(final)
-        self._pending.clear()
+        with deferred_interrupts():
+            for pending in self._pending:
+                pending.commit()
+                done.append(Path(pending.path))
+            self._pending.clear()
+            self._committed = True
         return done
 
-    def __exit__(self, *exc: object) -> None:
-        for tmp, _ in self._pending:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        self._pending.clear()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        pending, self._pending = self._pending, []
+        for p in pending:
+            p.discard()
+        if not self._committed:
+            for folder in self._created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if still empty
+        if isinstance(exc, OSError) and pending:  # a writer failed on a temporary file: name its destination
+            named = [p for p in pending if p.tmp in (_fspath(exc.filename), _fspath(exc.filename2))]
+            if named or (exc.filename is None and exc.errno in _DISK_ERRORS):  # write() names no file
+                raise renamed(exc, (named or pending)[-1].path) from None
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}  # blamed on the latest file
+
+
+def _fspath(name: Any) -> Any:
+    return os.fspath(name) if isinstance(name, (str, os.PathLike)) else name
 
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``."""
+    """Call ``write(tmp)`` on a temporary file, then put it in place as ``path`` (see :class:`AtomicWriter`).
+
+    Missing folders are created; ``-`` means standard output; FIFOs and devices are written through.
+    """
     path = Path(path)
-    with AtomicWriter(path.parent if str(path.parent) else Path(".")) as w:
-        write(w.path(path.name))
-        w.commit()
+    if str(path) != "-":
+        with AtomicWriter(path.parent) as w:
+            write(w.path(path.name))
+            w.commit()
+        return path
+    pending = PendingFile("-", dash_is_stdout=True)
+    try:
+        write(Path(pending.tmp))
+        pending.commit()
+    finally:
+        pending.discard()
     return path
 
 

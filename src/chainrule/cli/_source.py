@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
+from chainrule._expression import FUNCTIONS
 from chainrule.cli._common import CLIError
 
 __all__ = ["EXAMPLES", "add_source_arguments", "assignment", "build_output"]
@@ -14,19 +14,20 @@ __all__ = ["EXAMPLES", "add_source_arguments", "assignment", "build_output"]
 EXAMPLES = {"two-layer": "two_layer", "scalar": "scalar", "chain": "chain"}
 
 
-def assignment(text: str) -> tuple[str, float]:
-    """An argparse type: ``NAME=VALUE`` with a Python identifier and a finite number."""
+def assignment(text: str) -> tuple[str, float | list]:
+    """An argparse type: ``NAME=VALUE`` with a Python identifier and a finite number or a nested list."""
+    from chainrule.examples import parse_value  # noqa: PLC0415
+
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (for example w=2), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE (for example w=2 or W=[[1,2],[3,4]]), got {text!r}"
+        )
     try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number after '{name}=', got {text!r}") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"expected a finite number after '{name}=', got {text!r}")
-    return name, number
+        return name, parse_value(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error} after '{name}=', got {text!r}") from None
 
 
 def add_source_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,8 +42,9 @@ def add_source_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--expr",
         metavar="EXPR",
-        help="an expression such as 'sigmoid(w*x+b)': + - * / **, parentheses, numbers, and functions "
-        "such as exp, log, sin, cos, tanh, sigmoid, relu, sqrt, square",
+        help="an expression such as 'sigmoid(w*x+b)' or 'sigmoid(W2 @ sigmoid(W1 @ x + b1) + b2)': "
+        "+ - * / %% ** @, parentheses, numbers, pi, e, and the functions "
+        f"{', '.join(FUNCTIONS)} (max/min of one argument: its largest/smallest element); the output is f",
     )
     p.add_argument(
         "--set",
@@ -51,7 +53,8 @@ def add_source_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         type=assignment,
         default=[],
-        help="the value of a variable of --expr (repeat for each variable)",
+        help="the value of a variable of --expr: a number, or a vector or matrix such as W=[[1,2],[3,4]] "
+        "(repeat for each variable)",
     )
 
 
@@ -63,7 +66,7 @@ def build_output(args: argparse.Namespace) -> Any:
         if args.values:
             raise CLIError("--set only applies to --expr")
         return getattr(examples, EXAMPLES[args.example])()
-    values: dict[str, float] = {}
+    values: dict[str, float | list] = {}
     for name, number in args.values:
         if name in values:
             raise CLIError(f"--set {name}= given twice")

@@ -9,13 +9,14 @@ written to a folder.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from chainrule._optional import available, install_hint, missing_note
 from chainrule.cli._common import AtomicWriter, check_writable_folder, nonnegative_int, say
 
 __all__ = ["add_parser", "run"]
@@ -116,8 +117,8 @@ def two_layer() -> Any:
         mark = f"  {step.check_mark}" if step.check_mark else ""
         say(f"  [{step.index}] {step.rule:<36s} = {_short(step.grad)}{mark}")
     say("numerical check: " + ("every step agrees with central differences" if report.ok else "MISMATCH"))
-    if importlib.util.find_spec("torch") is None:
-        say("PyTorch check: skipped (torch is not installed; pip install torch to compare)")
+    if not available("torch"):
+        say(f"PyTorch check: skipped (torch is not installed; {install_hint('torch')} to compare)")
         return loss
     import torch  # noqa: PLC0415
 
@@ -179,8 +180,8 @@ def drawings(out: Path, graph_output: Any, history: Any) -> None:
             notes.append("graph.svg skipped: Graphviz's 'dot' program is not installed")
         if history is None:
             notes.append("curves.png skipped: no training")
-        elif importlib.util.find_spec("matplotlib") is None:
-            notes.append("curves.png skipped: matplotlib is not installed (pip install 'chainrule[viz]')")
+        elif (note := missing_note("matplotlib", "curves.png")) is not None:
+            notes.append(note)
         else:
             viz.plot_history(history.curves(), w.path("curves.png"))
         written = w.commit()
@@ -190,11 +191,27 @@ def drawings(out: Path, graph_output: Any, history: Any) -> None:
         say(note)
 
 
+def missing_extras(show_progress: bool) -> list[str]:
+    """What this install lacks for the full tour, one note each; the tour runs without them."""
+    notes = [
+        missing_note("torch", "the PyTorch check of section 3"),
+        missing_note("matplotlib", "curves.png"),
+    ]
+    if show_progress and sys.stderr.isatty():  # no bar is drawn into a log anyway
+        notes.append(missing_note("tqdm", "the progress bar"))
+    if shutil.which("dot") is None:
+        notes.append("graph.svg skipped: Graphviz's 'dot' program is not installed (graph.dot is written)")
+    return [note for note in notes if note is not None]
+
+
 def run(args: argparse.Namespace) -> int:
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 8)
     check_writable_folder(args.out)
     start = time.perf_counter()
     say("chainrule demo: autodiff you can read, from one scalar to a trained network")
+    # Said before any work, so a missing extra is never a surprise at the end.
+    for note in missing_extras(show_progress=not args.no_progress):
+        say(f"note: {note}")
     scalar_engine()
     chain_rule()
     loss = two_layer()

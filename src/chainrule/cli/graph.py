@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
-from chainrule.cli._common import check_writable_file, say, write_atomic
+from chainrule.cli._common import CLIError, check_writable_file, say, write_atomic
 from chainrule.cli._source import add_source_arguments, build_output
 
 __all__ = ["SUFFIXES", "add_parser", "run"]
@@ -30,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from chainrule import viz  # noqa: PLC0415
 
     check_writable_file(args.out, suffixes=SUFFIXES)
+    if args.out.suffix.lower() != ".dot" and shutil.which("dot") is None:  # said before any work
+        raise CLIError(
+            f"writing {args.out} needs Graphviz's 'dot' program, which is not on the PATH: install Graphviz "
+            f"(e.g. apt install graphviz / brew install graphviz), or write {args.out.with_suffix('.dot')}"
+        )
     output = build_output(args)
     write_atomic(args.out, lambda tmp: viz.render(output, tmp))
     say(f"wrote {args.out}")

@@ -1,63 +1,81 @@
-"""``chainrule train``: train an MLP or a small CNN on a built-in data set, with checkpoints and curves.
+"""``chainrule train``: train an MLP or a small CNN on a built-in data set, keeping the work of every epoch.
 
-The run writes three files into ``--out`` once training has finished, all or none of them (an interrupted
-run writes nothing): ``model.safetensors`` (model and optimizer state, epoch, configuration and history,
-resumable with ``--resume``), ``metrics.json`` (per-epoch losses and accuracies, the configuration,
-timings) and ``curves.png`` (loss and accuracy curves; needs matplotlib).
+After every finished epoch (``--save-every N``: every N epochs, and always the last), the run folder
+``--out`` gets ``model.safetensors`` (the model's plain state dict, loadable by torch),
+``checkpoint.safetensors`` (optimizer, configuration, history, epoch: what ``--resume`` needs) and
+``metrics.json``; ``curves.png`` is added when the last epoch is done. Each save is atomic, so Ctrl-C
+keeps the last saved epoch and says which; see :mod:`chainrule.cli.train_checkpoint` for the layout.
+A loss that becomes NaN or infinite stops the run with a one-line error, keeping the last good epoch.
 
-The helpers :func:`load_data`, :func:`build_model` and :func:`evaluate` rebuild a trained model from its
-checkpoint:
+The helpers :func:`load_data`, :func:`build_model` and :func:`evaluate` rebuild a trained model:
 
 >>> import chainrule as cr  # doctest: +SKIP
->>> ckpt = cr.load("runs/digits-mlp/model.safetensors")  # doctest: +SKIP
->>> config = config_from_checkpoint(ckpt)  # doctest: +SKIP
->>> data = load_data(config)  # doctest: +SKIP
->>> model = build_model(config, data)  # doctest: +SKIP
->>> model.load_state_dict(ckpt["model"])  # doctest: +SKIP
+>>> resume = read_checkpoint(Path("runs/digits-mlp/checkpoint.safetensors"))  # doctest: +SKIP
+>>> data = load_data(resume.config)  # doctest: +SKIP
+>>> model = build_model(resume.config, data)  # doctest: +SKIP
+>>> model.load_state_dict(cr.load("runs/digits-mlp/model.safetensors"))  # doctest: +SKIP
 >>> evaluate(model, data.x_test, data.y_test)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainrule._optional import missing_note
 from chainrule.cli._common import (
-    AtomicWriter,
     CLIError,
     check_writable_folder,
-    existing_file,
     nonnegative_int,
     positive_float,
     positive_int,
     progress,
     say,
 )
+from chainrule.cli._interrupt import Interrupted
+from chainrule.cli.train_checkpoint import (
+    CHECKPOINT,
+    CURVES,
+    METRICS,
+    MODEL,
+    Resume,
+    RunFolder,
+    read_checkpoint,
+    resolve_checkpoint,
+)
+from chainrule.cli.train_config import (
+    DATASETS,
+    DEFAULT_LR,
+    MODELS,
+    OPTIMIZERS,
+    TOY_DATASETS,
+    History,
+    TrainConfig,
+    parse_dataset,
+)
 
 __all__ = [
     "DATASETS",
     "Data",
+    "Diverged",
+    "History",
     "TrainConfig",
     "add_parser",
     "build_model",
-    "config_from_checkpoint",
     "evaluate",
     "load_data",
+    "read_checkpoint",
     "run",
     "train",
 ]
 
-DATASETS = ("digits", "spiral", "moons", "circles", "xor", "mnist:PATH")
-TOY_DATASETS = ("spiral", "moons", "circles", "xor")
-IMAGE_DATASETS = ("digits", "mnist")
-MODELS = ("mlp", "cnn")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 TOY_SAMPLES = 1000
 TOY_OPTIONS: dict[str, dict[str, float]] = {
     "spiral": {"noise": 0.2},
@@ -65,76 +83,39 @@ TOY_OPTIONS: dict[str, dict[str, float]] = {
     "circles": {"noise": 0.05, "factor": 0.5},
     "xor": {"noise": 0.0},
 }
-HIDDEN = 64
-CHECKPOINT = "model.safetensors"
-METRICS = "metrics.json"
-CURVES = "curves.png"
 
 
-# ---------------------------------------------------------------------------------------------- config
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (stored in the checkpoint and in metrics.json)."""
-
-    dataset: str = "digits"
-    mnist_path: str | None = None
-    model: str = "mlp"
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = DEFAULT_LR["adam"]
-    optimizer: str = "adam"
-    seed: int = 0
-    hidden: int = HIDDEN
-
-    def check(self) -> None:
-        """Raise :class:`CLIError` for a value or a combination that cannot run."""
-        for name, allowed in (
-            ("dataset", ("digits", "mnist", *TOY_DATASETS)),
-            ("model", MODELS),
-            ("optimizer", OPTIMIZERS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise CLIError(f"unknown {name} {getattr(self, name)!r} (choose from {', '.join(allowed)})")
-        for name in ("epochs", "batch_size", "hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise CLIError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise CLIError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise CLIError(f"lr must be a positive finite number, got {self.lr!r}")
-        if self.model == "cnn" and self.dataset not in IMAGE_DATASETS:
-            raise CLIError(
-                f"--model cnn needs an image data set (digits or mnist:PATH); {self.dataset!r} is 2-D "
-                "points, use --model mlp"
-            )
+class Diverged(CLIError):
+    """The loss (or the weights) became NaN or infinite: training cannot continue."""
 
 
-def parse_dataset(text: str) -> tuple[str, str | None]:
-    """``digits`` → ``("digits", None)``; ``mnist:PATH`` → ``("mnist", PATH)``."""
-    name, sep, path = text.partition(":")
-    if name == "mnist":
-        if not sep or not path:
-            raise argparse.ArgumentTypeError(
-                f"mnist needs the folder of its IDX files: --dataset mnist:PATH, got {text!r}"
-            )
-        if not Path(path).exists():
-            raise argparse.ArgumentTypeError(f"MNIST folder not found: {path!r}")
-        if not Path(path).is_dir():
-            raise argparse.ArgumentTypeError(f"MNIST path is not a folder: {path!r}")
-        return name, path
-    if sep or name not in ("digits", *TOY_DATASETS):
-        raise argparse.ArgumentTypeError(f"unknown dataset {text!r} (choose from {', '.join(DATASETS)})")
-    return name, None
+# ---------------------------------------------------------------------------------------------- arguments
+def resume_path(text: str) -> Path:
+    """An argparse type: a checkpoint file or a run folder that exists (never an OSError from argparse)."""
+    path = Path(text)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise argparse.ArgumentTypeError(f"no such file or folder: {_short(text)}") from None
+    except OSError as error:  # a name too long, a folder we may not enter...
+        raise argparse.ArgumentTypeError(f"cannot read {_short(text)}: {error.strerror}") from None
+    if not (path.is_file() or path.is_dir()):
+        raise argparse.ArgumentTypeError(f"not a file or a folder: {_short(text)}")
+    return path
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else f"{text[: limit - 20]!r}… ({len(text)} characters)"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "train",
-        help="train an MLP or CNN and save model, metrics and curves",
+        help="train an MLP or CNN; keeps model, checkpoint and metrics after every epoch",
         description="Train a classifier with chainrule.nn and chainrule.optim, showing a progress bar per "
-        f"epoch, then write {CHECKPOINT}, {METRICS} and {CURVES} into --out (all at once: an interrupted run "
-        "writes nothing).",
+        f"epoch. After every epoch, --out gets {MODEL} (torch-loadable state dict), {CHECKPOINT} (for "
+        f"--resume) and {METRICS}, atomically; {CURVES} is drawn at the end. Ctrl-C keeps the last saved "
+        "epoch.",
         epilog="Example: chainrule train --dataset digits --model cnn --epochs 5 --out runs/digits-cnn",
     )
     p.add_argument(
@@ -165,12 +146,26 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         metavar="S",
         help="random seed for the data split, weights and shuffling",
     )
-    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default runs/DATASET-MODEL)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default runs/DATASET-MODEL; when resuming, a new folder FOLDER-resumed next to "
+        "the checkpoint's, so the source is never overwritten unless --out names it)",
+    )
     p.add_argument(
         "--resume",
-        type=existing_file,
+        type=resume_path,
         metavar="CKPT",
-        help="continue from a checkpoint written by an earlier run: --epochs more epochs, counting on",
+        help=f"continue a run: its folder or its {CHECKPOINT} (or an older run's {MODEL}); runs --epochs "
+        "more epochs, counting on",
+    )
+    p.add_argument(
+        "--save-every",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="save the run every N epochs (default 1; the last epoch is always saved)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     p.set_defaults(run=run)
@@ -204,7 +199,7 @@ def _config_from_args(args: argparse.Namespace, base: TrainConfig | None) -> Tra
             raise CLIError(
                 f"{flag} {value} does not match the checkpoint, which was trained with {flag} {stored}"
             )
-    config = TrainConfig(**{**asdict(base), "epochs": args.epochs})
+    config = TrainConfig(**{**base.as_dict(), "epochs": args.epochs})
     if args.batch_size is not None:
         config.batch_size = args.batch_size
     if args.dataset is not None and args.dataset[1] is not None:
@@ -344,62 +339,68 @@ def evaluate(model: Any, x: Any, y: Any, batch_size: int = 1000) -> tuple[float,
 
 
 # ---------------------------------------------------------------------------------------------- training
-@dataclass
-class History:
-    """Per-epoch numbers, as lists (the layout of ``metrics.json['history']``)."""
+@contextlib.contextmanager
+def _quiet_numpy() -> Iterator[None]:
+    """No NumPy overflow/invalid warnings while training: ``train`` reports a non-finite loss itself."""
+    import numpy as np  # noqa: PLC0415
 
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, list]:
-        return asdict(self)
-
-    def curves(self) -> dict[str, list[float]]:
-        """Loss and accuracy columns, as ``viz.plot_history`` draws them."""
-        return {
-            "train_loss": self.train_loss,
-            "test_loss": self.test_loss,
-            "train_accuracy": self.train_accuracy,
-            "test_accuracy": self.test_accuracy,
-        }
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
-def _epoch(model: Any, optimizer: Any, loader: Any, bar_update: Any) -> tuple[float, float]:
+def _epoch(model: Any, optimizer: Any, loader: Any, bar_update: Any, epoch: int) -> tuple[float, float]:
     import numpy as np  # noqa: PLC0415
 
     from chainrule.nn import functional as F  # noqa: PLC0415
 
     model.train()
     total_loss, hits, seen = 0.0, 0, 0
-    for xb, yb in loader:
+    for step, (xb, yb) in enumerate(loader, start=1):
         optimizer.zero_grad()
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise Diverged(f"the training loss became {value} at epoch {epoch}, step {step}")
         loss.backward()
         optimizer.step()
         b = xb.shape[0]
         seen += b
-        total_loss += float(loss.item()) * b
+        total_loss += value * b
         hits += int(np.sum(np.argmax(logits.data, axis=1) == yb.data))
         bar_update(1, {"loss": f"{total_loss / seen:.4f}", "acc": f"{hits / seen:.3f}"})
     return total_loss / seen, hits / seen
 
 
+def _check_finite(model: Any, test_loss: float, epoch: int) -> None:
+    """The last step of an epoch may have broken the weights without any loss showing it yet."""
+    import numpy as np  # noqa: PLC0415
+
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            raise Diverged(f"weight {name!r} became NaN or infinite at the end of epoch {epoch}")
+    if not math.isfinite(test_loss):
+        raise Diverged(f"the test loss became {test_loss} after epoch {epoch}")
+
+
+OnEpoch = Callable[[int, Any, Any, History, "Data"], None]
+
+
 def train(
     config: TrainConfig,
     *,
-    checkpoint: dict[str, Any] | None = None,
+    checkpoint: Resume | None = None,
     show_progress: bool = True,
     log: Any = say,
+    on_epoch: OnEpoch | None = None,
 ) -> tuple[Any, Any, History, Data, float]:
     """Run ``config.epochs`` epochs (after the checkpoint's, when resuming).
 
-    Returns ``(model, optimizer, history, data, seconds)``. Each epoch reseeds chainrule's generator with
-    ``(seed, epoch)``, so resuming from a checkpoint gives the same result as one uninterrupted run.
+    Returns ``(model, optimizer, history, data, seconds)``; calls ``on_epoch(epoch, model, optimizer,
+    history, data)`` after each epoch (the run folder saves there). Each epoch reseeds chainrule's
+    generator with ``(seed, epoch)``, so resuming from a checkpoint gives the same result as one
+    uninterrupted run. Raises :class:`Diverged` as soon as a loss or a weight is NaN or infinite.
     """
     import chainrule as cr  # noqa: PLC0415
     from chainrule.data import DataLoader, TensorDataset  # noqa: PLC0415
@@ -411,157 +412,124 @@ def train(
     history = History()
     first_epoch = 1
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        checkpoint.apply(model, optimizer)
         for group in optimizer.param_groups:
             group["lr"] = config.lr
-        first_epoch = int(checkpoint.get("epoch", 0)) + 1
-        history = _history_from_checkpoint(checkpoint)
+        first_epoch = checkpoint.epoch + 1
+        history = checkpoint.history
     loader = DataLoader(TensorDataset(data.x_train, data.y_train), batch_size=config.batch_size, shuffle=True)
     batches = len(loader)
     last = first_epoch + config.epochs - 1
-    for epoch in range(first_epoch, last + 1):
-        cr.manual_seed(config.seed * 1_000_003 + epoch)
-        t0 = time.perf_counter()
-        with progress(batches, f"epoch {epoch}/{last}", enabled=show_progress) as update:
-            train_loss, train_acc = _epoch(model, optimizer, loader, update)
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
-        seconds = time.perf_counter() - t0
-        for key, value in zip(
-            ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"),
-            (epoch, train_loss, train_acc, test_loss, test_acc, seconds),
-        ):
-            getattr(history, key).append(value)
-        log(
-            f"epoch {epoch:3d}/{last}  train loss {train_loss:.4f}  acc {train_acc:.3f}  |  "
-            f"test loss {test_loss:.4f}  acc {test_acc:.3f}  ({seconds:.1f}s)"
-        )
+    with _quiet_numpy():
+        for epoch in range(first_epoch, last + 1):
+            cr.manual_seed(config.seed * 1_000_003 + epoch)
+            t0 = time.perf_counter()
+            with progress(batches, f"epoch {epoch}/{last}", enabled=show_progress) as update:
+                train_loss, train_acc = _epoch(model, optimizer, loader, update, epoch)
+            test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+            _check_finite(model, test_loss, epoch)
+            seconds = time.perf_counter() - t0
+            history.append(
+                epoch=epoch,
+                train_loss=train_loss,
+                train_accuracy=train_acc,
+                test_loss=test_loss,
+                test_accuracy=test_acc,
+                seconds=seconds,
+            )
+            log(
+                f"epoch {epoch:3d}/{last}  train loss {train_loss:.4f}  acc {train_acc:.3f}  |  "
+                f"test loss {test_loss:.4f}  acc {test_acc:.3f}  ({seconds:.1f}s)"
+            )
+            if on_epoch is not None:
+                on_epoch(epoch, model, optimizer, history, data)
     return model, optimizer, history, data, time.perf_counter() - started
 
 
-# ---------------------------------------------------------------------------------------------- files
-def _history_from_checkpoint(checkpoint: dict[str, Any]) -> History:
-    stored = checkpoint.get("history") or {}
-    history = History()
-    for key in asdict(history):
-        values = stored.get(key)
-        if values is None:
-            continue
-        values = values.tolist() if hasattr(values, "tolist") else list(values)
-        getattr(history, key).extend(int(v) if key == "epoch" else float(v) for v in values)
-    return history
-
-
-def config_from_checkpoint(checkpoint: dict[str, Any]) -> TrainConfig:
-    """The :class:`TrainConfig` stored in a checkpoint written by ``chainrule train``."""
-    raw = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-    if raw is None or "model" not in checkpoint or "optimizer" not in checkpoint:
-        raise CLIError("not a checkpoint written by 'chainrule train' (it needs model, optimizer and config)")
-    if isinstance(raw, str):
-        raw = json.loads(raw)
-    if not isinstance(raw, dict):
-        raise CLIError("the checkpoint's config is not a dictionary; was it written by 'chainrule train'?")
-    known = set(TrainConfig.__dataclass_fields__)
-    config = TrainConfig(**{k: v for k, v in raw.items() if k in known})
-    config.check()
-    return config
-
-
-def _checkpoint(config: TrainConfig, model: Any, optimizer: Any, history: History) -> dict[str, Any]:
-    return {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": history.epoch[-1] if history.epoch else 0,
-        "config": asdict(config),
-        "history": history.as_dict(),
-    }
-
-
-def _metrics(config: TrainConfig, history: History, data: Data, seconds: float) -> dict[str, Any]:
-    import chainrule as cr  # noqa: PLC0415
-
-    return {
-        "chainrule_version": cr.__version__,
-        "config": asdict(config),
-        "data": {
-            "train_samples": int(data.x_train.shape[0]),
-            "test_samples": int(data.x_test.shape[0]),
-            "input_shape": list(data.x_train.shape[1:]),
-            "num_classes": data.num_classes,
-        },
-        "history": history.as_dict(),
-        "final": {
-            "epoch": history.epoch[-1],
-            "train_loss": history.train_loss[-1],
-            "train_accuracy": history.train_accuracy[-1],
-            "test_loss": history.test_loss[-1],
-            "test_accuracy": history.test_accuracy[-1],
-        },
-        "timings": {
-            "total_seconds": seconds,
-            "epoch_seconds": history.seconds[-(config.epochs) :],
-            "mean_epoch_seconds": sum(history.seconds[-config.epochs :]) / config.epochs,
-        },
-    }
-
-
-def _can_plot() -> bool:
-    import importlib.util  # noqa: PLC0415
-
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-def write_results(
-    out: Path, config: TrainConfig, model: Any, optimizer: Any, history: History, data: Data, seconds: float
-) -> list[Path]:
-    """Write checkpoint, metrics and curves into ``out``: all three appear together, or none does."""
-    import chainrule as cr  # noqa: PLC0415
-    from chainrule import viz  # noqa: PLC0415
-
-    with AtomicWriter(out) as w:
-        cr.save(_checkpoint(config, model, optimizer, history), w.path(CHECKPOINT))
-        metrics = _metrics(config, history, data, seconds)
-        w.path(METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        if _can_plot():
-            viz.plot_history(history.curves(), w.path(CURVES), title=f"{config.model} on {config.dataset}")
-        return w.commit()
+# ---------------------------------------------------------------------------------------------- the verb
+def _default_out(args: argparse.Namespace, config: TrainConfig, resume: Resume | None) -> Path:
+    """``--out``; else runs/DATASET-MODEL; when resuming, the first free FOLDER-resumed[-k] beside FOLDER."""
+    if args.out is not None:
+        return args.out
+    if resume is None:
+        return Path("runs") / f"{config.dataset}-{config.model}"
+    source = resume.path.parent
+    if source.name in ("", ".", ".."):
+        source = source.resolve()
+    k = 1
+    while (candidate := source.with_name(f"{source.name}-resumed{'' if k == 1 else f'-{k}'}")).exists():
+        k += 1
+    return candidate
 
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def run(args: argparse.Namespace) -> int:
-    import chainrule as cr  # noqa: PLC0415
+class _Saver:
+    """The ``on_epoch`` hook of a run: saves every ``every`` epochs and the last, and knows where it is."""
 
-    checkpoint = None
-    base = None
-    if args.resume is not None:
-        checkpoint = cr.load(args.resume)
-        base = config_from_checkpoint(checkpoint)
-    config = _config_from_args(args, base)
-    out = args.out
-    if out is None:
-        out = (
-            args.resume.parent
-            if args.resume is not None
-            else Path("runs") / f"{config.dataset}-{config.model}"
-        )
-    check_writable_folder(out)
+    def __init__(self, folder: RunFolder, config: TrainConfig, first: int, last: int, every: int) -> None:
+        self.folder, self.config, self.first, self.last, self.every = folder, config, first, last, every
+        self.started = time.perf_counter()
+        self.done = first - 1  # the last finished epoch
+        self.between = False  # True from the end of an epoch until the next one starts
+
+    def __call__(self, epoch: int, model: Any, optimizer: Any, history: History, data: Data) -> None:
+        self.done, self.between = epoch, True
+        run_so_far = epoch - self.first + 1
+        if run_so_far % self.every == 0 or epoch == self.last:
+            seconds = time.perf_counter() - self.started
+            parts = {"config": self.config, "model": model, "optimizer": optimizer, "history": history,
+                     "data": data, "seconds": seconds, "epochs_run": run_so_far}  # fmt: skip
+            self.folder.save(parts, final=epoch == self.last)
+        self.between = epoch == self.last  # otherwise the next epoch starts now
+
+    def stopped(self) -> str:
+        """Where an interruption found the run, in words."""
+        return f"stopped after epoch {self.done}" if self.between else f"stopped at epoch {self.done + 1}"
+
+
+def _announce(config: TrainConfig, resume: Resume | None, out: Path, every: int) -> None:
     what = (
         f"{config.model} on {config.dataset}, {config.optimizer} lr={config.lr:g}, batch {config.batch_size}"
     )
-    if checkpoint is not None:
-        say(
-            f"resuming {what} from {args.resume} (epoch {int(checkpoint.get('epoch', 0))}), "
-            f"{_plural(config.epochs, 'more epoch')}"
-        )
+    if resume is not None:
+        more = _plural(config.epochs, "more epoch")
+        say(f"resuming {what} from {resume.path} (epoch {resume.epoch}), {more}")
     else:
         say(f"training {what}, {_plural(config.epochs, 'epoch')}, seed {config.seed}")
-    model, optimizer, history, data, seconds = train(
-        config, checkpoint=checkpoint, show_progress=not args.no_progress
+    say(
+        f"saving into {out} "
+        + ("after every epoch" if every == 1 else f"every {every} epochs and at the end")
     )
-    written = write_results(out, config, model, optimizer, history, data, seconds)
-    say(f"test accuracy {history.test_accuracy[-1]:.4f} after epoch {history.epoch[-1]} ({seconds:.1f}s)")
-    say("wrote " + ", ".join(str(p) for p in written))
+    if (note := missing_note("matplotlib", CURVES)) is not None:  # said before training, not after
+        say(f"note: {note}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, saving into the run folder as it goes; Ctrl-C and divergence say what was kept."""
+    resume = read_checkpoint(resolve_checkpoint(args.resume)) if args.resume is not None else None
+    config = _config_from_args(args, resume.config if resume is not None else None)
+    out = _default_out(args, config, resume)
+    check_writable_folder(out)
+    first = 1 if resume is None else resume.epoch + 1
+    _announce(config, resume, out, args.save_every)
+    folder = RunFolder(out)
+    saver = _Saver(folder, config, first, first + config.epochs - 1, args.save_every)
+    try:
+        _, _, history, _, seconds = train(
+            config, checkpoint=resume, show_progress=not args.no_progress, on_epoch=saver
+        )
+        say(f"test accuracy {history.test_accuracy[-1]:.4f} after epoch {history.epoch[-1]} ({seconds:.1f}s)")
+        curves = f", {CURVES}" if (out / CURVES).is_file() else ""
+        say(f"wrote {MODEL}, {CHECKPOINT}, {METRICS}{curves} in {out}")
+    except KeyboardInterrupt:
+        raise Interrupted(f"{saver.stopped()}; {folder.kept()}") from None
+    except Diverged as error:
+        raise Diverged(f"{error} (try a smaller --lr than {config.lr:g}); {folder.kept()}") from None
+    except BaseException:
+        if folder.saved_epoch is not None:  # say what is kept before the error's own line
+            say(folder.kept())
+        raise
     return 0

@@ -137,14 +137,17 @@ def trunc_normal_(
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill ``tensor`` with ``val`` in place, without recording a gradient; returns it."""
     return _fill(tensor, np.full(tensor.shape, val))
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with ones in place, without recording a gradient; returns it."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with zeros in place, without recording a gradient; returns it."""
     return constant_(tensor, 0.0)
 
 

@@ -404,6 +404,7 @@ class Pow(Function):
 
 
 def add(a: Any, b: Any) -> Tensor:
+    """``a + b`` with broadcasting and torch's type promotion."""
     if isinstance(b, Tensor) and isinstance(a, Tensor):  # fast path: neither is a number
         return Add()(a, b)
     if _is_number(b):
@@ -414,6 +415,7 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
+    """``a - b`` with broadcasting and torch's type promotion."""
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Sub()(a, b)
     if _is_number(b):
@@ -433,6 +435,7 @@ def rsub(a: Any, b: Any) -> Tensor:
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    """``a * b`` with broadcasting and torch's type promotion."""
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Mul()(a, b)
     if _is_number(b):
@@ -443,6 +446,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` (true division) with broadcasting; integer inputs give a float result, as torch."""
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Div()(a, b)
     if _is_number(b):
@@ -476,6 +480,7 @@ def rdiv(a: Any, b: Any) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
+    """``a ** b`` with broadcasting; either side may be a number or a tensor."""
     if _is_number(b):
         return PowScalar(_number(b))(a)
     if _is_number(a):
@@ -489,6 +494,7 @@ def rpow(a: Any, b: Any) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
+    """``-x`` elementwise."""
     return Neg()(x)
 
 
@@ -890,86 +896,107 @@ class ToDevice(Function):
 
 # ---------------------------------------------------------------------------- function forms
 def exp(x: Tensor) -> Tensor:
+    """``e ** x`` elementwise."""
     return Exp()(x)
 
 
 def expm1(x: Tensor) -> Tensor:
+    """``exp(x) - 1``, accurate for small ``x``."""
     return Expm1()(x)
 
 
 def log(x: Tensor) -> Tensor:
+    """The natural logarithm, elementwise."""
     return Log()(x)
 
 
 def log1p(x: Tensor) -> Tensor:
+    """``log(1 + x)``, accurate for small ``x``."""
     return Log1p()(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
+    """The square root, elementwise."""
     return Sqrt()(x)
 
 
 def rsqrt(x: Tensor) -> Tensor:
+    """``1 / sqrt(x)`` elementwise."""
     return PowScalar(-0.5)(x)
 
 
 def square(x: Tensor) -> Tensor:
+    """``x * x`` elementwise."""
     return Square()(x)
 
 
 def sin(x: Tensor) -> Tensor:
+    """The sine, elementwise."""
     return Sin()(x)
 
 
 def cos(x: Tensor) -> Tensor:
+    """The cosine, elementwise."""
     return Cos()(x)
 
 
 def tan(x: Tensor) -> Tensor:
+    """The tangent, elementwise."""
     return Tan()(x)
 
 
 def tanh(x: Tensor) -> Tensor:
+    """The hyperbolic tangent, elementwise."""
     return Tanh()(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise."""
     return Sigmoid()(x)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    """``|x|`` elementwise (the gradient at 0 is 0, as torch)."""
     return Abs()(x)
 
 
 def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (gradient 0)."""
     return Sign()(x)
 
 
 def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)`` elementwise (the gradient at 0 is 0)."""
     return ReLU()(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
     return LeakyReLU(negative_slope)(x)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """ELU: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
     return ELU(alpha)(x)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU: ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh approximation."""
     return GELU(approximate)(x)
 
 
 def erf(x: Tensor) -> Tensor:
+    """The error function, elementwise."""
     return Erf()(x)
 
 
 def silu(x: Tensor) -> Tensor:
+    """SiLU (swish): ``x * sigmoid(x)``."""
     return SiLU()(x)
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
     return Softplus(beta, threshold)(x)
 
 
@@ -1014,10 +1041,12 @@ def _wrapped(c: int, dtype: np.dtype) -> np.ndarray:
 
 
 def maximum(a: Any, b: Any) -> Tensor:
+    """The elementwise maximum of ``a`` and ``b``; a tie splits the gradient evenly, as torch."""
     return Maximum()(*_pair(a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
+    """The elementwise minimum of ``a`` and ``b``; a tie splits the gradient evenly, as torch."""
     return Minimum()(*_pair(a, b))
 
 
@@ -1032,14 +1061,17 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
+    """``x`` converted to ``dtype``, differentiable (the gradient is cast back)."""
     return Cast(dtype)(x)
 
 
 def clone(x: Tensor) -> Tensor:
+    """A copy of ``x`` that stays in the graph (``torch.clone``)."""
     return Clone()(x)
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
+    """``x`` on ``device`` (``'cpu'`` or ``'cuda'``), differentiable; ``x`` itself when already there."""
     from chainrule import backend  # noqa: PLC0415
 
     if backend.device_of(x.data) == device:
@@ -1055,48 +1087,60 @@ def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
 
 
 def lt(a: Any, b: Any) -> Tensor:
+    """``a < b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.less, a, b)
 
 
 def le(a: Any, b: Any) -> Tensor:
+    """``a <= b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.less_equal, a, b)
 
 
 def gt(a: Any, b: Any) -> Tensor:
+    """``a > b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.greater, a, b)
 
 
 def ge(a: Any, b: Any) -> Tensor:
+    """``a >= b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.greater_equal, a, b)
 
 
 def eq(a: Any, b: Any) -> Tensor:
+    """``a == b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.equal, a, b)
 
 
 def ne(a: Any, b: Any) -> Tensor:
+    """``a != b`` elementwise, as a bool tensor (no gradient)."""
     return _compare(np.not_equal, a, b)
 
 
 def logical_not(a: Tensor) -> Tensor:
+    """Elementwise logical not (truthiness of each element), as a bool tensor."""
     return _new(backend.ensure_array(np.logical_not(a.data)))
 
 
 def logical_and(a: Any, b: Any) -> Tensor:
+    """Elementwise logical and of ``a`` and ``b`` (truthiness of each element), as a bool tensor."""
     return _compare(np.logical_and, a, b)
 
 
 def logical_or(a: Any, b: Any) -> Tensor:
+    """Elementwise logical or of ``a`` and ``b`` (truthiness of each element), as a bool tensor."""
     return _compare(np.logical_or, a, b)
 
 
 def isnan(x: Tensor) -> Tensor:
+    """Whether each element is NaN, as a bool tensor."""
     return _new(backend.ensure_array(np.isnan(x.data)))
 
 
 def isfinite(x: Tensor) -> Tensor:
+    """Whether each element is finite (not inf or NaN), as a bool tensor."""
     return _new(backend.ensure_array(np.isfinite(x.data)))
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """Whether ``a`` and ``b`` are elementwise equal within ``atol + rtol * |b|`` (a bool; no gradient)."""
     return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))

@@ -143,6 +143,7 @@ class SetItem(Function):
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
+    """``x[key]``: basic and advanced indexing as torch; the gradient scatters back (repeats add up)."""
     key = key_to_device(normalize_key(key), x.data)
     try:
         return GetItem(key)(x)
@@ -160,6 +161,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries of ``x`` at the int positions ``index`` along ``dim`` (``torch.index_select``)."""
     idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
     key = [slice(None)] * x.ndim
     key[dim] = idx
@@ -167,6 +169,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
+    """``x`` with ``value`` where the bool ``mask`` (broadcast to ``x``) is True; no gradient flows there."""
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
@@ -274,18 +277,35 @@ def _records(t: Tensor, arg: Any) -> bool:
     return t.requires_grad or (isinstance(arg, Tensor) and arg.requires_grad)
 
 
+def _check_in_place_anomaly(op: str, result: Any) -> None:
+    """detect_anomaly's forward check for an in-place op that autograd does not record (no grad needed)."""
+    if result.dtype.kind in "fc" and not np.isfinite(result).all():
+        from chainrule.function import _creation_site  # noqa: PLC0415 (only when an anomaly is found)
+
+        what = "nan" if np.isnan(result).any() else "inf"
+        raise RuntimeError(
+            f"{op} produced {what} in place (op called at {_creation_site()}); the tensor was left unchanged"
+        )
+
+
 def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
     """Run an in-place op on ``t`` and bump its version counter."""
     if kind == "clamp" and arg[0] is None and arg[1] is None:
         raise ValueError("clamp_: at least one of min and max must be given")
     if not _records(t, arg):
+        # Under detect_anomaly the result is computed on a copy and checked before the tensor changes, as the
+        # recorded path below is (its Function checks its forward); otherwise straight into t's memory.
+        target = t.data.copy() if _grad_state.anomaly else t.data
         try:
-            _apply_in_place(t.data, kind, arg)
+            _apply_in_place(target, kind, arg)
         except ValueError as exc:
             shape = getattr(arg, "shape", ())
             raise ValueError(
                 f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}"
             ) from None
+        if target is not t.data:
+            _check_in_place_anomaly(f"{kind}_", target)
+            t.data[...] = target
         bump_version(t)
         return t
     _check_recordable(t, f"{kind}_")
@@ -303,10 +323,14 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
         v = value.data if isinstance(value, Tensor) else value
         if backend._cupy is not None and (isinstance(v, np.ndarray) or backend.is_cuda_array(v)):
             v = backend.to_device_of(v, t.data)
+        target = t.data.copy() if _grad_state.anomaly else t.data  # checked before t changes, as above
         try:
-            t.data[key] = v
+            target[key] = v
         except (ValueError, IndexError) as exc:
             raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
+        if target is not t.data:
+            _check_in_place_anomaly("__setitem__", target)
+            t.data[...] = target
         bump_version(t)
         return
     _check_recordable(t, "__setitem__")

@@ -108,6 +108,7 @@ def _dtype_mismatch(op: str, ts: list[Tensor]) -> RuntimeError:
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors of the same length (``torch.dot``)."""
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
     if a.shape != b.shape:
@@ -116,6 +117,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
+    """The outer product of two 1-D tensors: shape ``(len(a), len(b))`` (``torch.outer``)."""
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))

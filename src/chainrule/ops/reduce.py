@@ -435,6 +435,7 @@ def min(
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
+    """The values of ``x`` at ``indices`` along ``dim`` (``torch.take_along_dim``)."""
     from chainrule.ops.index import TakeAlongDim  # noqa: PLC0415
 
     idx = indices.data if isinstance(indices, Tensor) else backend.asarray(indices, like=indices)
@@ -459,6 +460,7 @@ def prod(
 
 
 def cumsum(x: Tensor, dim: Any = _MISSING, *, axis: Any = _MISSING) -> Tensor:
+    """The running sum along ``dim`` (required, as in torch)."""
     chosen = dim if dim is not _MISSING else axis
     if chosen is _MISSING or chosen is None:
         raise TypeError("cumsum: dim is required")
@@ -467,10 +469,12 @@ def cumsum(x: Tensor, dim: Any = _MISSING, *, axis: Any = _MISSING) -> Tensor:
 
 
 def argmax(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    """The int64 index of the largest value (first on ties) over the flattened tensor or along ``dim``."""
     return _arg(np.argmax, x, dim if dim is not None else axis, keepdim)
 
 
 def argmin(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    """The int64 index of the smallest value (first on ties) over the flattened tensor or along ``dim``."""
     return _arg(np.argmin, x, dim if dim is not None else axis, keepdim)
 
 
@@ -504,12 +508,15 @@ def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Ten
 
 
 def all(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
+    """Whether every element (along ``dim``, or of the whole tensor) is true, as a bool tensor."""
     return _new(backend.ensure_array(np.all(x.data, axis=dim)))
 
 
 def any(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
+    """Whether any element (along ``dim``, or of the whole tensor) is true, as a bool tensor."""
     return _new(backend.ensure_array(np.any(x.data, axis=dim)))
 
 
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    """The number of non-zero elements (along ``dim``, or in all), as int64."""
     return _new(backend.ensure_array(np.count_nonzero(x.data, axis=dim)).astype(np.int64, copy=False))

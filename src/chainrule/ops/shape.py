@@ -230,6 +230,7 @@ view = reshape
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """``x`` with dims ``start_dim`` to ``end_dim`` merged into one (a 0-d tensor becomes shape ``(1,)``)."""
     if x.ndim == 0:
         return reshape(x, (1,))
     s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
@@ -240,6 +241,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
+    """``x`` with its dims reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
     axes = _shape_arg(dims)
     for a in axes:
         if not -max(x.ndim, 1) <= a < max(x.ndim, 1):
@@ -268,6 +270,7 @@ swapaxes = transpose
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    """``x`` without its size-1 dims (all, or only those in ``dim``)."""
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
@@ -276,11 +279,13 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """``x`` with a new size-1 dim inserted at ``dim``."""
     d = _axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, (*x.shape[:d], 1, *x.shape[d:]))
 
 
 def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
+    """``x`` broadcast to ``shape`` (a read-only view); the gradient sums over the broadcast dims."""
     target = _shape_arg(shape)
     if target == x.shape:
         return x
@@ -304,10 +309,12 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` broadcast to ``other``'s shape."""
     return broadcast_to(x, other.shape)
 
 
 def sum_to(x: Tensor, *shape: Any) -> Tensor:
+    """``x`` summed down to ``shape``, the inverse of broadcasting (the backward of :func:`broadcast_to`)."""
     target = _shape_arg(shape)
     if target == x.shape:
         return x
@@ -336,6 +343,7 @@ def _same_dtype(ts: list[Tensor]) -> list[Tensor]:
 
 
 def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """The tensors joined along the existing dim ``dim`` (``torch.cat``; also ``concat``, ``concatenate``)."""
     ts = _tensors(tensors, "cat")
     ax = _axis(dim, ts[0].ndim, "cat")
     for t in ts[1:]:
@@ -351,6 +359,7 @@ concatenate = concat
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """The tensors (all of one shape) joined along a new dimension ``dim``."""
     ts = _tensors(tensors, "stack")
     for t in ts[1:]:
         if t.shape != ts[0].shape:
@@ -377,6 +386,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``x`` split into ``chunks`` pieces of equal size along ``dim``, as torch (the last may be smaller)."""
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[_axis(dim, x.ndim, "chunk")]
@@ -386,6 +396,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``dim``, as a tuple of tensors with that dim removed."""
     if x.shape[_axis(dim, x.ndim, "unbind")] == 0:
         return ()
     parts = split(x, 1, dim)
@@ -393,6 +404,7 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def flip(x: Tensor, dims: Any) -> Tensor:
+    """``x`` with the order of elements reversed along each of ``dims``."""
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(_axis(a, max(x.ndim, 1), "flip") for a in axes)
     return Flip(axes if x.ndim else ())(x)  # a 0-d tensor accepts dim 0 / -1, as in torch
@@ -415,6 +427,7 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` tiled ``sizes`` times along each dim (``torch.Tensor.repeat``; extra leading sizes add dims)."""
     reps = _shape_arg(sizes)
     if len(reps) < x.ndim:
         raise ValueError(f"repeat: needs at least {x.ndim} repeat counts for shape {x.shape}, got {reps}")

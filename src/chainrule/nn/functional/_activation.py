@@ -103,6 +103,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """``softmax(-x, dim)``: values in (0, 1) that sum to 1 along ``dim``."""
     return softmax(-as_tensor(input, "softmin"), dim, dtype=dtype)
 
 
@@ -113,30 +114,37 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """The logistic function ``1 / (1 + exp(-x))``."""
     return ops.sigmoid(as_tensor(input, "sigmoid"))
 
 
 def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    """The hyperbolic tangent, elementwise."""
     return ops.tanh(as_tensor(input, "tanh"))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """GELU: ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh approximation, as torch."""
     return ops.gelu(as_tensor(input, "gelu"), approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """SiLU (swish): ``x * sigmoid(x)``."""
     return ops.silu(as_tensor(input, "silu"))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold`` (as torch)."""
     return ops.softplus(as_tensor(input, "softplus"), beta, threshold)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
     return ops.leaky_relu(as_tensor(input, "leaky_relu"), negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """ELU: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
     return ops.elu(as_tensor(input, "elu"), alpha)
 
 
@@ -145,10 +153,12 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """SELU: ``scale * elu(x, alpha)`` with torch's self-normalising constants."""
     return ops.elu(as_tensor(input, "selu"), _SELU_ALPHA) * _SELU_SCALE
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """CELU: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` elementwise."""
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
     return ops.elu(as_tensor(input, "celu") / alpha, 1.0) * alpha
@@ -160,30 +170,36 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``clamp(x, min_val, max_val)`` (gradient 1 inside, 0 outside)."""
     if max_val < min_val:
         raise ValueError("hardtanh: max_val cannot be less than min_val")
     return ops.clamp(as_tensor(input, "hardtanh"), min_val, max_val)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``min(max(0, x), 6)``."""
     return hardtanh(input, 0.0, 6.0)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """``x / (1 + |x|)``."""
     x = as_tensor(input, "softsign")
     return x / (ops.abs(x) + 1)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Mish: ``x * tanh(softplus(x))``."""
     x = as_tensor(input, "mish")
     return x * ops.tanh(ops.softplus(x))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Hard sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``."""
     return ops.clamp(as_tensor(input, "hardsigmoid") / 6 + 0.5, 0.0, 1.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Hard swish: ``x * hardsigmoid(x)``."""
     x = as_tensor(input, "hardswish")
     return x * hardsigmoid(x)
 

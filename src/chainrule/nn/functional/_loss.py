@@ -354,6 +354,12 @@ class _BinaryCrossEntropy(Function):
         return gx, gt
 
 
+def _check_probabilities(values: Any, what: str) -> None:
+    """torch's RuntimeError unless every value is in [0, 1]; NaN is not (it would give a NaN loss quietly)."""
+    if not np.all((values >= 0) & (values <= 1)):
+        raise RuntimeError(f"binary_cross_entropy: all elements of {what} should be between 0 and 1")
+
+
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -371,8 +377,8 @@ def binary_cross_entropy(
             f"binary_cross_entropy: Using a target size ({t.shape}) that is different to the input size "
             f"({x.shape}) is deprecated. Please ensure they have the same size."
         )
-    if np.any((x.data < 0) | (x.data > 1)):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    _check_probabilities(x.data, "input")
+    _check_probabilities(t.data, "target")
     loss = _BinaryCrossEntropy()(x, t.to(x.dtype) if t.dtype != x.dtype else t)
     if weight is not None:
         loss = loss * weight

@@ -306,6 +306,7 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
+    """Max pooling over the last dim of ``(N, C, L)`` or ``(C, L)`` input (``return_indices``: argmax too)."""
     return _max_pool(
         1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
@@ -341,6 +342,7 @@ def max_pool3d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
+    """Max pooling over the last three dims of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input."""
     return _max_pool(
         3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
@@ -393,6 +395,7 @@ def avg_pool1d(
     ceil_mode: bool = False,  # noqa: A002
     count_include_pad: bool = True,
 ) -> Tensor:
+    """Average pooling over the last dim of ``(N, C, L)`` or ``(C, L)`` input (``F.avg_pool1d``)."""
     return _avg_pool(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
@@ -420,6 +423,7 @@ def avg_pool3d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
+    """Average pooling over the last three dims of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input."""
     return _avg_pool(
         3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
@@ -460,6 +464,7 @@ def _adaptive_avg(nd: int, op: str, input: Tensor, output_size: Any) -> Tensor: 
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling of ``(N, C, L)`` or ``(C, L)`` input to length ``output_size`` (torch's bin edges)."""
     return _adaptive_avg(1, "adaptive_avg_pool1d", input, output_size)
 
 

@@ -69,3 +69,55 @@ def check_input_ndim(layer: str, x: Any, allowed: tuple[int, ...], expected: str
 def check_dropout(layer: str, p: float) -> None:
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
         raise ValueError(f"{layer}: dropout probability has to be between 0 and 1, but got {p!r}")
+
+
+# torch's names for dtypes in its error messages: "Double" in matmul's, "double" in convolution's.
+_TORCH_NAMES = {
+    "float16": ("Half", "c10::Half"),
+    "float32": ("Float", "float"),
+    "float64": ("Double", "double"),
+    "complex64": ("ComplexFloat", "c10::complex<float>"),
+    "complex128": ("ComplexDouble", "c10::complex<double>"),
+    "int8": ("Char", "signed char"),
+    "uint8": ("Byte", "unsigned char"),
+    "int16": ("Short", "short int"),
+    "int32": ("Int", "int"),
+    "int64": ("Long", "long int"),
+    "bool": ("Bool", "bool"),
+}
+
+
+def _torch_name(dtype: Any, conv: bool) -> str:
+    names = _TORCH_NAMES.get(np.dtype(dtype).name)
+    return names[conv] if names else np.dtype(dtype).name
+
+
+def check_matmul_dtype(x: Any, weight: Tensor) -> None:
+    """torch's RuntimeError for an input whose dtype is not the weight's (never a silent promotion)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(dtype) != weight.dtype:
+        raise RuntimeError(
+            "mat1 and mat2 must have the same dtype, but got "
+            f"{_torch_name(dtype, False)} and {_torch_name(weight.dtype, False)}"
+        )
+
+
+def check_conv_dtype(x: Any, weight: Tensor, bias: Tensor | None, transposed: bool) -> None:
+    """torch's RuntimeError for a convolution input whose dtype is not the weight's."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or np.dtype(dtype) == weight.dtype:
+        return
+    # torch names the bias when there is one (forward convolutions); otherwise the weight is the mismatch.
+    other = "bias" if bias is not None and not transposed else "weight"
+    raise RuntimeError(
+        f"Input type ({_torch_name(dtype, True)}) and {other} type ({_torch_name(weight.dtype, True)}) "
+        "should be the same"
+    )
+
+
+def check_same_dtypes(**tensors: Any) -> None:
+    """torch's RuntimeError for ``Bilinear``: every input and parameter (None skipped) shares one dtype."""
+    present = {name: t.dtype for name, t in tensors.items() if t is not None and hasattr(t, "dtype")}
+    if len({np.dtype(d) for d in present.values()}) > 1:
+        listed = ", ".join(f"{name}: {_torch_name(d, True)}" for name, d in present.items())
+        raise RuntimeError(f"All tensors must have the same dtype, got {listed}")

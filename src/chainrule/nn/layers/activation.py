@@ -26,11 +26,15 @@ class ReLU(Module):
 
 
 class Sigmoid(Module):
+    """Applies the logistic function ``1 / (1 + exp(-x))`` elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.sigmoid(input)
 
 
 class Tanh(Module):
+    """Applies the hyperbolic tangent elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.tanh(input)
 
@@ -66,6 +70,8 @@ class SiLU(Module):
 
 
 class Softplus(Module):
+    """Applies :func:`chainrule.nn.functional.softplus` elementwise."""
+
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta, self.threshold = beta, threshold
@@ -78,6 +84,8 @@ class Softplus(Module):
 
 
 class LeakyReLU(Module):
+    """Applies :func:`chainrule.nn.functional.leaky_relu` elementwise."""
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
@@ -90,6 +98,8 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """Applies :func:`chainrule.nn.functional.elu` elementwise."""
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
@@ -102,6 +112,8 @@ class ELU(Module):
 
 
 class CELU(Module):
+    """Applies :func:`chainrule.nn.functional.celu` elementwise."""
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
@@ -114,6 +126,8 @@ class CELU(Module):
 
 
 class SELU(Module):
+    """Applies :func:`chainrule.nn.functional.selu` elementwise."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
@@ -126,6 +140,8 @@ class SELU(Module):
 
 
 class Hardtanh(Module):
+    """Applies :func:`chainrule.nn.functional.hardtanh` elementwise."""
+
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if max_val < min_val:
@@ -140,6 +156,8 @@ class Hardtanh(Module):
 
 
 class ReLU6(Hardtanh):
+    """Applies :func:`chainrule.nn.functional.relu6` elementwise."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
@@ -148,6 +166,8 @@ class ReLU6(Hardtanh):
 
 
 class Mish(Module):
+    """Applies :func:`chainrule.nn.functional.mish` elementwise."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
@@ -160,21 +180,29 @@ class Mish(Module):
 
 
 class Hardsigmoid(Mish):
+    """Applies :func:`chainrule.nn.functional.hardsigmoid` elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.hardsigmoid(input)
 
 
 class Hardswish(Mish):
+    """Applies :func:`chainrule.nn.functional.hardswish` elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.hardswish(input)
 
 
 class LogSigmoid(Module):
+    """Applies ``log(sigmoid(x))`` elementwise, computed without overflow."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.logsigmoid(input)
 
 
 class Softsign(Module):
+    """Applies :func:`chainrule.nn.functional.softsign` elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.softsign(input)
 
@@ -194,10 +222,14 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """Applies :func:`chainrule.nn.functional.log_softmax` along ``dim``."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.log_softmax(input, self.dim)
 
 
 class Softmin(Softmax):
+    """Applies :func:`chainrule.nn.functional.softmin` along ``dim``."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.softmin(input, self.dim)

@@ -8,6 +8,7 @@ from chainrule.nn import functional as F
 from chainrule.nn.functional._conv import transposed_out_size
 from chainrule.nn.functional._utils import ntuple
 from chainrule.nn.layers._factory import (
+    check_conv_dtype,
     check_input_ndim,
     check_non_negative,
     check_positive,
@@ -98,6 +99,7 @@ class _ConvNd(Module):
                 "got input "
                 f"of shape {x.shape} with {channels}"
             )
+        check_conv_dtype(x, self.weight, self.bias, self.transposed)
 
     def extra_repr(self) -> str:
         nd = self._nd

@@ -7,7 +7,13 @@ from typing import Any
 
 from chainrule.nn import init
 from chainrule.nn.functional import bilinear, linear
-from chainrule.nn.layers._factory import check_positive, empty_param, reset_kaiming
+from chainrule.nn.layers._factory import (
+    check_matmul_dtype,
+    check_positive,
+    check_same_dtypes,
+    empty_param,
+    reset_kaiming,
+)
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -54,6 +60,7 @@ class Linear(Module):
                 f"Linear: expected input of shape (*, {self.in_features}) (in_features={self.in_features}), "
                 f"got input of shape {input.shape}"
             )
+        check_matmul_dtype(input, self.weight)
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -97,6 +104,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        check_same_dtypes(input1=input1, input2=input2, weight=self.weight, bias=self.bias)
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -46,6 +46,8 @@ class MSELoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
+    """Smooth L1 loss: ``0.5 d² / beta`` where ``|d| < beta``, else ``|d| - beta / 2`` (as torch)."""
+
     def __init__(
         self,
         size_average: bool | None = None,
@@ -61,6 +63,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """Huber loss: ``0.5 d²`` where ``|d| < delta``, else ``delta (|d| - delta / 2)`` (as torch)."""
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
@@ -106,6 +110,8 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of class indices given log-probabilities (``torch.nn.NLLLoss``)."""
+
     def __init__(
         self,
         weight: Tensor | None = None,

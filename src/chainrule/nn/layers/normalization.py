@@ -143,6 +143,8 @@ class BatchNorm2d(_BatchNorm):
 
 
 class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over ``(N, C, D, H, W)`` input, per channel (``torch.nn.BatchNorm3d``)."""
+
     _dims = (5,)
     _shape = "(N, C, D, H, W)"
 

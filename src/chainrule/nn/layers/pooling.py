@@ -69,6 +69,8 @@ class _MaxPoolNd(_PoolNd):
 
 
 class MaxPool1d(_MaxPoolNd):
+    """Applies :func:`chainrule.nn.functional.max_pool1d`."""
+
     _nd = 1
 
 
@@ -84,6 +86,8 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class MaxPool3d(_MaxPoolNd):
+    """Applies :func:`chainrule.nn.functional.max_pool3d`."""
+
     _nd = 3
 
 
@@ -135,6 +139,8 @@ def _single(v: Any) -> tuple[int, ...]:
 
 
 class AvgPool1d(_AvgPoolNd):
+    """Applies :func:`chainrule.nn.functional.avg_pool1d`."""
+
     _nd = 1
 
     def __init__(
@@ -155,6 +161,8 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
+    """Applies :func:`chainrule.nn.functional.avg_pool3d`."""
+
     _nd = 3
 
 
@@ -177,6 +185,8 @@ class _AdaptiveAvgPoolNd(_PoolNd):
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Applies :func:`chainrule.nn.functional.adaptive_avg_pool1d`."""
+
     _nd = 1
 
 

@@ -433,6 +433,8 @@ class GRU(RNNBase):
 
 # ---------------------------------------------------------------------------- cells
 class RNNCellBase(Module):
+    """The parameters shared by the cells: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``."""
+
     _gates = 1
 
     def __init__(
@@ -484,6 +486,8 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
+    """One Elman RNN step: ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or ReLU), as torch."""
+
     def __init__(
         self,
         input_size: int,
@@ -528,6 +532,8 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
+    """One GRU step: ``h' = (1 - z) * n + z * h`` with torch's gate layout (``torch.nn.GRUCell``)."""
+
     _gates = 3
 
     def __init__(
