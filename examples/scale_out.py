@@ -48,12 +48,11 @@ from torch.utils.data.distributed import DistributedSampler
 import chainrule as cr
 from chainrule import viz
 from chainrule.cli._common import CLIError
-from chainrule.cli.train import TrainConfig, build_model, config_from_checkpoint, evaluate, load_data
+from chainrule.cli.train import TrainConfig, build_model, evaluate, load_data
+from chainrule.cli.train_checkpoint import CHECKPOINT, MODEL, read_checkpoint
 from chainrule.interop import from_torch, to_torch
 from chainrule.nn import functional as F
 
-MODEL = "model.safetensors"  # written by `chainrule train` (the whole checkpoint, or only the weights)
-CHECKPOINT = "checkpoint.safetensors"  # optimizer, config, history, epoch (newer `chainrule train`)
 RTOL, ATOL = 1e-5, 1e-5  # float32: the two libraries sum in different orders
 
 
@@ -69,46 +68,41 @@ class Run:
     layout: str  # "combined" (one model.safetensors) or "split" (model.safetensors + checkpoint.safetensors)
 
 
-def _files(path: Path) -> tuple[Path, Path]:
-    """(model file, checkpoint file) for a run folder, its model.safetensors or its checkpoint.safetensors."""
-    if path.is_dir():
-        return path / MODEL, path / CHECKPOINT
-    if path.name == CHECKPOINT:
-        return path.parent / MODEL, path
-    return path, path.parent / CHECKPOINT
-
-
 def load_run(path: str | os.PathLike) -> Run:
     """Rebuild a run from either checkpoint layout of ``chainrule train``.
 
-    Newer runs write ``model.safetensors`` (a plain state dict) next to ``checkpoint.safetensors``
-    (optimizer, config, history, epoch); older ones put everything in ``model.safetensors`` under the keys
-    ``model``, ``optimizer``, ``config``, ``history`` and ``epoch``. ``checkpoint.safetensors`` wins when
-    present.
+    Runs write ``model.safetensors`` (a plain state dict) next to ``checkpoint.safetensors`` (optimizer,
+    config, history, epoch); runs of chainrule 0.1 put everything in ``model.safetensors`` under the keys
+    ``model``, ``optimizer``, ``config``, ``history`` and ``epoch``.
+    ``path`` is the run folder or either file. The checkpoint is read and checked by the same code as
+    ``chainrule train --resume``.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no chainrule train run at {str(path)!r}")
-    model_file, checkpoint_file = _files(path)
-    if not model_file.is_file():
-        raise FileNotFoundError(f"{str(model_file)!r} not found: is {str(path)!r} a chainrule train run?")
-    if checkpoint_file.is_file():
-        meta, weights, layout = cr.load(checkpoint_file), cr.load(model_file), "split"
-        if not isinstance(meta, dict) or "config" not in meta:
-            raise ValueError(f"{str(checkpoint_file)!r} has no 'config': was it written by chainrule train?")
-    else:
-        meta = cr.load(model_file)
-        if not isinstance(meta, dict) or "config" not in meta:
-            raise ValueError(
-                f"{str(model_file)!r} holds only weights and {str(checkpoint_file)!r} is missing: the "
-                "model's architecture is in that file's config"
-            )
-        weights, layout = meta.get("model"), "combined"
-    config = config_from_checkpoint({**meta, "model": weights})
-    data = load_data(config)
-    model = build_model(config, data)
-    model.load_state_dict(weights)
-    return Run(model, config, data, meta.get("optimizer") or {}, layout)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / MODEL).is_file():
+        raise FileNotFoundError(f"{str(folder / MODEL)!r} not found: is {str(path)!r} a chainrule train run?")
+    split = (folder / CHECKPOINT).is_file()
+    if not split and not _is_combined(folder / MODEL):
+        raise ValueError(
+            f"{str(folder / MODEL)!r} holds only weights and {str(folder / CHECKPOINT)!r} is missing: the "
+            "model's architecture is in that file's config"
+        )
+    try:
+        checkpoint = read_checkpoint(folder / (CHECKPOINT if split else MODEL))
+    except CLIError as error:
+        raise ValueError(str(error)) from None
+    data = load_data(checkpoint.config)
+    model = build_model(checkpoint.config, data)
+    model.load_state_dict(checkpoint.model)
+    return Run(model, checkpoint.config, data, checkpoint.optimizer, "split" if split else "combined")
+
+
+def _is_combined(model_file: Path) -> bool:
+    """Whether ``model_file`` is the old one-file layout (model, optimizer and config under their keys)."""
+    stored = cr.load(model_file)
+    return isinstance(stored, dict) and {"model", "optimizer", "config"} <= stored.keys()
 
 
 # ---------------------------------------------------------------------------------------------- to torch

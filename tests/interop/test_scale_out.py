@@ -29,7 +29,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))  # the DDP processes import the example by name: spawn passes sys.path on
 import scale_out  # noqa: E402
 
-from chainrule.cli.train import TrainConfig, train, write_results  # noqa: E402
+from chainrule.cli.train import train  # noqa: E402
+from chainrule.cli.train_checkpoint import RunFolder  # noqa: E402
+from chainrule.cli.train_config import TrainConfig  # noqa: E402
 
 needs_gloo = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()),
@@ -39,23 +41,25 @@ needs_gloo = pytest.mark.skipif(
 
 # ---------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def combined(tmp_path_factory) -> Path:
-    """A real ``chainrule train`` run folder (one epoch on moons), in today's one-file layout."""
+def split(tmp_path_factory) -> Path:
+    """A real ``chainrule train`` run (one epoch on moons): model.safetensors + checkpoint.safetensors."""
     out = tmp_path_factory.mktemp("run") / "moons-mlp"
     config = TrainConfig(dataset="moons", model="mlp", epochs=1, hidden=16, lr=0.01)
     model, optimizer, history, data, seconds = train(config, show_progress=False, log=lambda *_: None)
-    write_results(out, config, model, optimizer, history, data, seconds)
+    parts = {"config": config, "model": model, "optimizer": optimizer, "history": history, "data": data,
+             "seconds": seconds, "epochs_run": 1}  # fmt: skip
+    RunFolder(out).save(parts, final=True)
     return out
 
 
 @pytest.fixture(scope="module")
-def split(combined: Path, tmp_path_factory) -> Path:
-    """The same run in the newer layout, built by hand: plain weights + checkpoint.safetensors."""
+def combined(split: Path, tmp_path_factory) -> Path:
+    """The same run in chainrule 0.1's one-file layout, built by hand: everything in model.safetensors."""
     out = tmp_path_factory.mktemp("run") / "moons-mlp"
     out.mkdir()
-    ckpt = cr.load(combined / "model.safetensors")
-    cr.save(ckpt["model"], out / "model.safetensors")
-    cr.save({k: ckpt[k] for k in ("optimizer", "config", "history", "epoch")}, out / "checkpoint.safetensors")
+    ckpt = cr.load(split / "checkpoint.safetensors")
+    old = {k: ckpt[k] for k in ("optimizer", "config", "history", "epoch")}
+    cr.save({"model": cr.load(split / "model.safetensors"), **old}, out / "model.safetensors")
     return out
 
 
