@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.explain.backprop import agrees, backprop, numerical_grads, seed_for
-from chainrule.explain.graph import Graph, build_graph
+from chainrule.explain.graph import _FREED, Graph, build_graph
 from chainrule.explain.report import ForwardRow, Report, Step
 from chainrule.explain.rules import rule
 
@@ -60,6 +60,8 @@ def explain(
     The graph is not consumed (it can still be backpropagated) and no ``.grad`` is changed.
     """
     graph = build_graph(output, names)
+    if graph.freed:  # the structure survives backward(), the saved values its rules need do not
+        raise RuntimeError(_FREED.format(name=graph.root.name))
     if not graph.root.requires_grad:
         raise RuntimeError(
             f"explain: {graph.root.name} does not require grad and has no grad_fn; create its inputs with "

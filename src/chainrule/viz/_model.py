@@ -1,0 +1,104 @@
+"""What a picture of the graph shows: boxes with their text and role, and the edges between them.
+
+One model feeds every output (DOT text, the matplotlib picture), so they always agree. Values are
+nodes with a name, shape and dtype, value and gradient; ops are nodes with their kind. Gradients come from
+``chainrule.explain``'s backprop while the graph is intact (dL/d(node) of this output; nothing is
+consumed, no ``.grad`` changes); once ``backward()`` has freed it, from each tensor's ``.grad`` (the
+leaves', and those of intermediates that called ``retain_grad()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Role of a box -> fill colour (shared by DOT and matplotlib).
+FILL = {"root": "#ffd27f", "leaf": "#cfe6ff", "const": "#eeeeee", "inner": "#ffffff", "op": "#f4f4f4"}
+FREED_NOTE = "after backward(): values marked 'freed' were released, as torch frees saved tensors"
+
+
+@dataclass(eq=False)
+class Box:
+    """One drawn node: ``role`` is root/leaf/const/inner for values and op for ops; ``lines`` its text."""
+
+    key: str
+    role: str
+    lines: list[str]
+    freed: bool = False
+
+    @property
+    def is_op(self) -> bool:
+        return self.role == "op"
+
+
+@dataclass
+class Picture:
+    """Boxes in forward order and edges ``(from_key, to_key)``; ``notes`` are shown under the picture."""
+
+    boxes: list[Box]
+    edges: list[tuple[str, str]]
+    engine: str
+    notes: list[str] = field(default_factory=list)
+
+    def box(self, key: str) -> Box:
+        return next(b for b in self.boxes if b.key == key)
+
+
+def build_picture(
+    output: Any,
+    show_values: bool = True,
+    show_grads: bool = True,
+    names: Mapping[Any, Any] | None = None,
+    max_elements: int = 4,
+    precision: int = 4,
+) -> Picture:
+    """The picture of the graph behind ``output`` (a Tensor or a scalar-engine Scalar)."""
+    from chainrule.explain._format import fmt_array, fmt_shape
+    from chainrule.explain.graph import build_graph
+
+    graph = build_graph(output, names)
+    grads = _gradients(graph) if show_grads else {}
+    ids = {id(n): f"v{i}" for i, n in enumerate(graph.nodes)}
+    boxes, edges = [], []
+    for n in graph.nodes:
+        lines = [n.name]
+        if graph.engine == "tensor":
+            lines.append(f"{fmt_shape(n.shape)} {n.dtype}")
+        if show_values:
+            lines.append("value freed" if n.freed else "value " + fmt_array(n.value, max_elements, precision))
+        if id(n) in grads:
+            lines.append(f"grad {fmt_array(grads[id(n)], max_elements, precision)}")
+        role = (
+            "root"
+            if n is graph.root
+            else ("inner" if n.op is not None else ("leaf" if n.requires_grad else "const"))
+        )
+        boxes.append(Box(ids[id(n)], role, lines, n.freed))
+    for k, op in enumerate(graph.ops):
+        lines = [op.kind]
+        consts = {c: v for c, v in op.consts.items() if c in ("c", "slope", "alpha", "beta")}
+        if consts:
+            lines.append(", ".join(f"{c}={fmt_array(v, 1, precision)}" for c, v in consts.items()))
+        boxes.append(Box(f"op{k}", "op", lines))
+        edges += [(ids[id(x)], f"op{k}") for x in op.inputs]
+        edges += [(f"op{k}", ids[id(o)]) for o in op.outputs if o is not None]
+    notes = [FREED_NOTE] if graph.freed and show_values else []
+    return Picture(boxes, edges, graph.engine, notes)
+
+
+def _gradients(graph: Any) -> dict[int, Any]:
+    """dL/d(node) by ``id(node)``: recomputed while the graph is intact, else the tensors' ``.grad``."""
+    from chainrule.explain.backprop import backprop, seed_for
+
+    if graph.freed:
+        out = {}
+        for n in graph.nodes:
+            g = getattr(n.obj, "grad", None) if n.obj is not None else None
+            if g is not None:
+                out[id(n)] = getattr(g, "data", g)
+        return out
+    if not graph.root.requires_grad:
+        return {}
+    _, totals = backprop(graph, seed_for(graph))
+    return totals
