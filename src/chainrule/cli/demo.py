@@ -173,10 +173,12 @@ def drawings(out: Path, graph_output: Any, history: Any) -> None:
     notes = []
     with AtomicWriter(out) as w:
         viz.render(graph_output, w.path("graph.dot"))
-        if shutil.which("dot") is not None:
+        missing = [m for m in ("matplotlib", "grandalf") if importlib.util.find_spec(m) is None]
+        if shutil.which("dot") is not None or not missing:  # Graphviz, or pip's grandalf + matplotlib
             viz.render(graph_output, w.path("graph.svg"))
         else:
-            notes.append("graph.svg skipped: Graphviz's 'dot' program is not installed")
+            why = f"{' and '.join(missing)} not installed"
+            notes.append(f"graph.svg skipped: {why} (pip install 'chainrule[viz]')")
         if history is None:
             notes.append("curves.png skipped: no training")
         elif importlib.util.find_spec("matplotlib") is None:

@@ -5,24 +5,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chainrule.cli._common import check_writable_file, say, write_atomic
+from chainrule.cli._common import CLIError, check_writable_file, say, write_atomic
 from chainrule.cli._source import add_source_arguments, build_output
 
 __all__ = ["SUFFIXES", "add_parser", "run"]
 
-SUFFIXES = (".dot", ".svg", ".png")
+SUFFIXES = (".dot", ".svg", ".png", ".pdf")
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "graph",
         help="draw the computational graph",
-        description="Write the computational graph as Graphviz source (.dot, always available) or as a "
-        "picture (.svg or .png, which needs Graphviz's 'dot' program on the PATH).",
-        epilog="Example: chainrule graph --example chain --out chain.dot",
+        description="Write the computational graph as Graphviz source (.dot) or as a picture (.svg, .png or "
+        ".pdf). Pictures need only pip install 'chainrule[viz]' (grandalf + matplotlib); Graphviz's 'dot' "
+        "program draws them instead when it is on the PATH.",
+        epilog="Example: chainrule graph --example two-layer --out two_layer.svg",
     )
     add_source_arguments(p)
-    p.add_argument("--out", metavar="FILE", type=Path, required=True, help="FILE.dot, FILE.svg or FILE.png")
+    p.add_argument("--out", metavar="FILE", type=Path, required=True, help="FILE.dot, .svg, .png or .pdf")
     p.set_defaults(run=run)
 
 
@@ -31,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
 
     check_writable_file(args.out, suffixes=SUFFIXES)
     output = build_output(args)
-    write_atomic(args.out, lambda tmp: viz.render(output, tmp))
+    fmt = args.out.suffix.lower().lstrip(".")
+    try:  # made in memory first: an error names the user's file, and nothing half-written is left behind
+        content = viz.draw(output).data(fmt)
+    except (ImportError, ValueError, RuntimeError) as exc:
+        raise CLIError(f"cannot write '{args.out}': {exc}") from None
+    write_atomic(args.out, lambda tmp: tmp.write_bytes(content))
     say(f"wrote {args.out}")
     return 0

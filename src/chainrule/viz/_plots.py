@@ -96,6 +96,8 @@ def plot_history(history: Any, path: str | Path | None = None, title: str | None
     for key, values in columns.items():
         metric, split = _split_key(key)
         panels.setdefault(metric, []).append((split or key, values))
+    from matplotlib.ticker import MaxNLocator
+
     order = sorted(panels, key=lambda m: (m != "loss", m != "accuracy", m))
     fig = new_figure(figsize=(5.0 * len(order), 3.6), dpi=100, layout="constrained")
     axes = fig.subplots(1, len(order), squeeze=False)[0]
@@ -104,6 +106,7 @@ def plot_history(history: Any, path: str | Path | None = None, title: str | None
             epochs = range(1, len(values) + 1)
             ax.plot(epochs, values, marker="o" if len(values) <= 30 else None, markersize=3, label=label)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.set_title(metric)
         ax.grid(True, alpha=0.3)
