@@ -19,17 +19,22 @@ from typing import Any
 __all__ = ["Skeleton", "Source", "free_inputs", "skeleton_of"]
 
 
+#: The constants a picture shows on an op's box (``MulScalar c=2``); other attributes may be arrays.
+SHOWN_CONSTS = ("c", "slope", "alpha", "beta")
+
+
 class Skeleton:
-    """A freed Function's op name and its inputs' origins (None until the Function itself is freed).
+    """A freed Function's op name, shown constants and its inputs' origins (None until it is freed).
 
     Each entry of ``sources`` is either a leaf Tensor that requires grad (held) or a :class:`Source`.
     """
 
-    __slots__ = ("kind", "sources")
+    __slots__ = ("consts", "kind", "sources")
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.sources: list[Any] | None = None
+        self.consts: dict[str, Any] = {}
 
 
 class Source:
@@ -68,5 +73,11 @@ def free_inputs(f: Any) -> None:
     for x in f.inputs:
         creator = x.creator
         sources.append(x if creator is None and x.requires_grad else Source(x, creator))
-    skeleton_of(f).sources = sources
+    skeleton = skeleton_of(f)
+    skeleton.sources = sources
+    attrs = f.__dict__
+    for name in SHOWN_CONSTS:
+        value = attrs.get(name)
+        if isinstance(value, (int, float)):
+            skeleton.consts[name] = value
     f.inputs = None

@@ -209,7 +209,7 @@ def _output_index(t: Any) -> int:
 
 def _make_op(producer: Any, inputs: list[Node]) -> Op:
     if isinstance(producer, Skeleton):
-        return Op(producer.kind, inputs, [])
+        return Op(producer.kind, inputs, [], consts=dict(producer.consts))
     return Op(producer.name, inputs, [], fn=producer, consts=_consts(producer))
 
 

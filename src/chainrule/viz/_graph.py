@@ -21,6 +21,7 @@ from chainrule.viz._model import Picture, build_picture
 MAX_NODES = 400
 FORMATS = ("dot", "gv", "svg", "png", "pdf")
 ENGINES = ("auto", "dot", "matplotlib")
+_FALLBACK_DPI = 96.0  # the PNG next to the SVG in a notebook: for frontends without SVG, e.g. PDF export
 
 
 class Graph:
@@ -40,6 +41,7 @@ class Graph:
         self.engine = engine
         self.max_nodes = max_nodes
         self._cache: dict[str, bytes] = {}
+        self._figure: Any = None  # the matplotlib drawing, made once for every format
 
     def __len__(self) -> int:
         """The number of boxes (values and ops)."""
@@ -63,13 +65,14 @@ class Graph:
             f"or pass max_nodes={len(self)} to draw it anyway"
         )
 
-    def _picture(self, fmt: str) -> bytes:
-        if fmt not in self._cache:
+    def _picture(self, fmt: str, dpi: float | None = None) -> bytes:
+        key = fmt if dpi is None else f"{fmt}@{dpi}"
+        if key not in self._cache:
             if self.too_large:
                 raise ValueError(f"draw: {self._too_large_message()}")
             exe = dot_program() if self.engine in ("auto", "dot") else None
             if exe is not None:
-                self._cache[fmt] = run_dot(self.source, fmt, exe)
+                self._cache[key] = run_dot(self.source, fmt, exe)
             elif self.engine == "dot":
                 raise RuntimeError(
                     "draw: engine='dot' needs the 'dot' program from Graphviz (https://graphviz.org) on the "
@@ -79,16 +82,18 @@ class Graph:
                 from chainrule.viz._layout import layout
                 from chainrule.viz._render import figure, to_bytes
 
-                self._cache[fmt] = to_bytes(figure(self.picture, layout(self.picture)), fmt)
-        return self._cache[fmt]
+                if self._figure is None:
+                    self._figure = figure(self.picture, layout(self.picture))
+                self._cache[key] = to_bytes(self._figure, fmt, dpi)
+        return self._cache[key]
 
     def svg(self) -> str:
         """The picture as SVG text."""
         return self._picture("svg").decode("utf-8")
 
-    def png(self) -> bytes:
-        """The picture as PNG bytes."""
-        return self._picture("png")
+    def png(self, dpi: float | None = None) -> bytes:
+        """The picture as PNG bytes (``dpi`` defaults to 144, lower for very large graphs)."""
+        return self._picture("png", dpi)
 
     def pdf(self) -> bytes:
         """The picture as PDF bytes."""
@@ -134,7 +139,7 @@ class Graph:
         if "image/svg+xml" in wanted:
             bundle["image/svg+xml"] = self.svg()
         if "image/png" in wanted:
-            bundle["image/png"] = base64.b64encode(self.png()).decode("ascii")
+            bundle["image/png"] = base64.b64encode(self.png(dpi=_FALLBACK_DPI)).decode("ascii")
         return bundle
 
 

@@ -74,7 +74,7 @@ def layout(picture: Picture) -> Layout:
     for component in graph.C:  # each connected piece is laid out on its own, stacked vertically
         sug = SugiyamaLayout(component)
         sug.xspace, sug.yspace = _NODE_GAP, _LAYER_GAP
-        sug.init_all()
+        sug.init_all(optimize=True)  # pulls leaves (weights, inputs) next to the op that uses them
         sug.draw(3)
         xs = [v.view.xy[0] - v.view.w / 2 for v in component.sV]
         shift = offset - min(xs)

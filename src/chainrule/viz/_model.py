@@ -54,10 +54,19 @@ def build_picture(
     precision: int = 4,
 ) -> Picture:
     """The picture of the graph behind ``output`` (a Tensor or a scalar-engine Scalar)."""
-    from chainrule.explain._format import fmt_array, fmt_shape
     from chainrule.explain.graph import build_graph
 
     graph = build_graph(output, names)
+    try:
+        return _picture(graph, show_values, show_grads, max_elements, precision)
+    finally:  # nodes and ops refer to each other: break the cycles so the tensors go at once, without the gc
+        for op in graph.ops:
+            op.inputs, op.outputs = [], []
+
+
+def _picture(graph: Any, show_values: bool, show_grads: bool, max_elements: int, precision: int) -> Picture:
+    from chainrule.explain._format import fmt_array, fmt_shape
+
     grads = _gradients(graph) if show_grads else {}
     ids = {id(n): f"v{i}" for i, n in enumerate(graph.nodes)}
     boxes, edges = [], []

@@ -78,15 +78,16 @@ def _arrow(ax: Any, edge: tuple[str, str, list[tuple[float, float]]], lay: Layou
     )  # fmt: skip
 
 
-def to_bytes(fig: Any, fmt: str) -> bytes:
-    """The figure as ``fmt`` ("svg", "png" or "pdf") bytes, reproducibly (no dates, fixed ids)."""
+def to_bytes(fig: Any, fmt: str, dpi: float | None = None) -> bytes:
+    """The figure as ``fmt`` ("svg", "png" or "pdf") bytes, reproducibly (no dates, fixed ids); ``dpi``
+    for PNG (default :data:`PNG_DPI`, lowered so the longest side stays under 12000 pixels)."""
     import matplotlib
 
     buffer = io.BytesIO()
-    dpi = 72.0
     if fmt == "png":
-        longest = max(fig.get_size_inches())
-        dpi = min(PNG_DPI, _MAX_PNG_PIXELS / longest)
+        dpi = min(dpi or PNG_DPI, _MAX_PNG_PIXELS / max(fig.get_size_inches()))
+    else:
+        dpi = 72.0
     metadata = {"Date": None} if fmt in ("svg", "pdf") else None
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "chainrule", "pdf.fonttype": 42}):
         fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
