@@ -74,12 +74,16 @@ _INSPECT_JS = r"""
 _MATHJAX_DONE_JS = r"""
 new Promise((resolve) => {
   const t0 = Date.now();
+  if (!document.querySelector('script[src*="MathJax.js"]')) {
+    resolve('no MathJax');
+    return;
+  }
   (function poll() {
     if (window.MathJax && MathJax.Hub && MathJax.Hub.Register) {
       // The hook must return nothing: a returned callback would make MathJax's start-up wait for it.
       MathJax.Hub.Register.StartupHook('End', () => { MathJax.Hub.Queue(() => { resolve('done'); }); });
     } else if (Date.now() - t0 > 20000) {
-      resolve(document.querySelector('script[src*="MathJax.js"]') ? 'MathJax did not start' : 'no MathJax');
+      resolve('MathJax did not start');
     } else {
       setTimeout(poll, 100);
     }
@@ -214,10 +218,13 @@ def check_page(cdp: DevTools, base: str, path: str, shots: Path, expect: dict[st
         )
         cdp.events.clear()
         cdp.call("Page.navigate", session, url=base + path)
+        start = time.monotonic()
         cdp.wait_for("Page.loadEventFired")
+        loaded = time.monotonic()
         mathjax = cdp.call(
             "Runtime.evaluate", session, expression=_MATHJAX_DONE_JS, awaitPromise=True, returnByValue=True
         )["result"]["value"]
+        seen_timing = {"load_s": loaded - start, "math_s": time.monotonic() - loaded}
         time.sleep(0.3)  # let images decode and late font requests arrive
         seen = cdp.call("Runtime.evaluate", session, expression=_INSPECT_JS, returnByValue=True)["result"][
             "value"
@@ -279,7 +286,7 @@ def check_page(cdp: DevTools, base: str, path: str, shots: Path, expect: dict[st
             problems.append(f"{seen['reportTables']} report tables (expected at least {expect['report']})")
         if problems:
             raise CheckFailed(f"{path}: " + "; ".join(problems))
-        return seen
+        return {**seen, **seen_timing}
     finally:
         cdp.call("Target.closeTarget", targetId=target)
 
@@ -316,7 +323,8 @@ def main(argv: list[str]) -> int:
                 seen = check_page(cdp, base, path, shots, expect)
                 print(
                     f"ok   /{path}: {seen['typeset']} formulas, {seen['svgGraphs']} graphs, "
-                    f"{seen['reportTables']} report tables, {seen['pngFigures']} figures"
+                    f"{seen['reportTables']} report tables, {seen['pngFigures']} figures "
+                    f"(loaded in {seen['load_s']:.1f} s, math typeset {seen['math_s']:.1f} s later)"
                 )
             except CheckFailed as e:
                 failures += 1
