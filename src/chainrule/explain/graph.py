@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._skeleton import Skeleton
+from chainrule._skeleton import Skeleton, Source
 from chainrule.tensor import Tensor
 
 #: Attributes of a ``Function`` worth showing as constants of the op (``MulScalar c=0.5``...).
@@ -172,15 +172,16 @@ def _tensor_graph(root: Tensor) -> Graph:
     return Graph(nodes[id(root)], order_nodes, order_ops, "tensor")
 
 
-def _identify(item: Any) -> tuple[Any, Tensor | None, Any]:
-    """(key, the tensor if alive, the Source if ``item`` is one) for a Tensor or a Source."""
+def _identify(item: Any) -> tuple[Any, Tensor | None, Source | None]:
+    """(key, the tensor if alive, the Source if ``item`` is a skeleton's record) for a Tensor or a record."""
     if isinstance(item, Tensor):
         return id(item), item, None
-    t = item.tensor()
+    source = Source(*item)
+    t = source.tensor()
     if t is not None:
-        return id(t), t, item
-    key = (id(item.skeleton), item.index) if item.skeleton is not None else id(item.ref)
-    return key, None, item
+        return id(t), t, source
+    key = (id(source.skeleton), source.index) if source.skeleton is not None else id(source.ref)
+    return key, None, source
 
 
 def _producer(t: Tensor | None, source: Any, root: Tensor) -> Any:
@@ -209,7 +210,7 @@ def _output_index(t: Any) -> int:
 
 def _make_op(producer: Any, inputs: list[Node]) -> Op:
     if isinstance(producer, Skeleton):
-        return Op(producer.kind, inputs, [], consts=dict(producer.consts))
+        return Op(producer.kind, inputs, [], consts=dict(producer.consts or {}))
     return Op(producer.name, inputs, [], fn=producer, consts=_consts(producer))
 
 
