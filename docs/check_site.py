@@ -40,7 +40,7 @@ CHROMIUM_FLAGS = [
     "--remote-allow-origins=*",
 ]
 LOCAL_SCHEMES = ("data", "blob", "about")
-WIDTH, HEIGHT, MAX_SHOT_HEIGHT = 1280, 900, 12000
+WIDTH, HEIGHT, MAX_SHOT_HEIGHT = 1600, 1000, 12000  # a desktop screen
 PAGE_TIMEOUT_S = 60.0
 
 # Run in the page once MathJax has finished: what a reader would see.
