@@ -178,3 +178,12 @@ CHECKS = {
     "05_cnn_digits": _check_05,
     "06_custom_function": _check_06,
 }
+
+
+def test_every_tutorial_is_in_the_site_nav_and_the_index() -> None:
+    docs = TUTORIALS.parent
+    nav = (docs.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    index = (docs / "index.md").read_text(encoding="utf-8")
+    for name in NOTEBOOKS:
+        assert f"tutorials/{name}.ipynb" in nav, f"{name} missing from mkdocs.yml's nav"
+        assert f"(tutorials/{name}.ipynb)" in index, f"{name} missing from docs/index.md"
