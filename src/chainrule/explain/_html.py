@@ -25,8 +25,9 @@ _STYLE = (
 )
 
 
-def inline_math(tex: str) -> str:
-    return "\\(" + escape(tex, quote=False) + "\\)"
+def inline_math(tex: str, display: bool = False) -> str:
+    """``\\( … \\)`` around escaped TeX; ``display`` sets fractions full size (still inline)."""
+    return "\\(" + ("\\displaystyle " if display else "") + escape(tex, quote=False) + "\\)"
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -116,9 +117,9 @@ def _steps_table(report: Report, names: set[str]) -> str:
         result = report._f(s.grad)
         if s.complete and counts[s.node] > 1:
             result += f" (total {report._f(s.total)})"
-        rule = f'<span title="{escape(s.rule)}">{inline_math(to_tex(s.rule, names))}</span>'
-        row = [str(s.index), inline_math(rf"\frac{{\partial {_n(L)}}}{{\partial {_n(s.node)}}}"),
-               f"{escape(s.op)} → {_code(s.output)}", rule]  # fmt: skip
+        rule = f'<span title="{escape(s.rule)}">{inline_math(to_tex(s.rule, names), display=True)}</span>'
+        gradient = inline_math(rf"\frac{{\partial {_n(L)}}}{{\partial {_n(s.node)}}}", display=True)
+        row = [str(s.index), gradient, f"{escape(s.op)} → {_code(s.output)}", rule]
         if local:
             row.append("—" if s.local is None else _code(f"∂{s.output}/∂{s.node} = {report._local(s.local)}"))
         row += [_code(report._f(s.upstream)), _code(result)]
