@@ -122,11 +122,12 @@ def test_graph_pictures_with_pip_alone(cli, tmp_path, suffix):
 def test_graph_error_names_the_users_file(cli, user_error, tmp_path):
     """A graph too large to draw: the message names the target (not a temporary file), nothing written."""
     pytest.importorskip("grandalf")
-    expr = "+".join(f"exp(a*{k})" for k in range(150))
-    result = cli("graph", "--expr", expr, "--set", "a=0.1", "--out", "big.png")
-    user_error(result, "'big.png'")
-    assert "max_nodes" in result.stderr and ".tmp" not in result.stderr
-    assert not list(tmp_path.iterdir())
+    result = cli("graph", "--example", "two-layer", "--out", "big.png", "--max-nodes", "10")
+    user_error(result, "'big.png'", "20 nodes", "--max-nodes 20")
+    assert ".tmp" not in result.stderr and not list(tmp_path.iterdir())
+    result = cli("graph", "--example", "two-layer", "--out", "big.png", "--max-nodes", "20")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "big.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
@@ -141,6 +142,7 @@ GRAPH_ERRORS = [
     (["--example", "chain"], ["--out"]),
     (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
     (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
+    (["--example", "chain", "--out", "g.svg", "--max-nodes", "0"], ["--max-nodes", "'0'"]),
 ]
 
 

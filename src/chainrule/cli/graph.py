@@ -24,7 +24,20 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     add_source_arguments(p)
     p.add_argument("--out", metavar="FILE", type=Path, required=True, help="FILE.dot, .svg, .png or .pdf")
+    p.add_argument(
+        "--max-nodes",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="draw pictures of graphs up to N nodes (default 400; larger ones are hard to read)",
+    )
     p.set_defaults(run=run)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     output = build_output(args)
     fmt = args.out.suffix.lower().lstrip(".")
     try:  # made in memory first: an error names the user's file, and nothing half-written is left behind
-        content = viz.draw(output).data(fmt)
+        limit = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
+        content = viz.draw(output, **limit).data(fmt)
     except (ImportError, ValueError, RuntimeError) as exc:
         raise CLIError(f"cannot write '{args.out}': {exc}") from None
     write_atomic(args.out, lambda tmp: tmp.write_bytes(content))

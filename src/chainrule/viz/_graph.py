@@ -62,7 +62,7 @@ class Graph:
             f"the graph has {len(self)} nodes ({values} values, {len(self) - values} ops), more than "
             f"max_nodes={self.max_nodes} make a readable picture. Draw a smaller piece (e.g. one layer's "
             f"output, or a smaller batch or model), save the DOT text with .save('graph.dot') for Graphviz, "
-            f"or pass max_nodes={len(self)} to draw it anyway"
+            f"or pass max_nodes={len(self)} (chainrule graph --max-nodes {len(self)}) to draw it anyway"
         )
 
     def _picture(self, fmt: str, dpi: float | None = None) -> bytes:
