@@ -61,11 +61,13 @@ def test_leaves_are_held_like_torchs_accumulate_grad():
     np.testing.assert_allclose(expected, 3 * np.exp([1.0, 2.0]), rtol=1e-6)
 
 
-def test_no_reference_cycles_from_backward_skeletons_or_drawing():
+def test_no_reference_cycles_from_explain_backward_skeletons_or_drawing():
     def program() -> None:
         x = cr.randn(3, 4, requires_grad=True)
         a, b = cr.split(x, 2, dim=1)
         y = ((a * b).sigmoid().sum() + x.exp().mean()) * 2.0
+        cr.explain(y, numerical_check=True)._repr_html_()
+        viz.draw(y).svg()
         y.backward()
         viz.to_dot(y)
         viz.draw(y)

@@ -60,6 +60,16 @@ def explain(
     The graph is not consumed (it can still be backpropagated) and no ``.grad`` is changed.
     """
     graph = build_graph(output, names)
+    try:
+        return _explain(graph, numerical_check, max_elements, gradient, precision, check_elements)
+    finally:  # nodes and ops refer to each other: break the cycles so the tensors go at once, without the gc
+        for op in graph.ops:
+            op.inputs, op.outputs = [], []
+
+
+def _explain(
+    graph: Graph, numerical_check: bool, max_elements: int, gradient: Any, precision: int, check_elements: int
+) -> Report:
     if graph.freed:  # the structure survives backward(), the saved values its rules need do not
         raise RuntimeError(_FREED.format(name=graph.root.name))
     if not graph.root.requires_grad:
