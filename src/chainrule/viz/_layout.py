@@ -85,6 +85,8 @@ def layout(picture: Picture) -> Layout:
         offset = max(v.view.xy[0] + v.view.w / 2 for v in component.sV) + 2 * _NODE_GAP
     centres = {k: (v.view.xy[1], v.view.xy[0]) for k, v in vertices.items()}  # transposed back
     paths = [[(y, x) for x, y in e.view.path] for e in edges]  # transposed back
+    for item in [*vertices.values(), *edges]:  # grandalf's vertices and edges refer to each other: let go
+        del item.view
     left = min(centres[k][0] - sizes[k][0] / 2 for k in centres)
     top = min(centres[k][1] - sizes[k][1] / 2 for k in centres)
     centres = {k: (x - left, y - top) for k, (x, y) in centres.items()}
