@@ -49,6 +49,20 @@ def test_mime_bundle_respects_include_and_exclude():
     assert set(graph._repr_mimebundle_(exclude=["image/png"])) == {"text/plain", "image/svg+xml"}
 
 
+def test_without_the_viz_extra_the_notebook_shows_a_hint(monkeypatch):
+    import sys
+
+    for name in ("grandalf", "grandalf.graphs", "grandalf.layouts"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    graph = viz.draw(examples.chain())
+    bundle = graph._repr_mimebundle_()
+    assert set(bundle) == {"text/plain"} and "pip install 'chainrule[viz]'" in bundle["text/plain"]
+    with pytest.raises(ImportError, match=r"grandalf and matplotlib: pip install 'chainrule\[viz\]'"):
+        graph.svg()
+    assert graph.source.startswith("digraph")
+
+
 @pytest.mark.parametrize(
     ("suffix", "magic"), [(".svg", b"<?xml"), (".png", PNG_MAGIC), (".pdf", b"%PDF-"), (".dot", b"digraph")]
 )

@@ -136,10 +136,13 @@ class Graph:
             return bundle
         wanted = [m for m in ("image/svg+xml", "image/png") if (not include or m in include)]
         wanted = [m for m in wanted if not exclude or m not in exclude]
-        if "image/svg+xml" in wanted:
-            bundle["image/svg+xml"] = self.svg()
-        if "image/png" in wanted:
-            bundle["image/png"] = base64.b64encode(self.png(dpi=_FALLBACK_DPI)).decode("ascii")
+        try:
+            if "image/svg+xml" in wanted:
+                bundle["image/svg+xml"] = self.svg()
+            if "image/png" in wanted:
+                bundle["image/png"] = base64.b64encode(self.png(dpi=_FALLBACK_DPI)).decode("ascii")
+        except ImportError as exc:  # no picture without the viz extra: say so instead of a traceback
+            bundle = {"text/plain": f"{bundle['text/plain']}\n{exc} (graph.source has the DOT text)"}
         return bundle
 
 
