@@ -77,7 +77,7 @@ def free_inputs(f: Any) -> None:
             if skeleton is None:
                 skeleton = creator._skeleton = Skeleton()
             refs = creator._output_refs
-            index = 0 if len(refs) == 1 else next(k for k, r in enumerate(refs) if r() is x)
+            index = 0 if len(refs) == 1 else next((k for k, r in enumerate(refs) if r() is x), 0)
         data = x.data
         sources.append((_ref(x), skeleton, index, data.shape, data.dtype, x.name))
     attrs = f.__dict__

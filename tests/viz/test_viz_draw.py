@@ -271,3 +271,25 @@ def test_dot_engine_is_used_when_installed(monkeypatch):
 def test_real_dot_program(tmp_path):
     svg = viz.draw(examples.two_layer()).save(tmp_path / "g.svg").read_text()
     assert "W1" in svg and re.search(r"<svg", svg)
+
+
+def test_after_in_place_ops_and_autograd_grad(torch):
+    x = cr.tensor([1.0, 2.0], dtype="float64", requires_grad=True, name="x")
+    h = x * 2
+    h.mul_(3)
+    y = h.exp().sum()
+    y.backward()
+    boxes = viz.draw(y, precision=6).picture.boxes
+    assert [b.lines[0] for b in boxes if b.is_op] == ["MulScalar", "MulScalar", "Exp", "Sum"]
+    assert [b.lines[1] for b in boxes if b.is_op and b.lines[0] == "MulScalar"] == ["c=2", "c=3"]
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (tx * 2 * 3).exp().sum().backward()
+    g = tx.grad.numpy()
+    assert boxes[0].lines[-1] == f"grad [{g[0]:.6g}, {g[1]:.6g}]"
+
+    x2 = cr.tensor([1.0, 2.0], requires_grad=True, name="x2")
+    a, b = cr.split(x2 * 1.0, 1)
+    z = (a * b).sum()
+    cr.grad(z, x2)  # frees the graph too, and writes no .grad
+    lines = box_lines(viz.draw(z))
+    assert len(lines["x2"]) == 3 and lines["x2"][2] == "value [1, 2]"  # no grad line: x2.grad is None

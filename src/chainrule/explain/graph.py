@@ -205,7 +205,7 @@ def _parents(producer: Any) -> list[Any]:
 
 def _output_index(t: Any) -> int:
     refs = t.creator._output_refs
-    return 0 if len(refs) < 2 else next(k for k, r in enumerate(refs) if r() is t)
+    return 0 if len(refs) < 2 else next((k for k, r in enumerate(refs) if r() is t), 0)
 
 
 def _make_op(producer: Any, inputs: list[Node]) -> Op:
