@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import examples, viz
@@ -293,3 +295,36 @@ def test_after_in_place_ops_and_autograd_grad(torch):
     cr.grad(z, x2)  # frees the graph too, and writes no .grad
     lines = box_lines(viz.draw(z))
     assert len(lines["x2"]) == 3 and lines["x2"][2] == "value [1, 2]"  # no grad line: x2.grad is None
+
+
+_UNARY = [lambda t: t.exp(), lambda t: t.tanh(), lambda t: t * 2.0, lambda t: t.sum(dim=0, keepdim=True)]
+_BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b]
+
+
+@given(
+    shape=st.sampled_from([(3,), (2, 3), (1, 3)]),
+    program=st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 20)), min_size=1, max_size=8),
+)
+def test_structure_after_backward_equals_structure_before(shape, program):
+    """Random programs: the drawing after backward() has the same boxes, kinds, shapes and edges."""
+
+    def build():
+        x = cr.tensor(np.linspace(0.1, 0.6, int(np.prod(shape))).reshape(shape), requires_grad=True, name="x")
+        values = [x]
+        for binary, op, pick in program:
+            a = values[pick % len(values)]
+            if binary:
+                b = values[(pick * 7 + 1) % len(values)]
+                values.append(_BINARY[op % 3](a, b) if a.shape == b.shape else _UNARY[op](a))
+            else:
+                values.append(_UNARY[op](a))
+        return values[-1].sum() * 1.0
+
+    def structure(y):
+        picture = viz.draw(y, show_values=False, show_grads=False).picture
+        return [(b.role, b.lines) for b in picture.boxes], picture.edges
+
+    before = structure(build())
+    y = build()
+    y.backward()
+    assert structure(y) == before
