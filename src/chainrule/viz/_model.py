@@ -13,9 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chainrule._skeleton import SHOWN_CONSTS
+
 #: Role of a box -> fill colour (shared by DOT and matplotlib).
 FILL = {"root": "#ffd27f", "leaf": "#cfe6ff", "const": "#eeeeee", "inner": "#ffffff", "op": "#f4f4f4"}
-FREED_NOTE = "after backward(): values marked 'freed' were released, as torch frees saved tensors"
+AFTER_BACKWARD = "after backward(): each grad is the tensor's .grad"
+FREED_NOTE = "; 'value freed': released by backward(), as torch frees saved tensors"
 
 
 @dataclass(eq=False)
@@ -78,22 +81,28 @@ def _picture(graph: Any, show_values: bool, show_grads: bool, max_elements: int,
             lines.append("value freed" if n.freed else "value " + fmt_array(n.value, max_elements, precision))
         if id(n) in grads:
             lines.append(f"grad {fmt_array(grads[id(n)], max_elements, precision)}")
-        role = (
-            "root"
-            if n is graph.root
-            else ("inner" if n.op is not None else ("leaf" if n.requires_grad else "const"))
-        )
-        boxes.append(Box(ids[id(n)], role, lines, n.freed))
+        boxes.append(Box(ids[id(n)], _role(n, graph), lines, n.freed))
     for k, op in enumerate(graph.ops):
         lines = [op.kind]
-        consts = {c: v for c, v in op.consts.items() if c in ("c", "slope", "alpha", "beta")}
+        consts = {c: v for c, v in op.consts.items() if c in SHOWN_CONSTS}
         if consts:
             lines.append(", ".join(f"{c}={fmt_array(v, 1, precision)}" for c, v in consts.items()))
         boxes.append(Box(f"op{k}", "op", lines))
         edges += [(ids[id(x)], f"op{k}") for x in op.inputs]
         edges += [(f"op{k}", ids[id(o)]) for o in op.outputs if o is not None]
-    notes = [FREED_NOTE] if graph.freed and show_values else []
+    notes = []
+    if graph.freed and (show_values or show_grads):
+        freed = show_values and any(b.freed for b in boxes)
+        notes.append(AFTER_BACKWARD + (FREED_NOTE if freed else ""))
     return Picture(boxes, edges, graph.engine, notes)
+
+
+def _role(node: Any, graph: Any) -> str:
+    if node is graph.root:
+        return "root"
+    if node.op is not None:
+        return "inner"
+    return "leaf" if node.requires_grad else "const"
 
 
 def _gradients(graph: Any) -> dict[int, Any]:
