@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 JOBS   ?= 2
 
-.PHONY: demo test test-deep bench lint docs clean
+.PHONY: demo test test-deep bench lint docs docs-check clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,17 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# Builds the site, executing the tutorials in docs/tutorials (a failing cell fails the build); MathJax is
+# served by the site itself (docs/mkdocs_hooks.py), so the pages work offline.
 docs: $(VENV)/.docs
 	$(VENV)/bin/mkdocs build --strict
+
+# Opens the built pages in headless Chromium (Debian's package, installed when missing: needs root) and
+# checks what a reader sees: typeset math, graph pictures, reports; screenshots in site/_screenshots/.
+docs-check: docs
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ apt-get update && apt-get install -y chromium; }
+	$(PY) docs/check_site.py site
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache .hypothesis .ruff_cache

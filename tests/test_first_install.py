@@ -134,7 +134,7 @@ def test_graph_pictures_without_graphviz_stop_before_work_naming_the_target(bare
     )
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("chainrule: error: writing g.svg needs Graphviz's 'dot' program")
+    assert line.startswith("chainrule: error: writing g.svg needs matplotlib and grandalf")
     assert "tmp" not in line and "write g.dot" in line
     assert list(tmp_path.iterdir()) == []
 

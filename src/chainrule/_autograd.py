@@ -18,6 +18,7 @@ from chainrule._grad_mode import set_grad_enabled
 from chainrule._grad_mode import state as _grad_state
 from chainrule._quiet import quiet_off as _quiet_off
 from chainrule._quiet import quiet_on as _quiet_on
+from chainrule._skeleton import free_inputs as _free_inputs
 from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
 from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version
@@ -190,7 +191,7 @@ def _recorded_step(
         else:
             entry[1] = entry[1] + gx
     if not retain_graph:
-        f.inputs = None
+        _free_inputs(f)  # keeps the graph's structure (no arrays) for drawing
 
 
 def run_backward(
@@ -354,7 +355,7 @@ def _run_arrays(
                         entry[1] = _fresh_sum(entry[1], gx)
                         entry[2] = True
                 if not retain_graph:
-                    f.inputs = None
+                    _free_inputs(f)
     finally:
         state.grad_enabled = previous
         _quiet_off(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+from xml.etree import ElementTree
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -30,6 +31,9 @@ def test_demo_quick(cli, tmp_path):
     assert "test accuracy:" in out
     # 5. the pictures
     assert (tmp_path / "tour" / "graph.dot").read_text().startswith("digraph")
+    if importlib.util.find_spec("grandalf") and importlib.util.find_spec("matplotlib"):  # no Graphviz needed
+        svg = ElementTree.parse(tmp_path / "tour" / "graph.svg").getroot()
+        assert "W1" in {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert (tmp_path / "tour" / "curves.png").read_bytes().startswith(PNG)
     assert not [p for p in (tmp_path / "tour").iterdir() if p.name.startswith(".")]  # no temporary files
 

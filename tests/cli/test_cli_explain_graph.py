@@ -6,6 +6,7 @@ import ast
 import math
 import re
 import shutil
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -105,10 +106,33 @@ def test_graph_expression(cli, tmp_path):
     assert "digraph" in (tmp_path / "e.dot").read_text()
 
 
-@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed here")
-def test_graph_png_without_graphviz_is_one_line(cli, user_error, tmp_path):
-    user_error(cli("graph", "--example", "chain", "--out", "g.png"), "dot")
-    assert not list(tmp_path.iterdir())  # nothing half-written
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
+def test_graph_pictures_with_pip_alone(cli, tmp_path, suffix):
+    """No Graphviz here: grandalf + matplotlib draw the picture."""
+    pytest.importorskip("grandalf")
+    pytest.importorskip("matplotlib")
+    result = cli("graph", "--example", "two-layer", "--out", f"two{suffix}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"wrote two{suffix}\n"
+    data = (tmp_path / f"two{suffix}").read_bytes()
+    magic = {".svg": b"<?xml", ".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF"}[suffix]
+    assert data.startswith(magic)
+    if suffix == ".svg":
+        root = ElementTree.fromstring(data)
+        texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+        assert {"W1", "W2", "A0", "L", "MatMul", "Sigmoid"} <= texts
+    assert [p.name for p in tmp_path.iterdir()] == [f"two{suffix}"]  # no temporary file left
+
+
+def test_graph_error_names_the_users_file(cli, user_error, tmp_path):
+    """A graph too large to draw: the message names the target (not a temporary file), nothing written."""
+    pytest.importorskip("grandalf")
+    result = cli("graph", "--example", "two-layer", "--out", "big.png", "--max-nodes", "10")
+    user_error(result, "'big.png'", "20 nodes", "--max-nodes 20")
+    assert ".tmp" not in result.stderr and not list(tmp_path.iterdir())
+    result = cli("graph", "--example", "two-layer", "--out", "big.png", "--max-nodes", "20")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "big.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
@@ -124,6 +148,7 @@ GRAPH_ERRORS = [
     (["--example", "chain", "--out", "file.txt/g.dot"], ["file.txt"]),
     (["--expr", "exp(q)", "--out", "g.dot"], ["'q'"]),
     (["--example", "chain", "--out", "g" * 1800 + ".dot"], ["File name too long"]),
+    (["--example", "chain", "--out", "g.svg", "--max-nodes", "0"], ["--max-nodes", "'0'"]),
 ]
 
 

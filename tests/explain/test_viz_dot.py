@@ -26,7 +26,7 @@ def parse(dot: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str]]]:
         elif m := EDGE.match(line):
             edges.append((m.group(1), m.group(2)))
         else:
-            assert re.match(r"^\s*(rankdir=\w+|node \[.*\]|edge \[.*\]);$", line), line
+            assert re.match(r'^\s*(rankdir=\w+|node \[.*\]|edge \[.*\]|labelloc=b; label=".*");$', line), line
     for a, b in edges:
         assert a in nodes and b in nodes, (a, b)
         assert (nodes[a][1] == "box") != (nodes[b][1] == "box")  # bipartite: values <-> ops
@@ -101,3 +101,15 @@ def test_names_with_quotes_are_escaped():
     x = cr.tensor(1.0, requires_grad=True, name='say "hi" \\ bye')
     nodes, _ = parse(viz.to_dot(x * 2))
     assert any(label.startswith('say \\"hi\\" \\\\ bye') for label, _ in nodes.values())
+
+
+def test_dot_after_backward_keeps_the_structure():
+    L = examples.two_layer()
+    n_tensors, n_funcs, n_edges = tensor_graph_counts(L)
+    L.backward()
+    nodes, edges = parse(viz.to_dot(L, precision=6))  # W1's grad: the hand derivation's (seed 002)
+    assert sum(1 for _, shape in nodes.values() if shape == "ellipse") == n_tensors
+    assert sum(1 for _, shape in nodes.values() if shape == "box") == n_funcs
+    assert len(edges) == n_edges
+    labels = {label.split("\\n")[0]: label for label, _ in nodes.values()}
+    assert "grad [[0.000929071, 0.00286008], [0.00238904, 0.00735448]]" in labels["W1"].replace("\\n", " ")

@@ -7,7 +7,6 @@ import contextlib
 import errno
 import math
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -227,24 +226,12 @@ def say(text: str = "") -> None:
 
 @contextlib.contextmanager
 def progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int, dict[str, str]], None]]:
-    """A progress bar (tqdm when installed, plain lines otherwise); yields ``update(n, postfix)``."""
-    bar = None
-    if enabled:
-        try:
-            from tqdm import tqdm  # noqa: PLC0415 (optional dependency)
-        except ImportError:
-            bar = None
-        else:
-            # disable=None: no bar when stderr is not a terminal (logs, CI); the per-epoch lines remain.
-            bar = tqdm(
-                total=total,
-                desc=desc,
-                leave=False,
-                file=sys.stderr,
-                dynamic_ncols=True,
-                unit="batch",
-                disable=None,
-            )
+    """A progress bar (``tqdm.auto`` when installed: a widget in Jupyter, text in a terminal; no bar when
+    stderr is not a terminal, e.g. logs and CI, where the per-epoch lines remain); yields
+    ``update(n, postfix)``."""
+    from chainrule.viz._progress import progress_bar  # noqa: PLC0415 (imports tqdm only when used)
+
+    bar = progress_bar(total, desc, unit="batch") if enabled else None
     done = 0
 
     def update(n: int, postfix: dict[str, str]) -> None:

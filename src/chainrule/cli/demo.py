@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -174,10 +173,10 @@ def drawings(out: Path, graph_output: Any, history: Any) -> None:
     notes = []
     with AtomicWriter(out) as w:
         viz.render(graph_output, w.path("graph.dot"))
-        if shutil.which("dot") is not None:
+        if not (missing := viz.picture_blockers()):
             viz.render(graph_output, w.path("graph.svg"))
         else:
-            notes.append("graph.svg skipped: Graphviz's 'dot' program is not installed")
+            notes.append(_svg_skipped(missing))
         if history is None:
             notes.append("curves.png skipped: no training")
         elif (note := missing_note("matplotlib", "curves.png")) is not None:
@@ -199,9 +198,16 @@ def missing_extras(show_progress: bool) -> list[str]:
     ]
     if show_progress and sys.stderr.isatty():  # no bar is drawn into a log anyway
         notes.append(missing_note("tqdm", "the progress bar"))
-    if shutil.which("dot") is None:
-        notes.append("graph.svg skipped: Graphviz's 'dot' program is not installed (graph.dot is written)")
+    from chainrule import viz  # noqa: PLC0415
+
+    if missing := viz.picture_blockers():
+        notes.append(_svg_skipped(missing))
     return [note for note in notes if note is not None]
+
+
+def _svg_skipped(missing: list[str]) -> str:
+    why = f"{' and '.join(missing)} not installed"
+    return f"graph.svg skipped: {why} (pip install 'chainrule[viz]'; graph.dot is written)"
 
 
 def run(args: argparse.Namespace) -> int:

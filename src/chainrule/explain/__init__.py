@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.explain.backprop import agrees, backprop, numerical_grads, seed_for
-from chainrule.explain.graph import Graph, build_graph
+from chainrule.explain.graph import _FREED, Graph, build_graph
 from chainrule.explain.report import ForwardRow, Report, Step
 from chainrule.explain.rules import rule
 
@@ -60,6 +60,18 @@ def explain(
     The graph is not consumed (it can still be backpropagated) and no ``.grad`` is changed.
     """
     graph = build_graph(output, names)
+    try:
+        return _explain(graph, numerical_check, max_elements, gradient, precision, check_elements)
+    finally:  # nodes and ops refer to each other: break the cycles so the tensors go at once, without the gc
+        for op in graph.ops:
+            op.inputs, op.outputs = [], []
+
+
+def _explain(
+    graph: Graph, numerical_check: bool, max_elements: int, gradient: Any, precision: int, check_elements: int
+) -> Report:
+    if graph.freed:  # the structure survives backward(), the saved values its rules need do not
+        raise RuntimeError(_FREED.format(name=graph.root.name))
     if not graph.root.requires_grad:
         raise RuntimeError(
             f"explain: {graph.root.name} does not require grad and has no grad_fn; create its inputs with "

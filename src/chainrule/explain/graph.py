@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._skeleton import Skeleton, Source
 from chainrule.tensor import Tensor
 
 #: Attributes of a ``Function`` worth showing as constants of the op (``MulScalar c=0.5``...).
@@ -26,35 +27,49 @@ _CONST_ATTRS = ("c", "slope", "alpha", "beta", "lo", "hi", "axes", "axis", "keep
 
 _FREED = (
     "explain: the graph behind {name} was freed by an earlier backward(); rebuild it, or call "
-    "backward(retain_graph=True) the first time"
+    "backward(retain_graph=True) the first time (chainrule.viz.draw can still draw the freed graph)"
 )
 
 
 @dataclass(eq=False)
 class Node:
-    """A value in the graph: a Tensor or a Scalar, its forward value, and the op that made it (if any)."""
+    """A value in the graph: a Tensor or a Scalar, its forward value, and the op that made it (if any).
+
+    After ``backward()`` freed the graph, an intermediate the user did not keep has ``obj`` and ``value``
+    None (``freed``); its shape and dtype were written down (``meta``) when it was freed.
+    """
 
     obj: Any
-    value: np.ndarray
+    value: np.ndarray | None
     requires_grad: bool
     op: Op | None = None
     name: str = ""
+    meta: tuple[tuple[int, ...], np.dtype] | None = None
 
     @property
     def is_leaf(self) -> bool:
         return self.op is None
 
     @property
+    def freed(self) -> bool:
+        return self.value is None
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape)
+        return tuple(self.value.shape) if self.value is not None else tuple(self.meta[0])  # type: ignore[index]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.value.dtype if self.value is not None else self.meta[1]  # type: ignore[index]
 
 
 @dataclass(eq=False)
 class Op:
     """One op application: ``outputs = kind(inputs)``.
 
-    ``fn`` is the ``Function`` (tensor engine); ``local`` the stored local derivatives and ``forward`` the
-    replay of the recorded op (scalar engine). ``outputs`` has None for outputs not on a path to the root.
+    ``fn`` is the ``Function`` (tensor engine; None once ``backward()`` freed it, when only its skeleton
+    is left); ``local`` the stored local derivatives and ``forward`` the replay of the recorded op (scalar
+    engine). ``outputs`` has None for outputs not on a path to the root.
     """
 
     kind: str
@@ -74,6 +89,11 @@ class Graph:
     nodes: list[Node]
     ops: list[Op]
     engine: str  # "tensor" or "scalar"
+
+    @property
+    def freed(self) -> bool:
+        """Whether ``backward()`` freed some of it: its structure is known, some saved values are not."""
+        return self.engine == "tensor" and any(op.fn is None for op in self.ops)
 
     def node(self, name: str) -> Node:
         for n in self.nodes:
@@ -109,40 +129,95 @@ def build_graph(output: Any, names: Mapping[Any, Any] | None = None) -> Graph:
 
 
 # ---------------------------------------------------------------------------- tensor engine
+# The walk meets live Tensors and, past a Function freed by backward(), the Sources of its Skeleton
+# (chainrule._skeleton). A value's key is id(tensor) while it lives, else (id(creator's skeleton), index),
+# or id(weakref) for a freed constant. An op's producer is the Function while it has its inputs, else
+# its Skeleton.
 def _tensor_graph(root: Tensor) -> Graph:
-    nodes: dict[int, Node] = {}
+    nodes: dict[Any, Node] = {}
     ops: dict[int, Op] = {}
     order_nodes: list[Node] = []
     order_ops: list[Op] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    seen: set[Any] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
-        t, expanded = stack.pop()
+        item, expanded = stack.pop()
+        key, t, source = _identify(item)
+        producer = _producer(t, source, root)
         if expanded:
-            f = t.creator
             op = None
-            if f is not None:
-                op = ops.get(id(f))
+            if producer is not None:
+                op = ops.get(id(producer))
                 if op is None:
-                    op = Op(f.name, [nodes[id(x)] for x in f.inputs], [], fn=f, consts=_consts(f))
-                    ops[id(f)] = op
+                    op = _make_op(producer, [nodes[_identify(x)[0]] for x in _parents(producer)])
+                    ops[id(producer)] = op
                     order_ops.append(op)
-            node = Node(t, t.data, bool(t.requires_grad), op, _own_name(t))
-            nodes[id(t)] = node
+            node = _make_node(t, source, op)
+            nodes[key] = node
             order_nodes.append(node)
+            if op is not None and op.fn is None:  # a freed op: its outputs are the values met so far
+                index = source.index if source is not None else _output_index(t)
+                op.outputs += [None] * (index + 1 - len(op.outputs))
+                op.outputs[index] = node
             continue
-        if id(t) in seen:
+        if key in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        f = t.creator
-        if f is not None:
-            if f.inputs is None:
-                raise RuntimeError(_FREED.format(name=t.name or "the output"))
-            stack.extend((x, False) for x in reversed(f.inputs) if id(x) not in seen)
+        seen.add(key)
+        stack.append((item, True))
+        if producer is not None:
+            stack.extend((x, False) for x in reversed(_parents(producer)) if _identify(x)[0] not in seen)
     for op in order_ops:
-        op.outputs = [nodes.get(id(o)) if o is not None else None for o in op.fn.outputs]
+        if op.fn is not None:
+            op.outputs = [nodes.get(id(o)) if o is not None else None for o in op.fn.outputs]
     return Graph(nodes[id(root)], order_nodes, order_ops, "tensor")
+
+
+def _identify(item: Any) -> tuple[Any, Tensor | None, Source | None]:
+    """(key, the tensor if alive, the Source if ``item`` is a skeleton's record) for a Tensor or a record."""
+    if isinstance(item, Tensor):
+        return id(item), item, None
+    source = Source(*item)
+    t = source.tensor()
+    if t is not None:
+        return id(t), t, source
+    key = (id(source.skeleton), source.index) if source.skeleton is not None else id(source.ref)
+    return key, None, source
+
+
+def _producer(t: Tensor | None, source: Any, root: Tensor) -> Any:
+    """The Function that made the value (inputs intact), its Skeleton (freed), or None for a leaf."""
+    if t is None:
+        return source.skeleton
+    f = t.creator
+    if f is None or f.inputs is not None:
+        return f
+    skeleton = f.__dict__.get("_skeleton")
+    if skeleton is None or skeleton.sources is None:
+        raise RuntimeError(_FREED.format(name=root.name or "the output"))
+    return skeleton
+
+
+def _parents(producer: Any) -> list[Any]:
+    if isinstance(producer, Skeleton):
+        return producer.sources or []
+    return producer.inputs
+
+
+def _output_index(t: Any) -> int:
+    refs = t.creator._output_refs
+    return 0 if len(refs) < 2 else next((k for k, r in enumerate(refs) if r() is t), 0)
+
+
+def _make_op(producer: Any, inputs: list[Node]) -> Op:
+    if isinstance(producer, Skeleton):
+        return Op(producer.kind, inputs, [], consts=dict(producer.consts or {}))
+    return Op(producer.name, inputs, [], fn=producer, consts=_consts(producer))
+
+
+def _make_node(t: Tensor | None, source: Any, op: Op | None) -> Node:
+    if t is not None:
+        return Node(t, t.data, bool(t.requires_grad), op, _own_name(t))
+    return Node(None, None, op is not None, op, source.name, meta=(source.shape, source.dtype))
 
 
 def _consts(f: Any) -> dict[str, Any]:

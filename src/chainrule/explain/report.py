@@ -208,6 +208,22 @@ class Report:
     def __repr__(self) -> str:
         return f"<Report of {self.output}: {len(self.forward)} nodes, {len(self.steps)} backward steps>"
 
+    # ------------------------------------------------------------------ notebooks
+    def to_html(self) -> str:
+        """An HTML fragment: the tables, each rule as ``\\( … \\)`` math for MathJax, ✓/✗ marks."""
+        from chainrule.explain._html import report_html
+
+        return report_html(self)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        """Markdown with the rules as ``$…$`` math (Jupyter falls back to it where HTML is not shown)."""
+        from chainrule.explain._html import report_markdown
+
+        return report_markdown(self)
+
     # ------------------------------------------------------------------ markdown
     def to_markdown(self) -> str:
         """A Markdown document: forward table, backward table with each rule, gradient table."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from chainrule.scalar.losses import binary_cross_entropy, mean
 from chainrule.scalar.optim import Optimizer
@@ -86,6 +88,8 @@ def fit(
     callback: Callable[[int, float, float], object] | None = None,
     verbose: bool = False,
     pause_gc: bool = True,
+    progress: bool = False,
+    live_plot: Any = False,
 ) -> History:
     """Train ``model`` (a callable mapping a point to a probability) with ``optimizer``.
 
@@ -94,6 +98,9 @@ def fit(
     the mean of ``loss_fn(model(x), y)`` over the batch with one optimizer step per batch.
     ``callback(epoch, loss, accuracy)`` runs after every epoch (epochs count from 1) and
     ``verbose`` prints the same numbers. ``pause_gc`` runs the loop inside :func:`gc_paused`.
+    ``progress`` shows a bar over the epochs (tqdm: a widget in Jupyter, text in a terminal);
+    ``live_plot=True`` redraws the loss and accuracy curves as training goes (in Jupyter; a line of text
+    per epoch elsewhere), or pass your own ``chainrule.viz.LivePlot``.
     """
     _check_data(xs, ys)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -106,6 +113,7 @@ def fit(
     order = list(range(n))
     rng = random.Random(seed)
     history = History()
+    bar, live = _progress_and_plot(progress, live_plot, epochs)
     with gc_paused(pause_gc):
         for epoch in range(1, epochs + 1):
             if shuffle:
@@ -129,4 +137,30 @@ def fit(
                 print(f"epoch {epoch:4d}  loss {total_loss / n:.4f}  accuracy {hits / n:.3f}")
             if callback is not None:
                 callback(epoch, total_loss / n, hits / n)
+            if bar is not None:
+                bar.set_postfix(loss=f"{total_loss / n:.4f}", accuracy=f"{hits / n:.3f}", refresh=False)
+                bar.update(1)
+            if live is not None:
+                live.update(epoch=epoch, loss=total_loss / n, accuracy=hits / n)
+    if bar is not None:
+        bar.close()
+    if live is not None:
+        live.close()
     return history
+
+
+def _progress_and_plot(progress: bool, live_plot: Any, epochs: int) -> tuple[Any, Any]:
+    """The optional tqdm bar and live plot of :func:`fit`.
+
+    This package imports only the standard library; the bar and the plot come from ``chainrule.viz``
+    (tqdm, matplotlib), imported here only when asked for.
+    """
+    bar = live = None
+    if progress:
+        bar = importlib.import_module("chainrule.viz._progress").progress_bar(epochs, "fit", unit="epoch")
+    if live_plot is True:
+        viz = importlib.import_module("chainrule.viz")
+        live = viz.LivePlot(title="training", every=max(1, epochs // 50))  # about 50 redraws at most
+    elif live_plot:
+        live = live_plot  # anything with update(epoch=, loss=, accuracy=), e.g. a chainrule.viz.LivePlot
+    return bar, live
