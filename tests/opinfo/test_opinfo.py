@@ -88,3 +88,24 @@ def test_known_failures_name_real_cases() -> None:
         and (DEEP or not (case[2].startswith("r") or int(case[2][1:]) >= harness.DEFAULT_SAMPLES))
     ]
     assert not stale, f"known_failures.py lists cases that do not exist: {stale[:10]}"
+
+
+def test_the_oracle_catches_each_kind_of_failure() -> None:
+    """The harness is not vacuous: a wrong value, gradient, dtype or an error is reported in its category."""
+    if _REASON is not None:
+        pytest.skip(_REASON)
+    import chainrule as cr
+
+    op = harness.op_db()["exp"]
+    wrong = {
+        harness.Mismatch: lambda x: cr.exp(x) * 1.001,
+        harness.GradMismatch: lambda x: cr.exp(x.detach()) + 0 * x,  # right values, zero gradient
+        harness.DtypeMismatch: lambda x: cr.exp(x).float(),
+        harness.Raises: lambda x: x.no_such_method(),
+    }
+    sid, sample = harness.samples("exp", "float64", False)[0]
+    for failure, fn in wrong.items():
+        entry = harness.Entry("exp", op, fn, "a wrong exp")
+        with pytest.raises(failure):
+            harness.check_values(entry, sample, ("values", "exp", sid))
+    harness.check_values(harness.Entry("exp", op, cr.exp, "chainrule.exp"), sample, ("values", "exp", sid))
