@@ -1,0 +1,125 @@
+"""Print how chainrule fares on PyTorch's OpInfo samples: ``python -m tests.opinfo.summary [--deep]``.
+
+Runs the same cases as ``tests/opinfo/test_opinfo.py`` (``--deep``: every sample and the reference inputs, as
+``make test-deep``) and prints entries mapped and passing, cases run/passed/skipped (by reason)/failing (by
+category), and lists the silent mismatches. ``--write-known`` rewrites ``known_failures.py`` with today's
+failures (run it with ``--deep`` so the list covers both runs, then review the diff).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from . import harness
+
+
+def run_all(deep: bool) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(check, key, sample id) -> (outcome, detail): outcome is "pass", "skip" or a failure category."""
+    # chainrule's own RuntimeWarnings are errors in the test suite (pyproject's filterwarnings): here too.
+    warnings.filterwarnings("error", category=RuntimeWarning, module=r"chainrule\..*")
+    warnings.filterwarnings("ignore", category=UserWarning)
+    results = {}
+    for case in harness.cases(deep):
+        try:
+            harness.run(*case, deep=deep)
+        except harness.SkipSample as e:
+            results[case] = ("skip", str(e))
+        except harness.Failure as e:
+            results[case] = (e.category, str(e))
+        except Exception as e:  # a bug in the harness itself: shown, never counted as a pass
+            results[case] = ("harness error", f"{type(e).__name__}: {e}")
+        else:
+            results[case] = ("pass", "")
+    return results
+
+
+def report(results: dict[tuple[str, str, str], tuple[str, str]], deep: bool, seconds: float) -> str:
+    db, mapped = harness.op_db(), harness.entries()
+    failing_entries = {key for (_, key, _), (outcome, _) in results.items() if outcome in harness.CATEGORIES}
+    lines = [
+        f"OpInfo vs chainrule ({'deep: every sample + reference inputs' if deep else 'default sampling'}, "
+        f"{seconds:.0f} s)",
+        f"entries in op_db:                      {len(db)}",
+        f"entries mapped to a chainrule op:      {len(mapped)}",
+        f"mapped entries passing every sample:   {len(set(mapped) - failing_entries)}",
+        "",
+    ]
+    for check in harness.CHECKS:
+        outcomes = collections.Counter(o for (c, _, _), (o, _) in results.items() if c == check)
+        total = sum(outcomes.values())
+        run = total - outcomes["skip"]
+        fails = ", ".join(f"{outcomes[c]} {c}" for c in [*harness.CATEGORIES, "harness error"] if outcomes[c])
+        counts = f"run {run:5d}, passed {outcomes['pass']:5d}, skipped {outcomes['skip']:4d}"
+        lines.append(f"{check:9s} cases {total:5d}: {counts}" + (f", failing: {fails}" if fails else ""))
+    values = {case: r for case, r in results.items() if case[0] == "values"}
+    passed = sum(o == "pass" for o, _ in values.values())
+    ran = sum(o != "skip" for o, _ in values.values())
+    lines += ["", f"samples (values check): {passed} of {ran} run pass ({100 * passed / max(ran, 1):.1f}%)"]
+    skips = collections.Counter(d for o, d in results.values() if o == "skip")
+    if skips:
+        lines += ["", "skipped, by reason:"] + [f"  {n:5d}  {reason}" for reason, n in skips.most_common()]
+    for category in ("mismatch", "grad mismatch", "harness error"):
+        listed = [(case, d) for case, (o, d) in results.items() if o == category]
+        if listed:
+            title = f"silent {category}es" if category != "harness error" else "harness errors"
+            lines += ["", f"{title} ({len(listed)}):"]
+            lines += [f"  {c}/{k}/{s}: {d[:200]}" for (c, k, s), d in listed]
+    unmapped = sorted(set(db) - set(mapped))
+    lines += ["", f"not mapped ({len(unmapped)}): " + ", ".join(unmapped)]
+    return "\n".join(lines)
+
+
+def write_known(results: dict[tuple[str, str, str], tuple[str, str]], path: Path) -> None:
+    """known_failures.py with every failing case, silent mismatches first."""
+    order = list(harness.CATEGORIES)
+    failing = sorted(
+        ((case, o, d) for case, (o, d) in results.items() if o in harness.CATEGORIES),
+        key=lambda x: (order.index(x[1]), x[0][1], x[0][0], _sid_order(x[0][2])),
+    )
+    out = [
+        '"""Today\'s failing OpInfo cases: each is an ``xfail(strict=True)`` in test_opinfo.py, so a fix',
+        "turns it into an XPASS and the list must shrink. A case failing in another category fails the test.",
+        "",
+        "(check, entry, sample id) -> (category, what happens). Silent mismatches first. Regenerate with",
+        "``python -m tests.opinfo.summary --deep --write-known`` and review the diff.",
+        '"""',
+        "",
+        "# ruff: noqa: E501",
+        "# fmt: off",
+        "KNOWN_FAILURES: dict[tuple[str, str, str], tuple[str, str]] = {",
+    ]
+    for (check, key, sid), category, detail in failing:
+        out.append(f"    ({check!r}, {key!r}, {sid!r}): ({category!r}, {detail[:200]!r}),")
+    out += ["}", "# fmt: on"]
+    path.write_text("\n".join(out) + "\n")
+
+
+def _sid_order(sid: str) -> tuple[str, int]:
+    return sid[0], int(sid[1:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    description = __doc__.splitlines()[0]
+    parser = argparse.ArgumentParser(prog="python -m tests.opinfo.summary", description=description)
+    parser.add_argument("--deep", action="store_true", help="every sample and the reference inputs")
+    parser.add_argument("--write-known", action="store_true", help="rewrite known_failures.py")
+    args = parser.parse_args(argv)
+    reason = harness.unavailable()
+    if reason:
+        print(f"summary: error: {reason}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    results = run_all(args.deep)
+    print(report(results, args.deep, time.perf_counter() - start))
+    if args.write_known:
+        write_known(results, Path(__file__).with_name("known_failures.py"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
