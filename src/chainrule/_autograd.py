@@ -158,7 +158,7 @@ def _recorded_step(
             if id(o) in wanted:
                 captured[id(o)] = g
         elif o._retains_grad:
-            o._grad = g if o._grad is None else o._grad + g
+            o._grad = g.clone() if o._grad is None else o._grad + g
         gys.append(g)
     if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: it calls Tensor.__eq__
         gys = [
@@ -234,7 +234,8 @@ def run_backward(
         return captured
     for t, g in pending.values():
         if (t.creator is None and t.requires_grad) or t._retains_grad:
-            t._grad = g if t._grad is None else t._grad + g
+            # A recorded clone: the same differentiable value, in an array no other tensor shares.
+            t._grad = g.clone() if t._grad is None else t._grad + g
     return captured
 
 
@@ -290,7 +291,7 @@ def _run_arrays(
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
                         elif o._retains_grad:
-                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                            o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                     if f._epoch != mutations[0]:  # _check_versions's own first test, inlined
                         f._check_versions()  # compares f's own inputs and outputs; raises if one changed
                     if g is not None and f._backward_arrays is not None and not anomaly:
@@ -312,7 +313,7 @@ def _run_arrays(
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
                         elif o._retains_grad:
-                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                            o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                         gys.append(_new(g))
                     if any(g is None for g in gys):
                         gys = [
@@ -363,7 +364,7 @@ def _run_arrays(
             if key in wanted:
                 captured[key] = _new(g)
         return captured
-    for t, g, _owned in pending.values():
+    for t, g, owned in pending.values():
         if t.creator is None:
             if not t.requires_grad:
                 continue
@@ -371,7 +372,9 @@ def _run_arrays(
             continue
         old = t._grad
         if old is None:
-            t._grad = _new(g)
+            # ``.grad`` is the user's to write (zero_(), +=): an array this pass summed is ours to hand over;
+            # any other may be a read-only broadcast view, the seed, or shared with another input (Add).
+            t._grad = _new(g if owned else _owned_copy(g))
             continue
         # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
         # writable, non-view array has no other reference (not shared with another grad, nor viewed).
@@ -387,6 +390,11 @@ def _run_arrays(
         else:
             t._grad = _new(_fresh_sum(buf, g))
     return captured
+
+
+def _owned_copy(g: Any) -> Any:
+    """A writable, C-contiguous copy of the gradient array ``g`` (NumPy or CuPy)."""
+    return g.copy(order="C")
 
 
 def _checked(f: Function, gxs: Any) -> tuple:

@@ -454,6 +454,26 @@ class Tensor:
     def div_(self, other: Any) -> Tensor:
         return _ops.inplace(self, "div", other)
 
+    def pow_(self, exponent: Any) -> Tensor:
+        return _ops.inplace(self, "pow", exponent)
+
+    # ``p -= lr * p.grad`` must change ``p`` itself (the same object the optimizer or module holds), not
+    # rebind the name to a new tensor: these are real in-place ops, with torch's leaf and dtype rules.
+    def __iadd__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "sub", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "mul", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "div", other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "pow", other)
+
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return _ops.inplace(self, "clamp", (min, max))
 

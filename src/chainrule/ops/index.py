@@ -175,8 +175,8 @@ def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
 
 # ---------------------------------------------------------------------------- writes and in-place ops
 _LEAF_INPLACE = (
-    "a leaf Tensor that requires grad is being used in an in-place operation; wrap it in `with no_grad():` "
-    "(as optimizers do) or use an out-of-place op"
+    "a leaf Variable that requires grad is being used in an in-place operation. (Wrap it in `with no_grad():` "
+    "as optimizers do, or use an out-of-place op.)"
 )
 
 
@@ -226,6 +226,8 @@ def _functional(old: Tensor, kind: str, arg: Any) -> Tensor:
         return ops.mul(old, arg)
     if kind == "div":
         return ops.div(old, arg)
+    if kind == "pow":
+        return ops.pow(old, arg)
     if kind == "clamp":
         return ops.clamp(old, *arg)
     if kind in ("fill", "copy"):  # where(), not old * 0 + value: an inf or nan in ``old`` must not leak
@@ -246,6 +248,8 @@ def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
         np.multiply(data, value, out=data, casting="same_kind")
     elif kind == "div":
         np.divide(data, value, out=data, casting="same_kind")
+    elif kind == "pow":
+        np.power(data, value, out=data, casting="same_kind")
     elif kind == "clamp":
         lo, hi = (v.data if isinstance(v, Tensor) else v for v in arg)
         np.clip(data, lo, hi, out=data)
@@ -274,25 +278,49 @@ def _records(t: Tensor, arg: Any) -> bool:
     return t.requires_grad or (isinstance(arg, Tensor) and arg.requires_grad)
 
 
+def _cast_error(t: Tensor, result: Any) -> RuntimeError:
+    return RuntimeError(f"result type {np.dtype(result)} can't be cast to the desired output type {t.dtype}")
+
+
+def _shape_error(t: Tensor, kind: str, shape: Any) -> RuntimeError:
+    return RuntimeError(f"{kind}_: output with shape {t.shape} doesn't match the broadcast shape {shape}")
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return b
+
+
 def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
-    """Run an in-place op on ``t`` and bump its version counter."""
+    """Run an in-place op on ``t`` and bump its version counter.
+
+    As in torch, the result keeps ``t``'s dtype when the cast stays within a kind (float64 into float32),
+    and is refused when it would not (a float result into an int tensor, ``x /= 2`` on integers).
+    """
     if kind == "clamp" and arg[0] is None and arg[1] is None:
         raise ValueError("clamp_: at least one of min and max must be given")
     if not _records(t, arg):
         try:
             _apply_in_place(t.data, kind, arg)
-        except ValueError as exc:
-            shape = getattr(arg, "shape", ())
-            raise ValueError(
-                f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}"
-            ) from None
+        except TypeError:  # NumPy's casting error (same_kind): int /= 2, int += 1.5, bool += 1
+            value = arg.data if isinstance(arg, Tensor) else arg
+            result = np.result_type(t.data, value)
+            raise _cast_error(t, np.float32 if kind == "div" and result.kind in "biu" else result) from None
+        except ValueError:
+            raise _shape_error(t, kind, _broadcast_shape(t.shape, np.shape(arg))) from None
         bump_version(t)
         return t
     _check_recordable(t, f"{kind}_")
     old = _snapshot(t)
     out = _functional(old, kind, arg)
     if out.shape != t.shape:
-        raise ValueError(f"{kind}_: the result has shape {out.shape}, but the tensor has shape {t.shape}")
+        raise _shape_error(t, kind, out.shape)
+    if out.dtype != t.dtype:
+        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
+            raise _cast_error(t, out.dtype)
+        out = out.to(t.dtype)
     return _rebind(t, out, old)
 
 
