@@ -1,0 +1,1 @@
+"""Corpus: grad_mode."""
