@@ -262,9 +262,9 @@ def _run_arrays(
     for out, g in zip(outputs, seeds):
         entry = pending.get(id(out))
         if entry is None:
-            pending[id(out)] = [out, g.data, False]
+            pending[id(out)] = [out, g._data, False]
         else:
-            entry[1] = _fresh_sum(entry[1], g.data)
+            entry[1] = _fresh_sum(entry[1], g._data)
             entry[2] = True
         if out.creator is not None:
             schedule.push(out.creator)
@@ -327,7 +327,7 @@ def _run_arrays(
                 for x, gx in zip(inputs, gxs):
                     if gx is None or not x.requires_grad:
                         continue
-                    xdata = x.data
+                    xdata = x._data
                     if (
                         gx.__class__ is not np.ndarray
                         or gx.shape != xdata.shape
@@ -378,11 +378,11 @@ def _run_arrays(
             continue
         # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
         # writable, non-view array has no other reference (not shared with another grad, nor viewed).
-        buf = old.data
+        buf = old._data
         if (
             buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
             and old.creator is None and not old.requires_grad
-            and _getrefcount(buf) == 3  # old.data, `buf`, and getrefcount's own argument
+            and _getrefcount(buf) == 3  # old._data, `buf`, and getrefcount's own argument
             and buf.flags.writeable
         ):  # fmt: skip
             buf += g

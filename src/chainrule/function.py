@@ -64,7 +64,7 @@ class Function:
                 x0 = Tensor(x0)
             tensors = [x0]
             try:
-                ys = self.forward(x0.data)
+                ys = self.forward(x0._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
             need = x0.requires_grad
@@ -76,9 +76,9 @@ class Function:
                 x1 = Tensor(x1)
             tensors = [x0, x1]
             if _backend._cupy is not None:  # free until CuPy is loaded: before that, everything is on the CPU
-                _backend.check_same_device([x0.data, x1.data], self.name)
+                _backend.check_same_device([x0._data, x1._data], self.name)
             try:
-                ys = self.forward(x0.data, x1.data)
+                ys = self.forward(x0._data, x1._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
             need = x0.requires_grad or x1.requires_grad
@@ -87,7 +87,7 @@ class Function:
             if _backend._cupy is not None and n > 1:
                 _backend.check_same_device([t.data for t in tensors], self.name)
             try:
-                ys = self.forward(*[t.data for t in tensors])
+                ys = self.forward(*[t._data for t in tensors])
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
             need = any(t.requires_grad for t in tensors)
@@ -97,7 +97,7 @@ class Function:
         if ys.__class__ is not np.ndarray:
             ys = _as_output(ys)
         out = _tensor_new(Tensor)  # chainrule.tensor._new, inlined: a call frame is ~5% of a tiny op
-        out.data = ys
+        out._data = ys
         out._grad = out.creator = out.name = None
         out.requires_grad = out._retains_grad = False
         out.generation = 0

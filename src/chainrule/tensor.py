@@ -68,7 +68,7 @@ def bump_version(t: Tensor) -> None:
 def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Fast constructor for op outputs: no validation."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t._grad = None
     t.creator = None
     t.requires_grad = requires_grad
@@ -90,21 +90,21 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_grad", "_retains_grad", "_vbox", "creator", "data", "generation", "name",
+    __slots__ = ("__weakref__", "_data", "_grad", "_retains_grad", "_vbox", "creator", "generation", "name",
                  "requires_grad")  # fmt: skip
 
     # NumPy defers binary operators to us (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    data: np.ndarray
+    _data: np.ndarray
     creator: Function | None
     name: str | None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None
     ) -> None:
-        self.data = as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self._grad = None
         self.creator = None
         self.name = name
@@ -114,6 +114,22 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ the array
+    # ``data`` reads the slot ``_data`` through a C getter (reads are hot); the engine writes ``_data``.
+    data = property(operator.attrgetter("_data"), doc="The NumPy (or CuPy) array holding the values.")
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """``t.data = new``, as torch allows: a Tensor's array or an array, of any shape and dtype; the graph
+        is not told (that is what ``.data`` is for)."""
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not (isinstance(value, np.ndarray) or backend.is_cuda_array(value)):
+            raise TypeError(f"Tensor.data must be a Tensor or an array, got {type(value).__name__}")
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor.data cannot hold an array of dtype {value.dtype}")
+        self._data = value
 
     # ------------------------------------------------------------------ autograd state
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
