@@ -47,20 +47,71 @@ def key_to_device(key: Any, like: Any) -> Any:
     return backend.to_device_of(key, like) if isinstance(key, np.ndarray) else key
 
 
+def _is_int(k: Any) -> bool:
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    if isinstance(k, (int, np.integer)):
+        return True
+    return isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu"
+
+
+def torch_steps(key: Any, ndim: int) -> tuple[Any, ...]:
+    """``key`` as NumPy keys applied one after the other, with torch's meaning.
+
+    torch reads an integer as basic indexing (a select) even next to index arrays, NumPy as one more index
+    array: ``x[0, :, [0, 1]]`` on shape (2, 3, 4) is (3, 2) in torch but (2, 3) in NumPy. When both kinds
+    are present, the integers (and slices, None) go first as a view, then the arrays index what is left.
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    if not (any(_is_int(k) for k in items) and _is_advanced(items)):
+        return (key,)
+    used = sum(k.ndim if _is_mask(k) else 1 for k in items if k is not None and k is not Ellipsis)
+    basic: list[Any] = []
+    rest: list[Any] = []
+    for k in items:
+        if k is Ellipsis:
+            basic.append(k)
+            rest.extend([slice(None)] * (ndim - used))
+        elif _is_int(k):
+            basic.append(k)
+        elif k is None or isinstance(k, slice):
+            basic.append(k)
+            rest.append(slice(None))
+        else:  # an index array: a mask stands for as many dims as it has
+            basic.extend([slice(None)] * (k.ndim if _is_mask(k) else 1))
+            rest.append(k)
+    return tuple(basic), tuple(rest)
+
+
+def _is_mask(k: Any) -> bool:
+    return (isinstance(k, np.ndarray) or backend.is_cuda_array(k)) and k.dtype.kind == "b"
+
+
+def _index(a: Any, steps: tuple[Any, ...]) -> Any:
+    for k in steps:
+        a = a[k]
+    return a
+
+
+def _write(a: Any, steps: tuple[Any, ...], value: Any) -> None:
+    """``a[key] = value`` for a key split by ``torch_steps`` (the first steps are views of ``a``)."""
+    _index(a, steps[:-1])[steps[-1]] = value
+
+
 class GetItem(Function):
     uses_inputs = False
 
-    def __init__(self, key):
+    def __init__(self, key, steps=None):
         self.key = key
+        self.steps = (key,) if steps is None else steps
         self.is_view = not _is_advanced(key)
 
     def forward(self, x):
         self.in_shape, self.in_dtype = x.shape, x.dtype
-        y = x[self.key]
-        return backend.ensure_array(y)
+        return backend.ensure_array(_index(x, self.steps))
 
     def backward(self, gy):
-        return GetItemGrad(self.key, self.in_shape)(gy)
+        return GetItemGrad(self.key, self.in_shape, self.steps)(gy)
 
 
 class GetItemGrad(Function):
@@ -68,19 +119,21 @@ class GetItemGrad(Function):
 
     uses_inputs = False
 
-    def __init__(self, key, shape):
+    def __init__(self, key, shape, steps=None):
         self.key, self.shape = key, shape
+        self.steps = (key,) if steps is None else steps
 
     def forward(self, gy):
         gx = backend.zeros(self.shape, gy.dtype, gy)
-        if _is_advanced(self.key):
-            backend.scatter_add(gx, self.key, gy)
+        target = _index(gx, self.steps[:-1])  # basic steps: a view into gx
+        if _is_advanced(self.steps[-1]):
+            backend.scatter_add(target, self.steps[-1], gy)  # repeated indices accumulate
         else:
-            gx[self.key] = gy
+            target[self.steps[-1]] = gy
         return gx
 
     def backward(self, ggx):
-        return getitem(ggx, self.key)
+        return GetItem(self.key, self.steps)(ggx)
 
 
 class TakeAlongDim(Function):
@@ -126,26 +179,26 @@ class SetItem(Function):
 
     uses_inputs = False
 
-    def __init__(self, key):
-        self.key = key
+    def __init__(self, key, steps):
+        self.key, self.steps = key, steps
 
     def forward(self, x, v):
         self.v_shape = v.shape
         y = x.copy()
-        y[self.key] = v
+        _write(y, self.steps, v)
         return y
 
     def backward(self, gy):
         mask = backend.ones(gy.shape, gy.dtype, gy.data)
-        mask[self.key] = 0
-        gv = getitem(gy, self.key)
+        _write(mask, self.steps, 0)
+        gv = GetItem(self.key, self.steps)(gy)
         return gy * _new(mask), gv
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
     key = key_to_device(normalize_key(key), x.data)
     try:
-        return GetItem(key)(x)
+        return GetItem(key, torch_steps(key, x.ndim))(x)
     except IndexError as exc:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
 
@@ -175,8 +228,8 @@ def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
 
 # ---------------------------------------------------------------------------- writes and in-place ops
 _LEAF_INPLACE = (
-    "a leaf Variable that requires grad is being used in an in-place operation. (Wrap it in `with no_grad():` "
-    "as optimizers do, or use an out-of-place op.)"
+    "a leaf Variable that requires grad is being used in an in-place operation. (Wrap it in "
+    "`with no_grad():` as optimizers do, or use an out-of-place op.)"
 )
 
 
@@ -332,7 +385,7 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
         if backend._cupy is not None and (isinstance(v, np.ndarray) or backend.is_cuda_array(v)):
             v = backend.to_device_of(v, t.data)
         try:
-            t.data[key] = v
+            _write(t.data, torch_steps(key, t.ndim), v)
         except (ValueError, IndexError) as exc:
             raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
         bump_version(t)
@@ -340,4 +393,4 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
     _check_recordable(t, "__setitem__")
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
     old = _snapshot(t)
-    _rebind(t, SetItem(key)(old, v.to(t.device, t.dtype)), old)
+    _rebind(t, SetItem(key, torch_steps(key, t.ndim))(old, v.to(t.device, t.dtype)), old)
