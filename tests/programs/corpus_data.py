@@ -1,1 +1,112 @@
-"""Corpus: data."""
+"""Corpus: Dataset / DataLoader loops, with weights copied across so the numbers compare."""
+
+from __future__ import annotations
+
+import numpy as np
+from corpus_harness import Lib, documented, outcome, program
+from corpus_training import params, regression_data, seeded
+
+
+@program
+def dataloader_training_loop(lib: Lib) -> dict:
+    xs, ys = regression_data(n=10, seed=8)
+    ds = lib.data.TensorDataset(lib.arr(xs), lib.arr(ys))
+    loader = lib.data.DataLoader(ds, batch_size=4)
+    model = seeded(lib, lib.nn.Linear(3, 1))
+    opt = lib.optim.SGD(model.parameters(), lr=0.05)
+    losses, sizes = [], []
+    for _ in range(3):
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = lib.F.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            sizes.append(tuple(xb.shape))
+    return {"losses": losses, "sizes": sizes, "len": len(loader), **params(model)}
+
+
+@program
+def dataloader_drop_last_and_len(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.arange(10.0)), lib.tensor(np.arange(10)))
+    loader = lib.data.DataLoader(ds, batch_size=3, drop_last=True)
+    batches = [(x, y) for x, y in loader]
+    return {"len": len(loader), "batches": batches, "ds_len": len(ds), "item": ds[4]}
+
+
+@program
+def custom_dataset_with_collate(lib: Lib) -> dict:
+    class Squares(lib.data.Dataset):
+        def __len__(self) -> int:
+            return 5
+
+        def __getitem__(self, i: int):  # noqa: ANN204
+            return lib.arr([float(i), float(i * i)]), i % 2
+
+    loader = lib.data.DataLoader(Squares(), batch_size=2)
+    batches = list(loader)
+    return {"batches": batches, "label_dtype": batches[0][1].dtype}
+
+
+@program
+def dataloader_fixed_permutation_sampler(lib: Lib) -> dict:
+    order = [3, 0, 4, 1, 2]
+    ds = lib.data.TensorDataset(lib.arr(np.arange(5.0) * 10))
+    loader = lib.data.DataLoader(ds, batch_size=2, sampler=order)
+    return {"batches": [b[0] for b in loader]}
+
+
+@program
+def dataloader_dict_samples(lib: Lib) -> dict:
+    class D(lib.data.Dataset):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, i: int) -> dict:
+            return {"x": lib.arr([float(i)]), "y": lib.tensor(i)}
+
+    (batch,) = list(lib.data.DataLoader(D(), batch_size=3))
+    return {"x": batch["x"], "y": batch["y"], "keys": sorted(batch)}
+
+
+@program
+def dataloader_bad_arguments(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.zeros(4)))
+    return {
+        "batch0": outcome(lambda: lib.data.DataLoader(ds, batch_size=0)),
+        # torch asserts (an AssertionError, gone under ``python -O``); chainrule raises ValueError (promises.md)
+        "mismatch": documented(
+            lib,
+            outcome(lambda: lib.data.TensorDataset(lib.arr(np.zeros(4)), lib.arr(np.zeros(3)))),
+            torch="AssertionError",
+            chainrule="ValueError",
+        ),
+        "sampler_and_shuffle": outcome(lambda: lib.data.DataLoader(ds, sampler=[0, 1], shuffle=True)),
+    }
+
+
+@program
+def subset_and_random_split_sizes(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.arange(10.0)))
+    sub = lib.data.Subset(ds, [9, 1, 4])
+    a, b = lib.data.random_split(ds, [7, 3])
+    c, d = lib.data.random_split(ds, [0.6, 0.4])
+    return {"sub": [sub[i][0] for i in range(len(sub))], "sizes": [len(a), len(b), len(c), len(d)]}
+
+
+@program
+def evaluation_loop_accuracy(lib: Lib) -> dict:
+    rng = np.random.default_rng(9)
+    xs = rng.standard_normal((12, 4))
+    labels = (xs[:, 0] > 0).astype(np.int64)
+    loader = lib.data.DataLoader(lib.data.TensorDataset(lib.arr(xs), lib.tensor(labels)), batch_size=5)
+    model = seeded(lib, lib.nn.Linear(4, 2))
+    model.eval()
+    correct, total, losses = 0, 0, []
+    with lib.no_grad():
+        for xb, yb in loader:
+            logits = model(xb)
+            losses.append(lib.F.cross_entropy(logits, yb, reduction="sum").item())
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+            total += yb.shape[0]
+    return {"acc": correct / total, "correct": correct, "losses": losses}

@@ -1,1 +1,189 @@
-"""Corpus: modules."""
+"""Corpus: ``nn.Module`` subclass patterns users write."""
+
+from __future__ import annotations
+
+import numpy as np
+from corpus_harness import Lib, outcome, program
+from corpus_training import seeded
+
+
+def _net_class(lib: Lib):  # noqa: ANN202
+    class Net(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = lib.nn.Linear(3, 4)
+            self.act = lib.nn.ReLU()
+            self.blocks = lib.nn.ModuleList([lib.nn.Linear(4, 4), lib.nn.Linear(4, 4)])
+            self.head = lib.nn.Sequential(lib.nn.Linear(4, 2))
+            self.register_buffer("scale", lib.arr([2.0]))
+            self.register_buffer("tmp", lib.arr([0.0]), persistent=False)
+            self.alpha = lib.nn.Parameter(lib.arr([0.5]))
+
+        def forward(self, x):  # noqa: ANN001, ANN202
+            h = self.act(self.fc1(x))
+            for block in self.blocks:
+                h = h + self.act(block(h))
+            return self.head(h) * self.scale * self.alpha
+
+    return Net
+
+
+@program
+def module_subclass_state_dict_keys(lib: Lib) -> dict:
+    net = _net_class(lib)()
+    return {
+        "keys": list(net.state_dict().keys()),
+        "params": [n for n, _ in net.named_parameters()],
+        "buffers": [n for n, _ in net.named_buffers()],
+        "shapes": [tuple(v.shape) for v in net.state_dict().values()],
+        "n_params": sum(p.numel() for p in net.parameters()),
+    }
+
+
+@program
+def module_named_modules_and_children(lib: Lib) -> dict:
+    net = _net_class(lib)()
+    return {
+        "named_modules": [(n, type(m).__name__) for n, m in net.named_modules()],
+        "children": [type(m).__name__ for m in net.children()],
+        "named_children": [n for n, _ in net.named_children()],
+        "get_submodule": type(net.get_submodule("blocks.1")).__name__,
+    }
+
+
+@program
+def module_apply_init_fn(lib: Lib) -> dict:
+    net = _net_class(lib)().double()
+
+    def init(m) -> None:  # noqa: ANN001
+        if isinstance(m, lib.nn.Linear):
+            lib.nn.init.constant_(m.weight, 0.1)
+            lib.nn.init.zeros_(m.bias)
+
+    visited = []
+    net.apply(init)
+    net.apply(lambda m: visited.append(type(m).__name__))
+    x = lib.arr(np.ones((2, 3)))
+    return {"out": net(x), "visited": visited, "fc1": net.fc1.weight}
+
+
+@program
+def module_train_eval_dropout(lib: Lib) -> dict:
+    model = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.Dropout(0.5))
+    model = seeded(lib, model)
+    x = lib.arr(np.ones((4, 3)))
+    model.eval()
+    a = model(x)
+    flags = [m.training for m in model.modules()]
+    model.train()
+    flags2 = [m.training for m in model.modules()]
+    return {"eval_out": a, "flags": flags, "flags2": flags2, "returns_self": model.eval() is model}
+
+
+@program
+def module_batchnorm_train_eval(lib: Lib) -> dict:
+    bn = lib.nn.BatchNorm1d(3).double()
+    rng = np.random.default_rng(3)
+    x = lib.arr(rng.standard_normal((6, 3)) * 2 + 1, requires_grad=True)
+    y = bn(x)
+    (y * lib.arr(np.arange(18.0).reshape(6, 3))).sum().backward()
+    bn(lib.arr(rng.standard_normal((6, 3))))
+    bn.eval()
+    z = bn(lib.arr(rng.standard_normal((2, 3))))
+    return {
+        "y": y,
+        "grad": x.grad,
+        "z": z,
+        "running_mean": bn.running_mean,
+        "running_var": bn.running_var,
+        "batches": bn.num_batches_tracked,
+        "keys": list(bn.state_dict().keys()),
+    }
+
+
+@program
+def module_state_dict_round_trip(lib: Lib) -> dict:
+    src = seeded(lib, _net_class(lib)(), seed=4)
+    dst = _net_class(lib)().double()
+    result = dst.load_state_dict(src.state_dict())
+    x = lib.arr(np.linspace(-1, 1, 6).reshape(2, 3))
+    missing = outcome(lambda: dst.load_state_dict({"fc1.weight": src.fc1.weight.detach()}))
+    loose = dst.load_state_dict({"fc1.weight": src.fc1.weight.detach()}, strict=False)
+    return {
+        "same": src(x),
+        "dst": dst(x),
+        "missing": list(result.missing_keys),
+        "strict_raises": missing,
+        "loose_missing": len(loose.missing_keys),
+    }
+
+
+@program
+def module_requires_grad_false_freezing(lib: Lib) -> dict:
+    net = seeded(lib, _net_class(lib)())
+    net.fc1.requires_grad_(False)
+    net.alpha.requires_grad = False
+    x = lib.arr(np.ones((2, 3)))
+    net(x).sum().backward()
+    return {
+        "grads": [(n, p.grad is None) for n, p in net.named_parameters()],
+        "trainable": sum(p.numel() for p in net.parameters() if p.requires_grad),
+    }
+
+
+@program
+def module_parameter_registration_rules(lib: Lib) -> dict:
+    class M(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = lib.nn.Parameter(lib.arr([1.0]))
+            self.plain = lib.arr([2.0])
+            self.layers = [lib.nn.Linear(1, 1)]  # a plain list: not registered
+
+    m = M()
+    p = lib.nn.Parameter(lib.arr([1.0, 2.0]))
+    return {
+        "params": [n for n, _ in m.named_parameters()],
+        "param_rg": p.requires_grad,
+        "param_leaf": p.is_leaf,
+        "no_grad_param": lib.nn.Parameter(lib.arr([1.0]), requires_grad=False).requires_grad,
+        "isinstance": isinstance(p, lib.Tensor),
+        "repr_head": repr(p).split("(")[0],
+    }
+
+
+@program
+def module_forward_hooks(lib: Lib) -> dict:
+    model = seeded(lib, lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Tanh()))
+    captured = []
+    h = model[0].register_forward_hook(lambda mod, inp, out: captured.append(out.detach().clone()))
+    x = lib.arr([[1.0, -1.0]])
+    model(x)
+    h.remove()
+    model(x)
+    return {"captured": captured, "n": len(captured)}
+
+
+@program
+def module_containers(lib: Lib) -> dict:
+    d = lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.ReLU()})
+    seq = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+    pl = lib.nn.ParameterList([lib.nn.Parameter(lib.arr([1.0])), lib.nn.Parameter(lib.arr([2.0]))])
+    return {
+        "keys": list(d.keys()),
+        "len_seq": len(seq),
+        "slice": [type(m).__name__ for m in seq[1:]],
+        "neg": type(seq[-1]).__name__,
+        "pl": [n for n, _ in lib.nn.Module.named_parameters(pl)],
+        "seq_keys": list(seq.state_dict().keys()),
+    }
+
+
+@program
+def module_zero_grad_and_to_double(lib: Lib) -> dict:
+    model = lib.nn.Linear(2, 1)
+    dtypes = [p.dtype for p in model.parameters()]
+    model = model.double()
+    dtypes2 = [p.dtype for p in model.parameters()]
+    model = model.float()
+    return {"before": dtypes, "double": dtypes2, "float": [p.dtype for p in model.parameters()]}
