@@ -20,8 +20,10 @@ from chainrule._autograd import grad
 from chainrule._grad_mode import (
     detect_anomaly,
     enable_grad,
+    inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -127,8 +129,10 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "hessian",
+    "inference_mode",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "jacobian",
     "linspace",

@@ -185,6 +185,14 @@ def _clamp(b: GraphBuilder, f: Function) -> None:
     b.node("Clip", ins, b.out(f))
 
 
+CONVERTERS[_activation.Hardtanh] = _clamp  # the same clip forward and lo/hi attributes (only the gradient differs)
+
+
+@converts(ew.Rsqrt)
+def _rsqrt(b: GraphBuilder, f: Function) -> None:
+    b.node("Reciprocal", [b.node("Sqrt", [b.input_as(f, 0, _dtype(f))])], b.out(f))
+
+
 @converts(ew.Where)
 def _where(b: GraphBuilder, f: Function) -> None:
     dt = _dtype(f)

@@ -551,6 +551,21 @@ class Sqrt(Function):
         return gy / (self.outputs[0] * 2)  # inf at 0, silently (Div), as in torch
 
 
+class Rsqrt(Function):
+    """1 / sqrt(x): nan below 0 (and at -inf, where x ** -0.5 would give 0), inf at 0, as in torch."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    @silently
+    def forward(self, x):
+        return 1 / np.sqrt(_floating(x))
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        return gy * (y * y * y * -0.5)
+
+
 class Square(Function):
     def forward(self, x):
         return np.square(x)
@@ -910,7 +925,7 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return PowScalar(-0.5)(x)
+    return Rsqrt()(x)
 
 
 def square(x: Tensor) -> Tensor:

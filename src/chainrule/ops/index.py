@@ -219,10 +219,18 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     return getitem(x, tuple(key))
 
 
-def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """``x`` with ``value`` where ``mask`` is True; a 0-d tensor ``value`` gets the masked gradients' sum."""
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill only supports a 0-dimensional value tensor, "
+                f"but got tensor with {value.ndim} dimension(s)."
+            )
+        return where(m, value if value.dtype == x.dtype else value.to(x.dtype), x)
     return where(m, _new(backend.asarray(value, x.dtype, x.data)), x)
 
 

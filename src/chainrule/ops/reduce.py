@@ -274,6 +274,10 @@ def var(
 def _var(
     x: Tensor, dim: Any, unbiased: Any, keepdim: Any, correction: Any, axis: Any, keepdims: Any, op: str
 ) -> Tensor:
+    if isinstance(dim, (bool, np.bool_)):  # torch's overload std(unbiased): x.std(False) is not dim=0
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice ({dim!r} as the first argument, and unbiased=)")
+        dim, unbiased = _MISSING, bool(dim)
     axes, keep = _dim_args(op, x.ndim, dim, axis, keepdim, keepdims)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0

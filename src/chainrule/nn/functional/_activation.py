@@ -159,10 +159,25 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return -ops.softplus(-as_tensor(input, "logsigmoid"), 1.0, math.inf)
 
 
+class Hardtanh(Function):
+    """clip(x, lo, hi), whose gradient is 0 at the clip points themselves (torch's hardtanh_backward: the
+    open interval lo < x < hi), unlike ``clamp``, which passes it there."""
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new(((x > self.lo) & (x < self.hi)).astype(gy.dtype))
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     if max_val < min_val:
         raise ValueError("hardtanh: max_val cannot be less than min_val")
-    return ops.clamp(as_tensor(input, "hardtanh"), min_val, max_val)
+    return Hardtanh(min_val, max_val)(as_tensor(input, "hardtanh"))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
