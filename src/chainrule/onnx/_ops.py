@@ -185,7 +185,7 @@ def _clamp(b: GraphBuilder, f: Function) -> None:
     b.node("Clip", ins, b.out(f))
 
 
-CONVERTERS[_activation.Hardtanh] = _clamp  # the same clip forward and lo/hi attributes (only the gradient differs)
+CONVERTERS[_activation.Hardtanh] = _clamp  # the same clip forward and lo/hi attributes
 
 
 @converts(ew.Rsqrt)
