@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,12 +45,25 @@ class _AlongAxis(Function):
         self.axis = axis
 
 
-def _along_dim(fn: type[_AlongAxis], input: Any, dim: int | None, dtype: Any, op: str) -> Tensor:  # noqa: A002
-    """``fn`` applied along ``dim`` (torch's implicit dim when ``None``), after an optional cast."""
-    x = as_tensor(input, op)
+def _along_dim(
+    fn: type[_AlongAxis], x: Tensor, dim: int | None, dtype: Any, op: str, stacklevel: int
+) -> Tensor:
+    """``fn`` applied along ``dim`` (torch's implicit dim, with its warning, when ``None``), after an optional
+    cast."""
+    if dim is None:
+        _implicit_dim_warning(op, stacklevel + 1)
     if dtype is not None:
         x = x.to(dtype)
     return fn(_norm_dim(dim, x.ndim, op))(x)
+
+
+def _implicit_dim_warning(op: str, stacklevel: int) -> None:
+    warnings.warn(
+        f"Implicit dimension choice for {op} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 class Softmax(_AlongAxis):
@@ -94,16 +108,20 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     >>> cr.nn.functional.softmax(cr.tensor([[1e4, 0.0]]), dim=1)
     tensor([[1., 0.]])
     """
-    return _along_dim(Softmax, input, dim, dtype, "softmax")
+    return _along_dim(Softmax, as_tensor(input, "softmax"), dim, dtype, "softmax", _stacklevel)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     """log(softmax(x)) computed as x - logsumexp(x): finite for logits of any size."""
-    return _along_dim(LogSoftmax, input, dim, dtype, "log_softmax")
+    return _along_dim(LogSoftmax, as_tensor(input, "log_softmax"), dim, dtype, "log_softmax", _stacklevel)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
-    return softmax(-as_tensor(input, "softmin"), dim, dtype=dtype)
+    x = as_tensor(input, "softmin")
+    if dim is None:
+        _implicit_dim_warning("softmin", _stacklevel)
+        dim = _softmax_dim(x.ndim)
+    return softmax(-x, dim, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------- pointwise activations
