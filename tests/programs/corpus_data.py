@@ -74,7 +74,7 @@ def dataloader_bad_arguments(lib: Lib) -> dict:
     ds = lib.data.TensorDataset(lib.arr(np.zeros(4)))
     return {
         "batch0": outcome(lambda: lib.data.DataLoader(ds, batch_size=0)),
-        # torch asserts (an AssertionError, gone under ``python -O``); chainrule raises ValueError (promises.md)
+        # torch asserts (AssertionError, gone under ``python -O``); chainrule raises ValueError (promises.md)
         "mismatch": documented(
             lib,
             outcome(lambda: lib.data.TensorDataset(lib.arr(np.zeros(4)), lib.arr(np.zeros(3)))),

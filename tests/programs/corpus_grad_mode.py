@@ -14,7 +14,12 @@ def no_grad_context_restores(lib: Lib) -> dict:
         y = x * 2
         inside = lib.is_grad_enabled()
     z = x * 2
-    return {"y_rg": y.requires_grad, "z_rg": z.requires_grad, "inside": inside, "after": lib.is_grad_enabled()}
+    return {
+        "y_rg": y.requires_grad,
+        "z_rg": z.requires_grad,
+        "inside": inside,
+        "after": lib.is_grad_enabled(),
+    }
 
 
 @program
@@ -117,7 +122,13 @@ def inference_mode_context_and_decorator(lib: Lib) -> dict:
     z = predict(x)
     with lib.inference_mode(False):
         w = x * 2
-    return {"y": y, "y_rg": y.requires_grad, "inside": inside, "z_rg": z.requires_grad, "w_rg": w.requires_grad}
+    return {
+        "y": y,
+        "y_rg": y.requires_grad,
+        "inside": inside,
+        "z_rg": z.requires_grad,
+        "w_rg": w.requires_grad,
+    }
 
 
 @program

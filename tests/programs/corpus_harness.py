@@ -2,7 +2,8 @@
 
 A program is ``def prog(lib) -> dict``. ``lib`` is a :class:`Lib`: the library module itself (``lib.tensor``,
 ``lib.float64``, ``lib.no_grad``...) plus the few namespaces whose paths differ between the two libraries
-(``lib.F`` is ``nn.functional``, ``lib.data`` is ``torch.utils.data`` / ``chainrule.data``). Every value in the
+(``lib.F`` is ``nn.functional``, ``lib.data`` is ``torch.utils.data`` / ``chainrule.data``). Every value in
+the
 returned dict is turned into plain Python/NumPy by :func:`plain` and compared by :func:`assert_same`: tensors
 by dtype name, shape and values (float64 to 1e-12), Python scalars by type and value, exceptions (caught with
 :func:`outcome`) by type, warnings by category and by the key phrases a program asks for.
@@ -63,11 +64,15 @@ class Lib:
 
     def arr(self, values: Any, requires_grad: bool = False) -> Any:
         """A float64 tensor from NumPy data (the corpus's usual input)."""
-        return self.mod.tensor(np.asarray(values, dtype=np.float64), dtype=self.mod.float64, requires_grad=requires_grad)
+        return self.mod.tensor(
+            np.asarray(values, dtype=np.float64), dtype=self.mod.float64, requires_grad=requires_grad
+        )
 
 
 def libraries() -> tuple[Lib, Lib]:
-    return Lib("torch", importlib.import_module("torch")), Lib("chainrule", importlib.import_module("chainrule"))
+    return Lib("torch", importlib.import_module("torch")), Lib(
+        "chainrule", importlib.import_module("chainrule")
+    )
 
 
 # ---------------------------------------------------------------------- what a program may return
@@ -104,13 +109,19 @@ def dtype_name(dtype: Any) -> str:
 def plain(value: Any) -> Any:
     """Turn a program's result into plain Python / NumPy, the same way for both libraries."""
     mod = type(value).__module__ or ""
-    if type(value).__name__ in ("Tensor", "Parameter") and (mod.startswith("torch") or mod.startswith("chainrule")):
+    if type(value).__name__ in ("Tensor", "Parameter") and (
+        mod.startswith("torch") or mod.startswith("chainrule")
+    ):
         data = value.detach()
         arr = np.asarray(data.numpy() if hasattr(data, "numpy") else data)
         return ("tensor", dtype_name(value.dtype), tuple(arr.shape), arr)
     if type(value).__name__ == "Size":
         return tuple(int(v) for v in value)
-    if type(value).__name__ == "dtype" or isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+    if (
+        type(value).__name__ == "dtype"
+        or isinstance(value, np.dtype)
+        or (isinstance(value, type) and issubclass(value, np.generic))
+    ):
         return dtype_name(np.dtype(value) if not mod.startswith("torch") else value)
     if isinstance(value, np.ndarray):
         return ("array", str(value.dtype), value.shape, value)
@@ -131,12 +142,16 @@ def _close(a: np.ndarray, b: np.ndarray, dtype: str) -> bool:
 
 
 def assert_same(expected: Any, actual: Any, where: str = "result") -> None:
-    """torch's plain result ``expected`` against chainrule's ``actual``; raises AssertionError naming ``where``."""
+    """torch's plain result ``expected`` against chainrule's ``actual``; an AssertionError names ``where``."""
     if isinstance(expected, tuple) and expected[:1] in (("tensor",), ("array",)):
-        assert isinstance(actual, tuple) and actual[:1] == expected[:1], f"{where}: torch gave {expected}, chainrule {actual!r}"
+        assert isinstance(actual, tuple) and actual[:1] == expected[:1], (
+            f"{where}: torch gave {expected}, chainrule {actual!r}"
+        )
         assert actual[1] == expected[1], f"{where}: dtype {expected[1]} in torch, {actual[1]} in chainrule"
         assert actual[2] == expected[2], f"{where}: shape {expected[2]} in torch, {actual[2]} in chainrule"
-        assert _close(expected[3], actual[3], expected[1]), f"{where}: torch {expected[3]!r}, chainrule {actual[3]!r}"
+        assert _close(expected[3], actual[3], expected[1]), (
+            f"{where}: torch {expected[3]!r}, chainrule {actual[3]!r}"
+        )
         return
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where}: torch gave a dict, chainrule {actual!r}"
@@ -145,21 +160,30 @@ def assert_same(expected: Any, actual: Any, where: str = "result") -> None:
             assert_same(expected[key], actual[key], f"{where}[{key!r}]")
         return
     if isinstance(expected, (list, tuple)):
-        assert type(actual) is type(expected), f"{where}: torch gave {type(expected).__name__}, chainrule {actual!r}"
-        assert len(actual) == len(expected), f"{where}: length {len(expected)} in torch, {len(actual)} in chainrule: {actual!r}"
+        assert type(actual) is type(expected), (
+            f"{where}: torch gave {type(expected).__name__}, chainrule {actual!r}"
+        )
+        assert len(actual) == len(expected), (
+            f"{where}: length {len(expected)} in torch, {len(actual)} in chainrule: {actual!r}"
+        )
         for i, (e, a) in enumerate(zip(expected, actual)):
             assert_same(e, a, f"{where}[{i}]")
         return
-    assert type(actual) is type(expected), f"{where}: torch gave {expected!r} ({type(expected).__name__}), chainrule {actual!r} ({type(actual).__name__})"
+    assert type(actual) is type(expected), (
+        f"{where}: torch gave {expected!r} ({type(expected).__name__}), "
+        f"chainrule {actual!r} ({type(actual).__name__})"
+    )
     if isinstance(expected, float):
-        ok = (math.isnan(expected) and math.isnan(actual)) or math.isclose(expected, actual, rel_tol=1e-12, abs_tol=1e-12)
+        ok = (math.isnan(expected) and math.isnan(actual)) or math.isclose(
+            expected, actual, rel_tol=1e-12, abs_tol=1e-12
+        )
         assert ok, f"{where}: torch {expected!r}, chainrule {actual!r}"
         return
     assert expected == actual, f"{where}: torch {expected!r}, chainrule {actual!r}"
 
 
 def run_both(prog: Callable[[Lib], dict]) -> tuple[dict, dict]:
-    """Run ``prog`` on torch then on chainrule and compare everything they return (and every warning's category)."""
+    """Run ``prog`` on torch, then on chainrule; compare all they return and every warning's category."""
     torch_lib, cr_lib = libraries()
     results = []
     for lib in (torch_lib, cr_lib):
@@ -184,7 +208,9 @@ def _is_noise(w: warnings.WarningMessage) -> bool:
     """Warnings about the libraries' own set-up, and torch's once-per-process warnings."""
     if ONCE_PER_PROCESS in str(w.message):
         return True
-    return issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning))
+    return issubclass(
+        w.category, (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+    )
 
 
 def documented(lib: Lib, value: Any, *, torch: Any, chainrule: Any) -> str:

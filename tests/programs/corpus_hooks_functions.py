@@ -1,4 +1,4 @@
-"""Corpus: custom functions (torch style, and the DeZero style against a torch-style twin), hooks, retain_grad."""
+"""Corpus: custom functions (torch style; DeZero style against a torch-style twin), hooks, retain_grad."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def dezero_style_function_matches_torch_twin(lib: Lib) -> dict:
 
 @program
 def dezero_cleargrad_unchain_retain_grad(lib: Lib) -> dict:
-    """The DeZero book's ``cleargrad``, ``backward(retain_grad=True)``, ``unchain_backward`` vs torch's spellings."""
+    """DeZero's ``cleargrad``, ``backward(retain_grad=True)``, ``unchain_backward`` vs torch's spellings."""
     x = lib.arr([1.0, 2.0], requires_grad=True)
     a = x * 3
     b = a.exp().sum()

@@ -67,7 +67,15 @@ def allclose_and_isclose(lib: Lib) -> dict:
 @program
 def std_var_positional_unbiased(lib: Lib) -> dict:
     x = lib.arr(A, requires_grad=True)
-    outs = [x.std(False), x.var(False), x.std(), x.var(), x.std(1), x.var(0, keepdim=True), x.std(dim=1, unbiased=False)]
+    outs = [
+        x.std(False),
+        x.var(False),
+        x.std(),
+        x.var(),
+        x.std(1),
+        x.var(0, keepdim=True),
+        x.std(dim=1, unbiased=False),
+    ]
     sum(o.sum() for o in outs).backward()
     return {"outs": outs, "grad": x.grad}
 

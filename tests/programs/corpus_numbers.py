@@ -133,7 +133,12 @@ def loss_history_as_floats(lib: Lib) -> dict:
         w.grad = None
         history.append(float(loss.detach()))
     best = min(history)
-    return {"history": history, "best": best, "improved": history[-1] < history[0], "text": f"{history[-1]:.5f}"}
+    return {
+        "history": history,
+        "best": best,
+        "improved": history[-1] < history[0],
+        "text": f"{history[-1]:.5f}",
+    }
 
 
 @program

@@ -72,7 +72,13 @@ def bare_leaf_isub_loop(lib: Lib) -> dict:
         w.grad.zero_()
         ids.add(id(w))
         losses.append(loss.item())
-    return {"w": w, "losses": losses, "one_object": len(ids) == 1, "requires_grad": w.requires_grad, "leaf": w.is_leaf}
+    return {
+        "w": w,
+        "losses": losses,
+        "one_object": len(ids) == 1,
+        "requires_grad": w.requires_grad,
+        "leaf": w.is_leaf,
+    }
 
 
 @program
