@@ -388,7 +388,7 @@ class Scalar:
         if x > 0.0:
             return _unary(_log(x), self, 1.0 / x, "log")
         if x == 0.0:
-            return _unary(-_INF, self, _INF, "log")
+            return _unary(-_INF, self, math.copysign(_INF, x), "log")  # 1 / x: -inf at -0.0
         return _unary(_NAN, self, 1.0 / x if x < 0.0 else x, "log")  # negative or nan
 
     def sqrt(self) -> Scalar:
@@ -398,13 +398,13 @@ class Scalar:
             out = _sqrt(x)
             return _unary(out, self, 0.5 / out, "sqrt")
         if x == 0.0:
-            return _unary(0.0, self, _INF, "sqrt")
+            return _unary(x, self, math.copysign(_INF, x), "sqrt")  # sqrt(-0.0) is -0.0
         return _unary(_NAN, self, _NAN, "sqrt")  # negative or nan
 
     def tanh(self) -> Scalar:
         """Hyperbolic tangent."""
         out = _tanh(self.data)
-        return _unary(out, self, 1.0 - out * out, "tanh")
+        return _unary(out, self, (1.0 - out) * (1.0 + out), "tanh")  # 1 - out**2 without cancellation
 
     def sigmoid(self) -> Scalar:
         """Logistic sigmoid ``1 / (1 + e ** -x)``, computed without overflow for any ``x``."""
