@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Number
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         array = array.astype(np.dtype(dtype), copy=False)
     return array
 
+
+_warned_float = [False]  # torch warns once per process about float() of a tensor that requires grad
 
 #: Bumped with every version counter: a Function recorded since the last bump has inputs and outputs at the
 #: versions it saw, so backprop can skip its version check (one comparison instead of one per tensor).
@@ -255,7 +258,7 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ValueError(f"item() needs a single-element tensor, got shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
@@ -285,19 +288,39 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+            how_many = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {how_many} is ambiguous")
         return bool(self.data.reshape(()))
 
     def __float__(self) -> float:
-        return float(self.item())
+        if self.requires_grad and not _warned_float[0]:  # as torch (once): the number is cut from the graph
+            _warned_float[0] = True
+            warnings.warn(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                "Consider using tensor.detach() first.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.data.reshape(()).item()
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
-            raise TypeError(f"only integer single-element tensors can be used as an index, got {self.dtype}")
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number; others only with an empty spec, as torch."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__
 
@@ -374,6 +397,16 @@ class Tensor:
 
     def clone(self) -> Tensor:
         return _ops.clone(self)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        from chainrule.nn.functional import softmax  # noqa: PLC0415  (nn loads on first use)
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        from chainrule.nn.functional import log_softmax  # noqa: PLC0415
+
+        return log_softmax(self, dim, dtype=dtype)
 
     def contiguous(self) -> Tensor:
         return self

@@ -1105,6 +1105,10 @@ def logical_or(a: Any, b: Any) -> Tensor:
     return _compare(np.logical_or, a, b)
 
 
+def logical_xor(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_xor, a, b)
+
+
 def isnan(x: Tensor) -> Tensor:
     return _new(backend.ensure_array(np.isnan(x.data)))
 
@@ -1113,5 +1117,26 @@ def isfinite(x: Tensor) -> Tensor:
     return _new(backend.ensure_array(np.isfinite(x.data)))
 
 
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+class Round(Function):
+    """Round half to even (as torch and NumPy); the gradient is 0 everywhere, as torch's."""
+
+    uses_inputs = False
+
+    def __init__(self, decimals: int):
+        self.decimals = decimals
+
+    def forward(self, x):
+        return np.round(x, self.decimals)
+
+    def backward(self, gy):
+        return gy * 0.0
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """``torch.round``: to ``decimals`` places, half to even. (Like torch, ``Tensor`` has no ``__round__``:
+    use ``x.round()`` or ``round(x.item())``.)"""
+    return Round(int(decimals))(x)
