@@ -20,7 +20,7 @@ from chainrule._quiet import quiet_off as _quiet_off
 from chainrule._quiet import quiet_on as _quiet_on
 from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
-from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version
+from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version, hooks, run_hooks
 
 
 def _as_grad(g: Any, like: Tensor, what: str) -> Tensor:
@@ -140,6 +140,7 @@ def _recorded_step(
     wanted: set[int] | None,
     captured: dict[int, Tensor],
     retain_graph: bool,
+    retain_all: bool = False,
 ) -> None:
     """Run one function's ``backward`` as recorded tensor ops and hand its input gradients on."""
     inputs = f.inputs
@@ -154,10 +155,12 @@ def _recorded_step(
             gys.append(None)
             continue
         g = entry[1]
+        if hooks and id(o) in hooks:
+            g = run_hooks(o, g)
         if wanted is not None:
             if id(o) in wanted:
                 captured[id(o)] = g
-        elif o._retains_grad:
+        elif retain_all or o._retains_grad:
             o._grad = g.clone() if o._grad is None else o._grad + g
         gys.append(g)
     if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: it calls Tensor.__eq__
@@ -199,16 +202,18 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     capture: Sequence[Tensor] | None = None,
+    retain_all: bool = False,
 ) -> dict[int, Tensor]:
     """Backpropagate ``seeds`` from ``outputs``.
 
     Without ``capture``, leaf gradients are accumulated into ``.grad`` (``Tensor.backward``). With it, the
     gradients of the captured tensors are returned by id and no ``.grad`` is touched (``chainrule.grad``).
+    ``retain_all`` (DeZero's ``backward(retain_grad=True)``) keeps every non-leaf's gradient in ``.grad``.
     With ``create_graph`` every step is a recorded tensor op; without it (the usual case) the pass runs on
     arrays, see ``_run_arrays``: same gradients, less Python per step.
     """
     if not create_graph:
-        return _run_arrays(outputs, seeds, retain_graph, capture)
+        return _run_arrays(outputs, seeds, retain_graph, capture, retain_all)
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad]
     schedule = _Schedule()
     wanted = None if capture is None else {id(t) for t in capture}
@@ -226,21 +231,27 @@ def run_backward(
     with set_grad_enabled(True), np.errstate(all="ignore"):  # once per pass: its ~1 µs does not matter
         while schedule:
             for f in schedule.pop_generation():
-                _recorded_step(f, pending, schedule, wanted, captured, retain_graph)
+                _recorded_step(f, pending, schedule, wanted, captured, retain_graph, retain_all)
     if wanted is not None:
-        for key, (_t, g) in pending.items():
+        for key, (t, g) in pending.items():
             if key in wanted:
-                captured[key] = g
+                captured[key] = run_hooks(t, g) if hooks and key in hooks else g
         return captured
     for t, g in pending.values():
-        if (t.creator is None and t.requires_grad) or t._retains_grad:
+        if (t.creator is None and t.requires_grad) or retain_all or t._retains_grad:
+            if hooks and id(t) in hooks:
+                g = run_hooks(t, g)
             # A recorded clone: the same differentiable value, in an array no other tensor shares.
             t._grad = g.clone() if t._grad is None else t._grad + g
     return captured
 
 
 def _run_arrays(
-    outputs: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool, capture: Sequence[Tensor] | None
+    outputs: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    retain_graph: bool,
+    capture: Sequence[Tensor] | None,
+    retain_all: bool = False,
 ) -> dict[int, Tensor]:
     """``run_backward`` without ``create_graph``: nothing is recorded, so gradients travel as bare arrays.
 
@@ -287,10 +298,12 @@ def _run_arrays(
                     g = None
                     if entry is not None:
                         g = entry[1]
+                        if hooks and id(o) in hooks:
+                            g = run_hooks(o, _new(g))._data
                         if wanted is not None:
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
-                        elif o._retains_grad:
+                        elif retain_all or o._retains_grad:
                             o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                     if f._epoch != mutations[0]:  # _check_versions's own first test, inlined
                         f._check_versions()  # compares f's own inputs and outputs; raises if one changed
@@ -309,10 +322,12 @@ def _run_arrays(
                             gys.append(None)
                             continue
                         g = entry[1]
+                        if hooks and id(o) in hooks:
+                            g = run_hooks(o, _new(g))._data
                         if wanted is not None:
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
-                        elif o._retains_grad:
+                        elif retain_all or o._retains_grad:
                             o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                         gys.append(_new(g))
                     if any(g is None for g in gys):
@@ -360,16 +375,21 @@ def _run_arrays(
         state.grad_enabled = previous
         _quiet_off(token)
     if wanted is not None:
-        for key, (_t, g, _owned) in pending.items():
+        for key, (t, g, _owned) in pending.items():
             if key in wanted:
-                captured[key] = _new(g)
+                captured[key] = run_hooks(t, _new(g)) if hooks and key in hooks else _new(g)
         return captured
     for t, g, owned in pending.values():
         if t.creator is None:
             if not t.requires_grad:
                 continue
-        elif not t._retains_grad:
+        elif not (retain_all or t._retains_grad):
             continue
+        # a hook sees (and may replace) this pass's gradient, before it is accumulated
+        if hooks and id(t) in hooks:
+            hooked = run_hooks(t, _new(g))._data
+            if hooked is not g:
+                g, owned = hooked, False
         old = t._grad
         if old is None:
             # ``.grad`` is the user's to write (zero_(), +=): an array this pass summed is ours to hand over;
@@ -442,8 +462,10 @@ def backward(
     grad_outputs: Sequence[Any] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    retain_grad: bool = False,
 ) -> None:
-    """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad``."""
+    """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad`` (and, with
+    DeZero's ``retain_grad=True``, into every intermediate tensor's too)."""
     if grad_outputs is None and not create_graph and len(outputs) == 1:  # fast path: loss.backward()
         out = outputs[0]
         data = getattr(out, "data", None)
@@ -453,14 +475,14 @@ def backward(
         ):  # fmt: skip
             one = np.array(1, data.dtype)
             seed = _new(one.reshape(data.shape) if data.ndim else one)
-            _run_arrays(outputs, (seed,), bool(retain_graph), None)
+            _run_arrays(outputs, (seed,), bool(retain_graph), None, retain_grad)
             return
     seeds = _seed_grads(outputs, grad_outputs)
     retain = bool(create_graph if retain_graph is None else retain_graph)
     if create_graph:
-        run_backward(outputs, seeds, retain, True)
+        run_backward(outputs, seeds, retain, True, retain_all=retain_grad)
     else:
-        _run_arrays(outputs, seeds, retain, None)
+        _run_arrays(outputs, seeds, retain, None, retain_grad)
 
 
 def grad(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from numbers import Number
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,48 @@ def bump_version(t: Tensor) -> None:
     """Record an in-place change of ``t``'s data: its version counter (shared with its views) goes up."""
     t._vbox[0] += 1
     _mutations[0] += 1
+
+
+#: Gradient hooks (``register_hook``), by tensor id: ``[weakref to the tensor, {handle id: fn}]``. Kept
+#: out of the Tensor: tensors without hooks (nearly all) cost nothing; backprop looks only when not empty.
+hooks: dict[int, list[Any]] = {}
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, key: int) -> None:
+        self._key = key
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        entry = hooks.get(self._key)
+        if entry is not None:
+            entry[1].pop(self.id, None)
+            if not entry[1]:
+                del hooks[self._key]
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def run_hooks(t: Tensor, grad: Tensor) -> Tensor:
+    """``grad`` passed through ``t``'s hooks in registration order; a hook returning a tensor replaces it."""
+    for fn in list(hooks[id(t)][1].values()):
+        out = fn(grad)
+        if out is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"a gradient hook must return a Tensor or None, got {type(out).__name__}")
+            if out.shape != grad.shape:
+                raise RuntimeError(f"hook returned a gradient of shape {out.shape}, expected {grad.shape}")
+            grad = out
+    return grad
 
 
 def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -189,6 +232,18 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
+    def register_hook(self, hook: Any) -> RemovableHandle:
+        """Call ``hook(grad)`` each time this tensor's gradient is computed (before a leaf accumulates it in
+        ``.grad``); if it returns a Tensor, that is used instead. Returns a handle with ``.remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        key = id(self)
+        if key not in hooks:
+            hooks[key] = [weakref.ref(self, lambda _ref, key=key: hooks.pop(key, None)), {}]
+        handle = RemovableHandle(key)
+        hooks[key][1][handle.id] = hook
+        return handle
+
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph."""
         t = _new(self.data)
@@ -202,15 +257,41 @@ class Tensor:
         return self
 
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        retain_grad: bool = False,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
-        ``retain_graph=True`` (which ``create_graph=True`` implies).
+        ``retain_graph=True`` (which ``create_graph=True`` implies). ``retain_grad=True`` (DeZero's flag)
+        keeps the gradient of every intermediate tensor too.
         """
         run = _engine_backward if _engine_backward is not None else _load_engine_backward()
-        run([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        run([self], None if gradient is None else [gradient], retain_graph, create_graph, retain_grad)
+
+    # DeZero's names
+    def cleargrad(self) -> None:
+        """DeZero's name for forgetting the gradient (``self.grad = None``)."""
+        self._grad = None
+
+    def unchain(self) -> None:
+        """DeZero: cut this tensor from its creator (it becomes a leaf; the graph behind it is not freed)."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """DeZero: cut every tensor behind this one from its creator (truncated backprop in RNNs)."""
+        seen: set[int] = set()
+        funcs = [self.creator] if self.creator is not None else []
+        while funcs:
+            f = funcs.pop()
+            for x in f.inputs or ():
+                if x.creator is not None and id(x.creator) not in seen:
+                    seen.add(id(x.creator))
+                    funcs.append(x.creator)
+                x.unchain()
 
     def zero_grad(self) -> None:
         self._grad = None
