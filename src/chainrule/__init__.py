@@ -67,6 +67,7 @@ half = _np.float16
 double = _np.float64
 
 _LAZY = {
+    "autograd": "chainrule.autograd",
     "testing": "chainrule.testing",
     "nn": "chainrule.nn",
     "optim": "chainrule.optim",
