@@ -17,9 +17,11 @@ Call ``scheduler.step()`` once per epoch (or per batch for ``OneCycleLR``), afte
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +61,7 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_step_calls(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -79,6 +82,13 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated as in torch) and write the new lrs."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` "
+                "first, or the first value of the learning rate schedule is skipped (as torch warns)",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -106,6 +116,27 @@ class LRScheduler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+def _track_step_calls(optimizer: Optimizer) -> None:
+    """Make ``optimizer.step()`` set ``optimizer._opt_called``, for ``step`` to check the call order (as torch).
+
+    The wrapper holds the optimizer weakly and its class's function, not a bound method, so no reference cycle
+    is made; a step overridden in a subclass is wrapped all the same.
+    """
+    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
+        return
+    step = type(optimizer).step
+    ref = weakref.ref(optimizer)
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = ref()
+        opt._opt_called = True  # type: ignore[union-attr]
+        return step(opt, *args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper  # type: ignore[method-assign]
 
 
 def _group_lrs(optimizer: Optimizer) -> list[float]:
