@@ -119,7 +119,7 @@ class LRScheduler:
 
 
 def _track_step_calls(optimizer: Optimizer) -> None:
-    """Make ``optimizer.step()`` set ``optimizer._opt_called``, for ``step`` to check the call order (as torch).
+    """Make ``optimizer.step()`` set ``optimizer._opt_called``, so ``step`` can check the call order (torch).
 
     The wrapper holds the optimizer weakly and its class's function, not a bound method, so no reference cycle
     is made; a step overridden in a subclass is wrapped all the same.
