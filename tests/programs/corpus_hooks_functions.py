@@ -107,13 +107,22 @@ def dezero_cleargrad_unchain_retain_grad(lib: Lib) -> dict:
     else:
         b.backward(retain_grad=True)
     ga, gx = a.grad.clone(), x.grad.clone()
+    c = x * 2
     if lib.is_torch:
         x.grad = None
         a = a.detach()
+        c.detach_()
     else:
         x.cleargrad()
         b.unchain_backward()
-    return {"ga": ga, "gx": gx, "cleared": x.grad is None, "a_cut": a.grad_fn is None}
+        c.unchain()
+    return {
+        "ga": ga,
+        "gx": gx,
+        "cleared": x.grad is None,
+        "a_cut": a.grad_fn is None,
+        "c_cut": c.grad_fn is None,
+    }
 
 
 @program

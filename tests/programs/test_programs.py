@@ -15,6 +15,7 @@ import corpus_hooks_functions  # noqa: E402, F401
 import corpus_indexing  # noqa: E402, F401
 import corpus_losses  # noqa: E402, F401
 import corpus_methods  # noqa: E402, F401
+import corpus_misc  # noqa: E402, F401
 import corpus_modules  # noqa: E402, F401
 import corpus_numbers  # noqa: E402, F401
 import corpus_scalar  # noqa: E402, F401
