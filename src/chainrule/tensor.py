@@ -56,6 +56,12 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a "
+    "non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
+    "mistake, make sure you access the leaf Tensor instead."
+)
 _warned_float = [False]  # torch warns once per process about float() of a tensor that requires grad
 
 #: Bumped with every version counter: a Function recorded since the last bump has inputs and outputs at the
@@ -192,6 +198,8 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor), or None. Assigning an ndarray wraps it."""
+        if self._grad is None and self.creator is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -522,6 +530,18 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ops.rpow(self, other)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)

@@ -17,9 +17,11 @@ from chainrule.ops.elementwise import (
     erf,
     exp,
     expm1,
+    floor_divide,
     ge,
     gelu,
     gt,
+    isclose,
     isfinite,
     isnan,
     le,
@@ -39,6 +41,7 @@ from chainrule.ops.elementwise import (
     pow,
     rdiv,
     relu,
+    remainder,
     round,
     rpow,
     rsqrt,
@@ -193,7 +196,10 @@ METHODS = (
     "logical_not",
     "logical_xor",
     "allclose",
+    "isclose",
     "round",
+    "remainder",
+    "floor_divide",
 )
 
 bind_ops(sys.modules[__name__])

@@ -838,6 +838,48 @@ class Minimum(Function):
         return _tie_split(gy, a.data < b.data, a.data == b.data)
 
 
+class Remainder(Function):
+    """a - b * floor(a / b): Python's ``%`` (the sign of b), as torch's ``remainder``; nan for float b = 0."""
+
+    @silently
+    def forward(self, a, b):
+        if a.dtype is not b.dtype and a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        _check_int_divisor(a, b)
+        return np.mod(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy, gy * _new(-np.floor(a.data / b.data).astype(gy.dtype))
+
+
+class FloorDivide(Function):
+    """floor(a / b), as torch's ``//``; like torch, it has no derivative (backward raises)."""
+
+    @silently
+    def forward(self, a, b):
+        if a.dtype is not b.dtype and a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        _check_int_divisor(a, b)
+        return np.floor_divide(a, b)
+
+    def backward(self, gy):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented")
+
+
+def _check_int_divisor(a: np.ndarray, b: np.ndarray) -> None:
+    if a.dtype.kind in "biu" and not (b != 0).all():  # NumPy would give 0 with a warning
+        raise RuntimeError("ZeroDivisionError")  # torch's message for integer division by zero
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return Remainder()(*_pair(a, b))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    return FloorDivide()(*_pair(a, b))
+
+
 def _tie_split(gy: Tensor, first_wins: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
     dtype = gy.dtype
     wa = first_wins.astype(dtype) + tie.astype(dtype) * 0.5
@@ -1115,6 +1157,12 @@ def isnan(x: Tensor) -> Tensor:
 
 def isfinite(x: Tensor) -> Tensor:
     return _new(backend.ensure_array(np.isfinite(x.data)))
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    da = a.data if isinstance(a, Tensor) else a
+    db = b.data if isinstance(b, Tensor) else b
+    return _new(backend.ensure_array(np.isclose(da, db, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
