@@ -230,9 +230,17 @@ class Function:
                 if t is None or t._vbox[0] == self._output_versions[0]:
                     return
         for i, (t, v) in enumerate(zip(self.inputs, versions)):  # type: ignore[arg-type]
-            # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound
-            # it to a new creator, its gradient would flow through that op instead of the one this op saw.
-            if t._vbox[0] != v and (self.uses_inputs or t.creator is not None):
+            if t._vbox[0] == v:
+                continue
+            # A recorded in-place op rebound ``t`` to a new creator; this function, which does not read its
+            # input's value (``x * 2``, ``x + c``), takes the tensor standing for ``t`` as it saw it, so its
+            # gradient flows where it did then (``c += c + 1`` in the micrograd README, as in torch).
+            earlier = None if self.uses_inputs else _version_of(t, v)
+            if earlier is not None:
+                self.inputs[i] = earlier  # type: ignore[index]  (the list the engine holds: fixed in place)
+            # Any other changed input is an error: its value is needed, or (a non-leaf) its gradient would
+            # flow through the op that changed it instead of the one this function saw.
+            elif self.uses_inputs or t.creator is not None:
                 raise RuntimeError(_modified_message(self, f"input {i}", t, v))
         if self.uses_outputs:
             for i, (ref, v) in enumerate(zip(self._output_refs, self._output_versions)):
@@ -280,6 +288,15 @@ _FREED = (
     "Trying to backward through the graph a second time (or to read saved tensors after they were freed). "
     "Pass retain_graph=True to the first backward() if you need to backward twice."
 )
+
+
+def _version_of(t: Tensor, version: int) -> Tensor | None:
+    """The tensor that stood for ``t`` at ``version`` before a recorded in-place op rebound it, if alive."""
+    for ref in getattr(t, "_prior", ()):
+        earlier = ref()
+        if earlier is not None and earlier._vbox[0] == version:
+            return earlier
+    return None
 
 
 def _modified_message(f: Function, which: str, t: Tensor, saved: int) -> str:

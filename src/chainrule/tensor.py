@@ -142,8 +142,10 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_data", "_grad", "_retains_grad", "_vbox", "creator", "generation", "name",
-                 "requires_grad")  # fmt: skip
+    # ``_prior`` (set only by recorded in-place ops, else unset): weak references to the tensors standing for
+    # this one's earlier values, for functions recorded before those ops (see Function._check_versions).
+    __slots__ = ("__weakref__", "_data", "_grad", "_prior", "_retains_grad", "_vbox", "creator", "generation",
+                 "name", "requires_grad")  # fmt: skip
 
     # NumPy defers binary operators to us (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None

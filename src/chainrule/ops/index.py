@@ -250,6 +250,13 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     creator = t.creator
     if creator is not None:
         creator._output_refs = [_retarget(ref, t, old) for ref in creator._output_refs]
+    # Functions that took ``t`` before this op will get ``old`` instead (Function._check_versions).
+    priors = getattr(t, "_prior", None)  # unset unless ``t`` was rebound before
+    if priors is None:
+        t._prior = [weakref.ref(old)]
+    else:
+        priors[:] = [ref for ref in priors if ref() is not None]
+        priors.append(weakref.ref(old))
     t.creator = out.creator
     t.generation = out.generation
     t.requires_grad = out.requires_grad
