@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from corpus_harness import Lib, documented, outcome, program
 from corpus_training import params, regression_data, seeded
@@ -110,3 +112,57 @@ def evaluation_loop_accuracy(lib: Lib) -> dict:
             correct += (logits.argmax(dim=1) == yb).sum().item()
             total += yb.shape[0]
     return {"acc": correct / total, "correct": correct, "losses": losses}
+
+
+@program
+def tensor_dataset_slicing_and_row_iteration(lib: Lib) -> dict:
+    x = lib.arr(np.arange(12.0).reshape(4, 3))
+    y = lib.tensor(np.array([0, 1, 0, 1]))
+    ds = lib.data.TensorDataset(x, y)
+    rows = [row.sum() for row in x]
+    pairs = [(float(a.sum()), int(b)) for a, b in zip(x, y)]
+    return {"slice": ds[1:3], "rows": rows, "pairs": pairs, "len": len(x), "tensors": len(ds.tensors)}
+
+
+@program
+def optimizer_state_dict_round_trip(lib: Lib) -> dict:
+    w = lib.arr([1.0, -1.0], requires_grad=True)
+    opt = lib.optim.Adam([w], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (w**2).sum().backward()
+        opt.step()
+    sd = copy.deepcopy(opt.state_dict())  # a checkpoint (torch's load_state_dict may alias the saved tensors)
+    w2 = lib.arr(w.detach().numpy().copy(), requires_grad=True)
+    opt2 = lib.optim.Adam([w2], lr=0.5)
+    opt2.load_state_dict(sd)
+    for o, p in ((opt, w), (opt2, w2)):
+        o.zero_grad()
+        (p**2).sum().backward()
+        o.step()
+    return {
+        "keys": sorted(sd),
+        "group": {
+            k: sd["param_groups"][0][k] for k in ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
+        },
+        "state_keys": sorted(sd["state"][0]),
+        "w": w,
+        "w2": w2,
+        "lr2": opt2.param_groups[0]["lr"],
+    }
+
+
+@program
+def manual_lr_change_mid_training(lib: Lib) -> dict:
+    w = lib.arr([2.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.01)
+    trace = []
+    for step in range(6):
+        if step == 3:
+            for g in opt.param_groups:
+                g["lr"] = 0.01
+        opt.zero_grad()
+        (w**2).sum().backward()
+        opt.step()
+        trace.append(w.item())
+    return {"trace": trace}

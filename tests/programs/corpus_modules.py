@@ -187,3 +187,86 @@ def module_zero_grad_and_to_double(lib: Lib) -> dict:
     dtypes2 = [p.dtype for p in model.parameters()]
     model = model.float()
     return {"before": dtypes, "double": dtypes2, "float": [p.dtype for p in model.parameters()]}
+
+
+@program
+def module_repr_of_common_layers(lib: Lib) -> dict:
+    nn = lib.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.25),
+        nn.Linear(16, 10, bias=False),
+        nn.LogSoftmax(dim=1),
+    )
+    return {"repr": repr(model).splitlines(), "linear": repr(nn.Linear(3, 2)), "relu": repr(nn.ReLU())}
+
+
+@program
+def module_sequential_from_ordered_dict(lib: Lib) -> dict:
+    from collections import OrderedDict  # noqa: PLC0415
+
+    model = lib.nn.Sequential(
+        OrderedDict([("fc", lib.nn.Linear(2, 3)), ("act", lib.nn.Tanh()), ("out", lib.nn.Linear(3, 1))])
+    )
+    return {
+        "keys": list(model.state_dict()),
+        "by_name": type(model.act).__name__,
+        "index": type(model[2]).__name__,
+    }
+
+
+@program
+def module_tied_weights_listed_once(lib: Lib) -> dict:
+    model = seeded(lib, lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.Tanh(), lib.nn.Linear(3, 3)))
+    model[2].weight = model[0].weight
+    x = lib.arr(np.eye(3))
+    model(x).sum().backward()
+    return {
+        "n_params": len(list(model.parameters())),
+        "names": [n for n, _ in model.named_parameters()],
+        "state_keys": list(model.state_dict()),
+        "grad": model[0].weight.grad,
+    }
+
+
+@program
+def module_state_dict_aliases_parameters(lib: Lib) -> dict:
+    model = seeded(lib, lib.nn.Linear(2, 2))
+    sd = model.state_dict()
+    with lib.no_grad():
+        model.weight.add_(1.0)
+    return {
+        "sees_update": bool((sd["weight"] == model.weight).all()),
+        "requires_grad": sd["weight"].requires_grad,
+        "is_leaf": sd["weight"].is_leaf,
+    }
+
+
+@program
+def module_init_functions_deterministic(lib: Lib) -> dict:
+    lin = lib.nn.Linear(3, 3).double()
+    lib.nn.init.ones_(lin.bias)
+    lib.nn.init.eye_(lin.weight)
+    conv = lib.nn.Conv2d(1, 2, 2).double()
+    lib.nn.init.constant_(conv.weight, 0.5)
+    lib.nn.init.zeros_(conv.bias)
+    return {
+        "w": lin.weight,
+        "b": lin.bias,
+        "conv": conv(lib.arr(np.ones((1, 1, 3, 3)))),
+        "rg": lin.weight.requires_grad,
+    }
+
+
+@program
+def module_to_dtype_and_train_flag(lib: Lib) -> dict:
+    model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Dropout(0.1))
+    model.to(lib.float64)
+    d1 = model[0].weight.dtype
+    model.to(dtype=lib.float32)
+    model.train(False)
+    return {"d1": d1, "d2": model[0].weight.dtype, "training": [m.training for m in model.modules()]}
