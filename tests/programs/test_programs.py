@@ -13,6 +13,7 @@ import corpus_data  # noqa: E402, F401 - each module registers its programs
 import corpus_grad_mode  # noqa: E402, F401
 import corpus_hooks_functions  # noqa: E402, F401
 import corpus_indexing  # noqa: E402, F401
+import corpus_layers  # noqa: E402, F401
 import corpus_losses  # noqa: E402, F401
 import corpus_methods  # noqa: E402, F401
 import corpus_misc  # noqa: E402, F401
