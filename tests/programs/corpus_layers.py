@@ -1,4 +1,4 @@
-"""Corpus: layers with their weights copied across (activations at their kinks, norms, recurrent, attention)."""
+"""Corpus: layers with weights copied across (activations at their kinks, norms, recurrent, attention)."""
 
 from __future__ import annotations
 
