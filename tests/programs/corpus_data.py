@@ -166,3 +166,55 @@ def manual_lr_change_mid_training(lib: Lib) -> dict:
         opt.step()
         trace.append(w.item())
     return {"trace": trace}
+
+
+@program
+def default_collate_of_mixed_samples(lib: Lib) -> dict:
+    class D(lib.data.Dataset):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, i: int) -> tuple:
+            return np.array([i, i + 0.5]), i, bool(i % 2), f"s{i}", (lib.arr([float(i)]), {"k": i})
+
+    arr, ints, flags, names, (nested, inner) = next(iter(lib.data.DataLoader(D(), batch_size=3)))
+    return {"arr": arr, "ints": ints, "flags": flags, "names": names, "nested": nested, "inner": inner}
+
+
+@program
+def dataloader_collate_fn_and_batch_sampler(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.arange(6.0)), lib.tensor(np.arange(6)))
+
+    def collate(batch: list) -> tuple:
+        xs, ys = zip(*batch)
+        return lib.stack(xs) * 10, list(ys)
+
+    by_fn = list(lib.data.DataLoader(ds, batch_size=4, collate_fn=collate))
+    by_sampler = [b[0] for b in lib.data.DataLoader(ds, batch_sampler=[[5, 0], [1, 2, 3]])]
+    none_batch = [x for x, _ in lib.data.DataLoader(ds, batch_size=None)][:2]
+    epochs = [[b[0].sum().item() for b in lib.data.DataLoader(ds, batch_size=4)] for _ in range(2)]
+    return {"by_fn": by_fn, "by_sampler": by_sampler, "none_batch": none_batch, "epochs": epochs}
+
+
+@program
+def concat_dataset_indexing(lib: Lib) -> dict:
+    a = lib.data.TensorDataset(lib.arr(np.arange(3.0)))
+    b = lib.data.TensorDataset(lib.arr(np.arange(10.0, 12.0)))
+    both = lib.data.ConcatDataset([a, b])
+    return {
+        "len": len(both),
+        "items": [both[i][0] for i in range(len(both))],
+        "neg": both[-1],
+        "sizes": both.cumulative_sizes,
+    }
+
+
+@program
+def batch_sampler_refuses_batch_size(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.arange(4.0)))
+    loader = lib.data.DataLoader(ds, batch_sampler=[[0, 1], [2], [3]])
+    return {
+        "len": len(loader),
+        "with_bs": outcome(lambda: lib.data.DataLoader(ds, batch_size=2, batch_sampler=[[0]])),
+        "with_shuffle": outcome(lambda: lib.data.DataLoader(ds, shuffle=True, batch_sampler=[[0]])),
+    }
