@@ -20,6 +20,7 @@ import corpus_misc  # noqa: E402, F401
 import corpus_modules  # noqa: E402, F401
 import corpus_numbers  # noqa: E402, F401
 import corpus_scalar  # noqa: E402, F401
+import corpus_tensors  # noqa: E402, F401
 import corpus_training  # noqa: E402, F401
 from corpus_harness import PROGRAMS, XFAIL, run_both  # noqa: E402
 
