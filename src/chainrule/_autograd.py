@@ -475,10 +475,10 @@ def backward(
         ):  # fmt: skip
             one = np.array(1, data.dtype)
             seed = _new(one.reshape(data.shape) if data.ndim else one)
-            _run_arrays(outputs, (seed,), bool(retain_graph), None, retain_grad)
+            _run_arrays(outputs, (seed,), bool(retain_graph) or retain_grad, None, retain_grad)
             return
     seeds = _seed_grads(outputs, grad_outputs)
-    retain = bool(create_graph if retain_graph is None else retain_graph)
+    retain = bool(create_graph if retain_graph is None else retain_graph) or retain_grad
     if create_graph:
         run_backward(outputs, seeds, retain, True, retain_all=retain_grad)
     else:

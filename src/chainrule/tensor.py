@@ -62,7 +62,6 @@ _NON_LEAF_GRAD = (
     "non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
     "mistake, make sure you access the leaf Tensor instead."
 )
-_warned_float = [False]  # torch warns once per process about float() of a tensor that requires grad
 
 #: Bumped with every version counter: a Function recorded since the last bump has inputs and outputs at the
 #: versions it saw, so backprop can skip its version check (one comparison instead of one per tensor).
@@ -277,7 +276,7 @@ class Tensor:
 
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
         ``retain_graph=True`` (which ``create_graph=True`` implies). ``retain_grad=True`` (DeZero's flag)
-        keeps the gradient of every intermediate tensor too.
+        keeps the gradient of every intermediate tensor too, and, as DeZero's backward, the graph.
         """
         run = _engine_backward if _engine_backward is not None else _load_engine_backward()
         run([self], None if gradient is None else [gradient], retain_graph, create_graph, retain_grad)
@@ -292,12 +291,21 @@ class Tensor:
         self.creator = None
 
     def unchain_backward(self) -> None:
-        """DeZero: cut every tensor behind this one from its creator (truncated backprop in RNNs)."""
+        """DeZero: cut every tensor behind this one from its creator (truncated backprop in RNNs).
+
+        The graph must still be there: call it before ``backward()``, or after ``backward(retain_graph=True)``
+        or DeZero's ``backward(retain_grad=True)``; a plain ``backward()`` frees it (a RuntimeError here).
+        """
         seen: set[int] = set()
         funcs = [self.creator] if self.creator is not None else []
         while funcs:
             f = funcs.pop()
-            for x in f.inputs or ():
+            if f.inputs is None:
+                raise RuntimeError(
+                    "unchain_backward: backward() freed the graph behind this tensor; call unchain_backward()"
+                    " before backward(), or use backward(retain_graph=True) (or DeZero's retain_grad=True)"
+                )
+            for x in f.inputs:
                 if x.creator is not None and id(x.creator) not in seen:
                     seen.add(id(x.creator))
                     funcs.append(x.creator)
@@ -330,6 +338,12 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def t(self) -> Tensor:
+        """torch's ``t()``: the transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
@@ -384,8 +398,7 @@ class Tensor:
         return bool(self.data.reshape(()))
 
     def __float__(self) -> float:
-        if self.requires_grad and not _warned_float[0]:  # as torch (once): the number is cut from the graph
-            _warned_float[0] = True
+        if self.requires_grad:  # as torch: the number is cut from the graph (Python shows it once per line)
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
                 "Consider using tensor.detach() first.",

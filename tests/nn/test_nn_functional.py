@@ -284,3 +284,18 @@ def test_hardtanh_and_relu6_gradient_is_zero_at_the_clip_points(torch, lo_hi: tu
         ours(c).sum().backward()
         theirs(t).sum().backward()
         np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+class _Kinks(cr.nn.Module):
+    def forward(self, x):
+        return F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x) + F.hardswish(x) + cr.rsqrt(x * x + 1)
+
+
+def test_kink_activations_and_rsqrt_export_to_onnx(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    x = np.array([[-4.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 7.0]], dtype=np.float32)
+    cr.onnx.export(_Kinks(), cr.tensor(x), tmp_path / "k.onnx")
+    session = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, _Kinks()(cr.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)

@@ -1165,6 +1165,13 @@ def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: b
     return _new(backend.ensure_array(np.isclose(da, db, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
+def equal(a: Any, b: Any) -> bool:
+    """``torch.equal``: the same shape and the same values."""
+    da = np.asarray(a.data if isinstance(a, Tensor) else a)
+    db = np.asarray(b.data if isinstance(b, Tensor) else b)
+    return da.shape == db.shape and bool((da == db).all())
+
+
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -11,7 +11,7 @@ from chainrule.function import Function
 from chainrule.tensor import Tensor, _shape_arg
 
 
-class ShapeError(ValueError, RuntimeError):
+class ShapeError(RuntimeError, ValueError):
     """A shape that does not fit: a RuntimeError, as torch raises, and a ValueError, as chainrule did."""
 
 

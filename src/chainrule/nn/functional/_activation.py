@@ -212,13 +212,28 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return x * ops.tanh(ops.softplus(x))
 
 
+class Hardsigmoid(Function):
+    """clip((x + 3) / 6, 0, 1); gradient 1/6 strictly between -3 and 3, 0 at the kinks (as torch)."""
+
+    # torch's kernel multiplies by the float32 constant 1/6 even in float64: the same number here.
+    ONE_SIXTH = float(np.float32(1.0) / np.float32(6.0))
+
+    def forward(self, x):
+        return np.clip((x + 3) / 6, 0, 1)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new(((x > -3) & (x < 3)).astype(gy.dtype) * self.ONE_SIXTH)
+
+
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    return ops.clamp(as_tensor(input, "hardsigmoid") / 6 + 0.5, 0.0, 1.0)
+    return Hardsigmoid()(as_tensor(input, "hardsigmoid"))
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x · clip(x / 6 + 1/2, 0, 1); torch's gradient at the kinks is that of the closed clip (-0.5 at -3)."""
     x = as_tensor(input, "hardswish")
-    return x * hardsigmoid(x)
+    return x * ops.clamp(x / 6 + 0.5, 0.0, 1.0)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
