@@ -270,3 +270,71 @@ def module_to_dtype_and_train_flag(lib: Lib) -> dict:
     model.to(dtype=lib.float32)
     model.train(False)
     return {"d1": d1, "d2": model[0].weight.dtype, "training": [m.training for m in model.modules()]}
+
+
+@program
+def module_load_state_dict_errors(lib: Lib) -> dict:
+    model = lib.nn.Linear(2, 2).double()
+    good = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    bad_shape = {**good, "weight": lib.arr(np.zeros((3, 2)))}
+    extra = {**good, "other": lib.arr([1.0])}
+    return {
+        "shape": outcome(lambda: model.load_state_dict(bad_shape)),
+        "extra": outcome(lambda: model.load_state_dict(extra)),
+        "extra_loose": list(model.load_state_dict(extra, strict=False).unexpected_keys),
+        "ok": list(model.load_state_dict(good).missing_keys),
+    }
+
+
+@program
+def module_shared_submodule_and_list_ops(lib: Lib) -> dict:
+    shared = lib.nn.Linear(2, 2)
+    blocks = lib.nn.ModuleList([shared, lib.nn.ReLU()])
+    blocks.append(shared)
+    blocks.extend([lib.nn.Tanh()])
+    blocks.insert(0, lib.nn.Identity())
+    d = lib.nn.ModuleDict()
+    d["a"] = lib.nn.Linear(1, 1)
+    d.update({"b": lib.nn.ReLU()})
+    pd = lib.nn.ParameterDict({"p": lib.nn.Parameter(lib.arr([1.0]))})
+    return {
+        "n_modules": len(list(blocks.modules())),
+        "types": [type(m).__name__ for m in blocks],
+        "n_params": len(list(blocks.parameters())),
+        "names": [n for n, _ in blocks.named_parameters()],
+        "dict_items": [(k, type(v).__name__) for k, v in d.items()],
+        "pd": [n for n, _ in pd.named_parameters()],
+        "len": len(blocks),
+    }
+
+
+@program
+def module_registration_api(lib: Lib) -> dict:
+    m = lib.nn.Module()
+    m.add_module("fc", lib.nn.Linear(1, 1))
+    m.register_parameter("p", lib.nn.Parameter(lib.arr([2.0])))
+    m.register_parameter("none", None)
+    m.register_buffer("b", None)
+    before = [n for n, _ in m.named_parameters()]
+    del m.fc
+    return {
+        "before": before,
+        "after": [n for n, _ in m.named_parameters()],
+        "keys": list(m.state_dict()),
+        "missing_attr": outcome(lambda: m.nothing),
+        "not_recursive": [n for n, _ in m.named_parameters(recurse=False)],
+        "prefixed": [n for n, _ in m.named_parameters(prefix="model")],
+        "bad_param": outcome(lambda: m.register_parameter("q", lib.arr([1.0]))),
+    }
+
+
+@program
+def module_forward_pre_hook_and_chaining(lib: Lib) -> dict:
+    model = seeded(lib, lib.nn.Linear(2, 1))
+    h = model.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+    x = lib.arr([[1.0, 1.0]])
+    doubled = model(x)
+    h.remove()
+    plain = model(x)
+    same = model.requires_grad_(False) is model and model.train() is model and model.double() is model
+    return {"doubled": doubled, "plain": plain, "chain_returns_self": same}

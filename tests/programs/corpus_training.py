@@ -346,3 +346,73 @@ def clip_grad_norm_loop(lib: Lib) -> dict:
     model(x).pow(2).sum().backward()
     norm = lib.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     return {"norm": norm, "w_grad": model.weight.grad, "b_grad": model.bias.grad}
+
+
+@program
+def schedulers_lr_traces(lib: Lib) -> dict:
+    sched_lib = lib.optim.lr_scheduler
+    makers = {
+        "multistep": lambda o: sched_lib.MultiStepLR(o, milestones=[2, 4], gamma=0.5),
+        "exponential": lambda o: sched_lib.ExponentialLR(o, gamma=0.9),
+        "lambda": lambda o: sched_lib.LambdaLR(o, lr_lambda=lambda e: 1.0 / (e + 1)),
+        "onecycle": lambda o: sched_lib.OneCycleLR(o, max_lr=1.0, total_steps=8),
+        "cosine": lambda o: sched_lib.CosineAnnealingLR(o, T_max=3, eta_min=0.01),
+    }
+    out = {}
+    for name, make in makers.items():
+        w = lib.arr([1.0], requires_grad=True)
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+        sched = make(opt)
+        trace = []
+        for _ in range(7):
+            opt.zero_grad()
+            (w**2).sum().backward()
+            opt.step()
+            sched.step()
+            trace.append(sched.get_last_lr()[0])
+        out[name] = {"trace": trace, "w": w, "last_epoch": sched.last_epoch}
+    return out
+
+
+@program
+def optimizers_with_options(lib: Lib) -> dict:
+    out = {}
+    for name, make in {
+        "sgd_max": lambda p: lib.optim.SGD(p, lr=0.1, maximize=True),
+        "sgd_dampening": lambda p: lib.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5),
+        "adam_amsgrad": lambda p: lib.optim.Adam(p, lr=0.1, amsgrad=True, weight_decay=0.1),
+        "adam_betas": lambda p: lib.optim.Adam(p, lr=0.1, betas=(0.5, 0.9)),
+        "rmsprop_centered": lambda p: lib.optim.RMSprop(p, lr=0.01, centered=True, momentum=0.5),
+        "adagrad_decay": lambda p: lib.optim.Adagrad(p, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    }.items():
+        w = lib.arr([1.0, -2.0, 0.5], requires_grad=True)
+        opt = make([w])
+        for _ in range(4):
+            opt.zero_grad()
+            ((w - 0.3) ** 2 * lib.arr([1.0, 2.0, 3.0])).sum().backward()
+            opt.step()
+        out[name] = w
+    return out
+
+
+@program
+def optimizer_closure_and_bad_hyper_parameters(lib: Lib) -> dict:
+    w = lib.arr([1.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1)
+
+    def closure():  # noqa: ANN202
+        opt.zero_grad()
+        loss = (w**2).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    return {
+        "loss": loss,
+        "w": w,
+        "neg_lr": outcome(lambda: lib.optim.SGD([w], lr=-1.0)),
+        "bad_beta": outcome(lambda: lib.optim.Adam([w], betas=(1.5, 0.9))),
+        "non_leaf": outcome(lambda: lib.optim.SGD([w * 2], lr=0.1)),
+        "empty": outcome(lambda: lib.optim.SGD([], lr=0.1)),
+        "nesterov_no_momentum": outcome(lambda: lib.optim.SGD([w], lr=0.1, nesterov=True)),
+    }
