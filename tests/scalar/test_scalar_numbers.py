@@ -109,7 +109,7 @@ def test_float_edges_match_torch_float64(torch, op: str):
     fn, name = UNARY[op]
     for a in EDGES:
         if op == "pow_half" and (a == -math.inf or (a == 0.0 and math.copysign(1.0, a) < 0.0)):
-            continue  # torch computes x ** 0.5 as sqrt: nan at -inf, gradient -inf at -0.0 (C's pow: inf, +inf)
+            continue  # torch computes x ** 0.5 as sqrt: nan at -inf, gradient -inf at -0.0 (C pow: inf, inf)
         x = Scalar(a).requires_grad_()
         y = fn(x)  # never raises
         y.backward()
