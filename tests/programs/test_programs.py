@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 import corpus_data  # noqa: E402, F401 - each module registers its programs
+import corpus_edges  # noqa: E402, F401
 import corpus_grad_mode  # noqa: E402, F401
 import corpus_hooks_functions  # noqa: E402, F401
 import corpus_indexing  # noqa: E402, F401
