@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from corpus_harness import Lib, outcome, program
+from corpus_harness import Lib, documented, outcome, program
 
 
 @program
@@ -133,10 +133,13 @@ def type_checks_and_conversions(lib: Lib) -> dict:
 
 @program
 def grad_data_zero_old_tutorial_style(lib: Lib) -> dict:
-    """The old PyTorch tutorials' ``w.grad.data.zero_()`` and ``w.data.copy_()``."""
+    """The old tutorials' ``w.grad.data.zero_()``: ``.data`` is the ndarray in chainrule (promises.md), so it
+    raises AttributeError there; ``w.grad.zero_()`` and ``w.data[...] = t`` are the spellings both accept."""
     w = lib.arr([1.0, 2.0], requires_grad=True)
     (w**2).sum().backward()
-    w.grad.data.zero_()
-    w.data.copy_(lib.arr([5.0, 6.0]))
+    raised = outcome(lambda: w.grad.data.zero_())
+    old_style = documented(lib, getattr(raised, "kind", "zeroed"), torch="zeroed", chainrule="AttributeError")
+    w.grad.zero_()
+    w.data[...] = lib.arr([5.0, 6.0])
     (w * 3).sum().backward()
-    return {"w": w, "grad": w.grad}
+    return {"w": w, "grad": w.grad, "old_style": old_style}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from corpus_harness import Lib, outcome, program
+from corpus_harness import Lib, documented, outcome, program
 
 
 def seeded(lib: Lib, model, seed: int = 0, scale: float = 0.5):  # noqa: ANN001, ANN201
@@ -184,19 +184,21 @@ def data_assignment_update(lib: Lib) -> dict:
 
 @program
 def data_inplace_update(lib: Lib) -> dict:
+    """``p.data -= ...`` works on both; ``p.data`` itself is the ndarray in chainrule (promises.md)."""
     model = seeded(lib, lib.nn.Linear(3, 2))
     x = lib.arr(np.ones((4, 3)))
     for _ in range(3):
         model.zero_grad()
         model(x).pow(2).sum().backward()
         for p in model.parameters():
-            p.data.sub_(0.01 * p.grad.data)
-    d = model.weight.data
+            p.data -= 0.01 * p.grad.data
+    d = model.weight.detach()  # torch's p.data, in chainrule's spelling too
     return {
         **params(model),
-        "data_requires_grad": d.requires_grad,
-        "data_is_leaf": d.is_leaf,
-        "data_shares": bool((d == model.weight).all()),
+        "data_type": documented(lib, type(model.weight.data).__name__, torch="Tensor", chainrule="ndarray"),
+        "detached_requires_grad": d.requires_grad,
+        "detached_is_leaf": d.is_leaf,
+        "detached_shares": bool((d == model.weight).all()),
     }
 
 
@@ -204,10 +206,11 @@ def data_inplace_update(lib: Lib) -> dict:
 def data_write_is_seen_by_parameter(lib: Lib) -> dict:
     w = lib.arr([1.0, 2.0], requires_grad=True)
     w.data[0] = 10.0
-    w.data.mul_(2.0)
+    w.data *= 2.0
+    w.detach().add_(1.0)
     y = (w * 3).sum()
     y.backward()
-    return {"w": w, "grad": w.grad}
+    return {"w": w, "grad": w.grad, "leaf": w.is_leaf, "version": w._version}
 
 
 @program
