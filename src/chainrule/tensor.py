@@ -271,15 +271,30 @@ class Tensor:
         retain_graph: bool | None = None,
         create_graph: bool = False,
         retain_grad: bool = False,
+        inputs: Any = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
         ``retain_graph=True`` (which ``create_graph=True`` implies). ``retain_grad=True`` (DeZero's flag)
-        keeps the gradient of every intermediate tensor too, and, as DeZero's backward, the graph.
+        keeps the gradient of every intermediate tensor too, and, as DeZero's backward, the graph. With
+        ``inputs`` (as torch), only those tensors' ``.grad`` are accumulated.
         """
+        if inputs is not None:
+            return self._backward_into(inputs, gradient, retain_graph, create_graph)
         run = _engine_backward if _engine_backward is not None else _load_engine_backward()
         run([self], None if gradient is None else [gradient], retain_graph, create_graph, retain_grad)
+
+    def _backward_into(self, inputs: Any, gradient: Any, retain_graph: Any, create_graph: bool) -> None:
+        from chainrule._autograd import grad  # noqa: PLC0415
+
+        targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        gradients = None if gradient is None else [gradient]
+        grads = grad([self], targets, gradients, retain_graph, create_graph, allow_unused=True)
+        for t, g in zip(targets, grads):
+            if g is not None:
+                g = g if create_graph else _new(g._data.copy())  # owned, like every .grad
+                t._grad = g if t._grad is None else t._grad + g
 
     # DeZero's names
     def cleargrad(self) -> None:
@@ -357,6 +372,12 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self.data.size)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self.data.dtype.kind == "c"
 
     def element_size(self) -> int:
         return self.data.itemsize

@@ -39,6 +39,7 @@ from chainrule.ops.elementwise import (
     mul,
     ne,
     neg,
+    nonzero,
     pow,
     rdiv,
     relu,
@@ -69,6 +70,7 @@ from chainrule.ops.reduce import (
     any,
     argmax,
     argmin,
+    argsort,
     count_nonzero,
     cumsum,
     logsumexp,
@@ -77,9 +79,11 @@ from chainrule.ops.reduce import (
     min,
     norm,
     prod,
+    sort,
     std,
     sum,
     take_along_dim,
+    topk,
     var,
 )
 from chainrule.ops.shape import (
@@ -202,6 +206,10 @@ METHODS = (
     "round",
     "remainder",
     "floor_divide",
+    "sort",
+    "argsort",
+    "topk",
+    "nonzero",
 )
 
 bind_ops(sys.modules[__name__])

@@ -1078,8 +1078,27 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum()(*_pair(a, b))
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient)."""
+_NO_VALUE = object()
+
+
+def nonzero(x: Any, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one index tensor per dim."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    per_dim = np.nonzero(data.reshape(1) if data.ndim == 0 else data)
+    if as_tuple:
+        return tuple(_new(i.astype(np.int64)) for i in per_dim)
+    if data.ndim == 0:  # a 0-d tensor: one row of no coordinates if it is non-zero (torch's shape (n, 0))
+        return _new(np.zeros((len(per_dim[0]), 0), dtype=np.int64))
+    return _new(np.stack(per_dim, axis=1).astype(np.int64))
+
+
+def where(condition: Any, a: Any = _NO_VALUE, b: Any = _NO_VALUE) -> Any:
+    """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient). With only the
+    condition, its non-zero indices as a tuple, as ``torch.where(cond)``."""
+    if a is _NO_VALUE and b is _NO_VALUE:
+        return nonzero(condition, as_tuple=True)
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where() takes a condition and both a and b, or the condition alone")
     cond = condition.data if isinstance(condition, Tensor) else condition
     a, b = _pair(a, b)
     if backend._cupy is not None:  # the condition joins the data's device

@@ -231,9 +231,18 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """x · clip(x / 6 + 1/2, 0, 1); torch's gradient at the kinks is that of the closed clip (-0.5 at -3)."""
+    """x · clip(x / 6 + 1/2, 0, 1); gradient 0 at -3 and 1 at 3, as torch's."""
     x = as_tensor(input, "hardswish")
-    return x * ops.clamp(x / 6 + 0.5, 0.0, 1.0)
+    return x * Hardtanh(0.0, 1.0)(x / 6 + 0.5)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (torch's formula: each side normalized
+    first), broadcasting x1 and x2."""
+    a, b = as_tensor(x1, "cosine_similarity"), as_tensor(x2, "cosine_similarity", "x2")
+    na = ops.clamp(ops.norm(a, 2, dim, keepdim=True), min=eps)
+    nb = ops.clamp(ops.norm(b, 2, dim, keepdim=True), min=eps)
+    return ((a / na) * (b / nb)).sum(dim=dim)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
