@@ -131,3 +131,39 @@ def index_select_gather_and_take_rows(lib: Lib) -> dict:
     rows = x[lib.tensor([2, 0])]
     (g.sum() + (rows * 2).sum()).backward()
     return {"gather": g, "rows": rows, "grad": x.grad}
+
+
+@program
+def index_pairs_negative_and_ellipsis_lists(lib: Lib) -> dict:
+    out = _read(lib, CUBE, lambda L: ([0, 1], [1, 2]))
+    out.update({f"neg_{k}": v for k, v in _read(lib, CUBE, lambda L: (-1, [0, -1])).items()})
+    out.update({f"ell_{k}": v for k, v in _read(lib, CUBE, lambda L: (Ellipsis, [3, 0])).items()})
+    out.update({f"mask2d_{k}": v for k, v in _read(lib, CUBE, lambda L: (slice(None), L.tensor(CUBE[0] > 5))).items()})
+    out.update(
+        {
+            f"t0d_{k}": v
+            for k, v in _read(lib, CUBE, lambda L: (L.tensor(1), slice(None), L.tensor([0, 0]))).items()
+        }
+    )
+    return out
+
+
+@program
+def index_repeated_write_is_not_accumulated(lib: Lib) -> dict:
+    x = lib.arr(np.zeros(3))
+    x[[0, 0, 2]] += 1.0
+    y = lib.arr(np.zeros(3))
+    y.index_put_((lib.tensor([0, 0, 2]),), lib.arr([1.0, 2.0, 3.0]), accumulate=True)
+    z = lib.arr(np.zeros((2, 3)))
+    z.index_add_(1, lib.tensor([0, 0, 2]), lib.arr(np.ones((2, 3))))
+    return {"x": x, "y": y, "z": z}
+
+
+@program
+def setitem_with_tensor_value_gradient(lib: Lib) -> dict:
+    base = lib.arr(np.zeros((3, 3)))
+    v = lib.arr([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    y = base.clone()
+    y[:, [2, 0]] = v
+    (y * lib.arr(np.arange(9.0).reshape(3, 3))).sum().backward()
+    return {"y": y, "gv": v.grad, "y_rg": y.requires_grad}
