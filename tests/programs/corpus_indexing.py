@@ -138,7 +138,12 @@ def index_pairs_negative_and_ellipsis_lists(lib: Lib) -> dict:
     out = _read(lib, CUBE, lambda L: ([0, 1], [1, 2]))
     out.update({f"neg_{k}": v for k, v in _read(lib, CUBE, lambda L: (-1, [0, -1])).items()})
     out.update({f"ell_{k}": v for k, v in _read(lib, CUBE, lambda L: (Ellipsis, [3, 0])).items()})
-    out.update({f"mask2d_{k}": v for k, v in _read(lib, CUBE, lambda L: (slice(None), L.tensor(CUBE[0] > 5))).items()})
+    out.update(
+        {
+            f"mask2d_{k}": v
+            for k, v in _read(lib, CUBE, lambda L: (slice(None), L.tensor(CUBE[0] > 5))).items()
+        }
+    )
     out.update(
         {
             f"t0d_{k}": v
