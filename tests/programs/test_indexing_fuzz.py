@@ -1,5 +1,5 @@
-"""Random indexing keys (ints, 0-d tensors, slices, lists, index tensors, masks, None, Ellipsis) read and written
-on torch and chainrule: same values, same shapes, same gradients, same exception types."""
+"""Random indexing keys (ints, 0-d tensors, slices, lists, index tensors, masks, None, Ellipsis), read and
+written on torch and chainrule: same values, same shapes, same gradients, same exception types."""
 
 from __future__ import annotations
 
