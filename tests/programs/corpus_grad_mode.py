@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 
 from corpus_harness import Lib, outcome, program
 
@@ -172,4 +173,24 @@ def requires_grad_of_results(lib: Lib) -> dict:
         "detach": x.detach().requires_grad,
         "grad_fn_none": (c * 2).grad_fn is None,
         "has_grad_fn": (x * 2).grad_fn is not None,
+    }
+
+
+@program
+def detect_anomaly_backward_nan_and_forward_difference(lib: Lib) -> dict:
+    """Both raise on a NaN made in backward; chainrule also checks forward (promises.md section 1)."""
+    from corpus_harness import documented  # noqa: PLC0415
+
+    x = lib.arr([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that anomaly mode is slow
+        with lib.autograd.detect_anomaly():
+            y = x.sqrt() * 0  # forward finite, backward 0 * inf = nan
+            backward = outcome(lambda: y.sum().backward())
+            forward = outcome(lambda: lib.arr([-1.0]).sqrt())
+    kind = getattr(forward, "kind", "no error")
+    return {
+        "backward": backward,
+        "forward": documented(lib, kind, torch="no error", chainrule="RuntimeError"),
+        "enabled_after": lib.is_anomaly_enabled(),
     }
