@@ -157,11 +157,18 @@ def index_pairs_negative_and_ellipsis_lists(lib: Lib) -> dict:
 def index_repeated_write_is_not_accumulated(lib: Lib) -> dict:
     x = lib.arr(np.zeros(3))
     x[[0, 0, 2]] += 1.0
+    w = lib.arr(np.zeros((2, 2)))
+    w[lib.tensor([1, 1]), 0] -= lib.arr([1.0, 5.0])
+    return {"x": x, "w": w}
+
+
+@program
+def index_put_and_index_add_accumulate(lib: Lib) -> dict:
     y = lib.arr(np.zeros(3))
     y.index_put_((lib.tensor([0, 0, 2]),), lib.arr([1.0, 2.0, 3.0]), accumulate=True)
     z = lib.arr(np.zeros((2, 3)))
     z.index_add_(1, lib.tensor([0, 0, 2]), lib.arr(np.ones((2, 3))))
-    return {"x": x, "y": y, "z": z}
+    return {"y": y, "z": z}
 
 
 @program
