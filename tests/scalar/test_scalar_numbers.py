@@ -149,3 +149,16 @@ def test_no_float_raises_an_exception(a: float):
         x = Scalar(a).requires_grad_()
         fn(x).backward()
         assert isinstance(x.derivative, float)
+
+
+@given(st.lists(finite, min_size=3, max_size=3), st.lists(st.floats(-1, 1), min_size=4, max_size=4))
+def test_a_neuron_computes_what_python_floats_compute(xs: list[float], ws: list[float]):
+    """The same expression on Scalars and on floats (with ``math``) gives the same bits, ``if`` included."""
+
+    def neuron(x: list, w: list, tanh, relu):  # noqa: ANN001, ANN202
+        out = tanh(sum((wi * xi for wi, xi in zip(w[:3], x)), w[3]))
+        return relu(out) if out > 0 else out * 0.5
+
+    floats = neuron(xs, ws, math.tanh, lambda v: max(v, 0.0))
+    scalars = neuron([Scalar(v) for v in xs], [Scalar(v) for v in ws], Scalar.tanh, Scalar.relu)
+    assert scalars.data == floats
