@@ -143,3 +143,34 @@ def grad_data_zero_old_tutorial_style(lib: Lib) -> dict:
     w.data[...] = lib.arr([5.0, 6.0])
     (w * 3).sum().backward()
     return {"w": w, "grad": w.grad, "old_style": old_style}
+
+
+@program
+def inplace_operator_rules(lib: Lib) -> dict:
+    x = lib.arr([1.0, 2.0, 3.0])
+    alias = x
+    alias += 1.0
+    grid = lib.arr(np.zeros((2, 3)))
+    grid += x  # broadcasts into grid
+    i = lib.tensor([1, 2])
+    f32 = lib.tensor([1.0, 2.0])
+    f32 += lib.arr([0.5, 0.5])  # float64 into float32 stays float32
+
+    def widen() -> None:
+        y = lib.arr([1.0, 2.0, 3.0])
+        y += lib.arr(np.ones((2, 3)))
+
+    def int_plus_float() -> None:
+        j = lib.tensor([1, 2])
+        j += 0.5
+
+    i *= 3
+    return {
+        "x": x,
+        "alias_is_x": alias is x,
+        "grid": grid,
+        "widen": outcome(widen),
+        "int_float": outcome(int_plus_float),
+        "i": i,
+        "f32": f32,
+    }
