@@ -109,3 +109,46 @@ def loss_reductions_and_l1_mse_grads(lib: Lib) -> dict:
     ]
     sum(o.sum() for o in outs).backward()
     return {"outs": outs, "grad": x.grad}
+
+
+@program
+def cross_entropy_on_sequences_and_ignore_index(lib: Lib) -> dict:
+    rng = np.random.default_rng(41)
+    logits = lib.arr(rng.standard_normal((2, 3, 4)), requires_grad=True)  # (N, C, d)
+    target = lib.tensor([[0, 2, -100, 1], [1, 1, 0, -100]])
+    a = lib.F.cross_entropy(logits, target)
+    b = lib.F.cross_entropy(logits, target, label_smoothing=0.2, reduction="sum")
+    c = lib.nn.CrossEntropyLoss(reduction="none")(logits, target)
+    (a + b + c.sum()).backward()
+    return {"a": a, "b": b, "c": c, "grad": logits.grad}
+
+
+@program
+def kl_div_bce_weight_and_nll_weights(lib: Lib) -> dict:
+    rng = np.random.default_rng(42)
+    x = lib.arr(rng.standard_normal((3, 4)), requires_grad=True)
+    p = lib.F.softmax(lib.arr(rng.standard_normal((3, 4))), dim=1)
+    kl = lib.F.kl_div(lib.F.log_softmax(x, dim=1), p, reduction="batchmean")
+    probs = lib.sigmoid(x)
+    bce = lib.F.binary_cross_entropy(
+        probs, lib.arr((rng.random((3, 4)) > 0.5) * 1.0), weight=lib.arr([1.0, 2.0, 0.5, 1.0])
+    )
+    nll = lib.F.nll_loss(lib.F.log_softmax(x, 1), lib.tensor([3, 0, 1]), weight=lib.arr([0.2, 1.0, 1.0, 3.0]))
+    (kl + bce + nll).backward()
+    return {"kl": kl, "bce": bce, "nll": nll, "grad": x.grad}
+
+
+@program
+def pooling_and_conv_options(lib: Lib) -> dict:
+    rng = np.random.default_rng(43)
+    x = lib.arr(rng.standard_normal((1, 4, 5, 5)), requires_grad=True)
+    w = lib.arr(rng.standard_normal((4, 2, 3, 3)), requires_grad=True)
+    outs = [
+        lib.F.max_pool2d(x, 2, ceil_mode=True),
+        lib.F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+        lib.F.adaptive_avg_pool2d(x, (2, 3)),
+        lib.F.conv2d(x, w, stride=2, padding=1, dilation=1, groups=2),
+        lib.F.conv2d(x, w[:, :, :2, :2].repeat(1, 2, 1, 1), dilation=2),
+    ]
+    sum((o * o).sum() for o in outs).backward()
+    return {"shapes": [o.shape for o in outs], "outs": outs, "gx": x.grad, "gw": w.grad}
