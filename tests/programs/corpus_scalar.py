@@ -298,3 +298,46 @@ def micrograd_expression_on_tensors(lib: Lib) -> dict:
     g += 10.0 / f
     g.backward()
     return {"g": g, "da": a.grad, "db": b.grad}
+
+
+@program
+def scalar_optimizers_and_losses_against_torch(lib: Lib) -> dict:
+    """chainrule.scalar's SGD, Momentum, Adam and losses against torch.optim and torch's F on 0-d tensors."""
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((6, 2))
+    ys = (xs[:, 0] > 0).astype(float)
+    out = {}
+    for name in ("sgd", "momentum", "adam"):
+        w = [S(lib, v) for v in rng.standard_normal(3)]
+        if lib.is_torch:
+            opt = {
+                "sgd": lambda p: lib.optim.SGD(p, lr=0.1),
+                "momentum": lambda p: lib.optim.SGD(p, lr=0.1, momentum=0.9),
+                "adam": lambda p: lib.optim.Adam(p, lr=0.1),
+            }[name](w)
+        else:
+            from chainrule.scalar import optim  # noqa: PLC0415
+
+            opt = {
+                "sgd": lambda p: optim.SGD(p, lr=0.1),
+                "momentum": lambda p: optim.Momentum(p, lr=0.1, momentum=0.9),
+                "adam": lambda p: optim.Adam(p, lr=0.1),
+            }[name](w)
+        losses = []
+        for _ in range(5):
+            opt.zero_grad()
+            logits = [w[0] * float(x0) + w[1] * float(x1) + w[2] for x0, x1 in xs]
+            if lib.is_torch:
+                loss = lib.F.binary_cross_entropy_with_logits(lib.stack(logits), lib.arr(ys))
+                loss = loss + lib.F.mse_loss(lib.stack([z.sigmoid() for z in logits]), lib.arr(ys))
+            else:
+                from chainrule.scalar import losses as L  # noqa: PLC0415, N812
+
+                loss = L.binary_cross_entropy_with_logits(logits, list(ys)) + L.mse(
+                    [z.sigmoid() for z in logits], list(ys)
+                )
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+        out[name] = {"losses": losses, "w": [float(v) for v in w]}
+    return out
