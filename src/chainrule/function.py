@@ -232,10 +232,11 @@ class Function:
         for i, (t, v) in enumerate(zip(self.inputs, versions)):  # type: ignore[arg-type]
             if t._vbox[0] == v:
                 continue
-            # A recorded in-place op rebound ``t`` to a new creator; this function, which does not read its
-            # input's value (``x * 2``, ``x + c``), takes the tensor standing for ``t`` as it saw it, so its
-            # gradient flows where it did then (``c += c + 1`` in the micrograd README, as in torch).
-            earlier = None if self.uses_inputs else _version_of(t, v)
+            # A recorded in-place op rebound ``t`` to a new creator; this function, which neither reads its
+            # input's value (``x * 2``, ``x + c``) nor shares its memory (a view changed with it), takes the
+            # tensor standing for ``t`` as it saw it: its gradient flows where it did then, as in torch
+            # (``c += c + 1`` in the micrograd README).
+            earlier = None if self.uses_inputs or self.is_view else _version_of(t, v)
             if earlier is not None:
                 self.inputs[i] = earlier  # type: ignore[index]  (the list the engine holds: fixed in place)
             # Any other changed input is an error: its value is needed, or (a non-leaf) its gradient would

@@ -56,6 +56,10 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+class _ScalarError(RuntimeError, ValueError):
+    """torch's RuntimeError for ``item()`` of several elements (a ValueError too, as chainrule raised)."""
+
+
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
     "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a "
@@ -384,7 +388,10 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+            raise _ScalarError(
+                f"item(): a Tensor with {self.data.size} elements cannot be converted to Scalar "
+                f"(shape {self.shape})"
+            )
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:

@@ -61,7 +61,18 @@ from chainrule.ops.elementwise import (
     to_device,
     where,
 )
-from chainrule.ops.index import gather, getitem, index_select, inplace, masked_fill, setitem_
+from chainrule.ops.index import (
+    gather,
+    getitem,
+    index_add,
+    index_add_,
+    index_put,
+    index_put_,
+    index_select,
+    inplace,
+    masked_fill,
+    setitem_,
+)
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.reduce import (
     all,
@@ -210,6 +221,10 @@ METHODS = (
     "argsort",
     "topk",
     "nonzero",
+    "index_put",
+    "index_put_",
+    "index_add",
+    "index_add_",
 )
 
 bind_ops(sys.modules[__name__])

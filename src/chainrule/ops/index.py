@@ -8,6 +8,7 @@ that needs the old values raises instead of silently using the new ones.
 from __future__ import annotations
 
 import weakref
+from builtins import max as builtins_max
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,7 @@ def torch_steps(key: Any, ndim: int) -> tuple[Any, ...]:
             basic.append(k)
             rest.extend([slice(None)] * (ndim - used))
         elif _is_int(k):
-            basic.append(k)
+            basic.append(int(k))  # a 0-d index array would be advanced indexing (a copy) in NumPy
         elif k is None or isinstance(k, slice):
             basic.append(k)
             rest.append(slice(None))
@@ -409,3 +410,35 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
     old = _snapshot(t)
     _rebind(t, SetItem(key, torch_steps(key, t.ndim))(old, v.to(t.device, t.dtype)), old)
+
+
+def index_put_(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``t[indices] = values``; with ``accumulate=True``, ``t[indices] += values`` where repeated indices
+    add up (torch's ``index_put_``). Differentiable like the other in-place ops."""
+    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    if not accumulate:
+        setitem_(t, key, values)
+        return t
+    key = key_to_device(normalize_key(key), t.data)
+    steps = torch_steps(key, t.ndim)
+    shape = _index(t.data, steps).shape
+    v = values if isinstance(values, Tensor) else _new(as_array(values, t.dtype))
+    v = v.to(t.dtype) if v.dtype != t.dtype else v
+    if v.shape != shape:
+        v = v.broadcast_to(shape)
+    return inplace(t, "add", GetItemGrad(key, t.shape, steps)(v))  # the scatter-add of GetItem's backward
+
+
+def index_add_(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
+    """torch's ``index_add_``: ``t[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
+    dim = dim % builtins_max(t.ndim, 1)
+    key = (slice(None),) * dim + (index,)
+    return index_put_(t, key, source if alpha == 1 else source * alpha, accumulate=True)
+
+
+def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    return index_put_(t.clone(), indices, values, accumulate)
+
+
+def index_add(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
+    return index_add_(t.clone(), dim, index, source, alpha)

@@ -226,7 +226,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     ):
         raise ShapeError(
             f"shape '{list(target)}' is invalid for input of size {x.data.size} "
-            f"(reshape of a tensor of shape {x.shape})"
+            f"(reshape of a tensor of shape {x.shape} to {target})"
         )
     return Reshape(target)(x)
 
