@@ -192,3 +192,18 @@ def dtype_conversions(lib: Lib) -> dict:
         "mixed": (lib.tensor([1, 2]) + 0.5).dtype,
         "div": (lib.tensor([1, 2]) / 2).dtype,
     }
+
+
+@program
+def dtype_names(lib: Lib) -> dict:
+    names = ["float16", "float32", "float64", "half", "float", "double", "int8", "uint8", "int16", "int32"]
+    names += ["int64", "int", "long", "bool", "short", "complex64", "bfloat16"]
+    present = {n: hasattr(lib, n) for n in names}
+    made = {
+        n: lib.tensor([1, 0], dtype=getattr(lib, n)).dtype for n in names if present[n] and n != "bfloat16"
+    }
+    return {
+        "present": present,
+        "made": made,
+        "is_floating": lib.float64.is_floating_point if lib.is_torch else True,
+    }
