@@ -22,14 +22,14 @@ def keys(draw: Any) -> list[tuple[str, Any]]:
     i = 0
     while i < len(SHAPE):
         n = SHAPE[i]
-        kind = draw(st.sampled_from(["int", "slice", "list", "tensor", "none", "stop", "mask"]))
+        kind = draw(st.sampled_from(["int", "int_tensor", "slice", "list", "tensor", "none", "stop", "mask"]))
         if kind == "stop":
             break
         if kind == "none":
             items.append(("none", None))
             continue
-        if kind == "int":
-            items.append(("int", draw(st.integers(-n, n - 1))))
+        if kind in ("int", "int_tensor"):  # a 0-d integer tensor indexes like an int in torch
+            items.append((kind, draw(st.integers(-n, n - 1))))
         elif kind == "slice":
             items.append(("slice", slice(draw(st.integers(0, n - 1)), None, draw(st.sampled_from([1, 2])))))
         elif kind in ("list", "tensor"):
@@ -37,8 +37,9 @@ def keys(draw: Any) -> list[tuple[str, Any]]:
         else:
             items.append(("mask", draw(st.lists(st.booleans(), min_size=n, max_size=n))))
         i += 1
-    if draw(st.booleans()):  # an Ellipsis anywhere: it may stand for no dim at all
-        items.insert(draw(st.integers(0, len(items))), ("ellipsis", None))
+    if draw(st.booleans()):  # an Ellipsis: anywhere when it stands for no dim, else after the items
+        at = draw(st.integers(0, len(items))) if i == len(SHAPE) else len(items)
+        items.insert(at, ("ellipsis", None))
     return items
 
 
@@ -49,7 +50,7 @@ def _key(m: Any, items: list[tuple[str, Any]]) -> tuple:
             out.append(Ellipsis)
         elif kind == "none":
             out.append(None)
-        elif kind == "tensor":
+        elif kind in ("tensor", "int_tensor"):
             out.append(m.tensor(v))
         elif kind == "mask":
             out.append(m.tensor(v))
@@ -140,3 +141,20 @@ def test_writes_with_ints_and_lists_like_torch(key: tuple, torch: Any) -> None:
     t = torch.zeros(2, 3, 4)
     t[key] = torch.tensor(v, dtype=torch.float32)
     np.testing.assert_array_equal(c.numpy(), t.numpy())
+
+
+def test_index_put_accumulate_and_index_add_like_torch(torch: Any) -> None:
+    def run(m: Any) -> list[np.ndarray]:
+        y = m.zeros(3, dtype=m.float64)
+        y.index_put_((m.tensor([0, 0, 2]),), m.tensor([1.0, 2.0, 3.0], dtype=m.float64), accumulate=True)
+        z = m.zeros((2, 3), dtype=m.float64)
+        z.index_add_(1, m.tensor([0, 0, 2]), m.ones((2, 3), dtype=m.float64), alpha=2)
+        a = m.ones(3, dtype=m.float64, requires_grad=True)
+        v = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        w = a * 1
+        w.index_put_((m.tensor([1, 1]),), v * v, accumulate=True)
+        (w * m.tensor([1.0, 2.0, 3.0], dtype=m.float64)).sum().backward()
+        return [y.numpy(), z.numpy(), w.detach().numpy(), a.grad.numpy(), v.grad.numpy()]
+
+    for o, t in zip(run(cr), run(torch)):
+        np.testing.assert_array_equal(o, t)
