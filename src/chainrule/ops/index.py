@@ -59,21 +59,25 @@ def _is_int(k: Any) -> bool:
 def torch_steps(key: Any, ndim: int) -> tuple[Any, ...]:
     """``key`` as NumPy keys applied one after the other, with torch's meaning.
 
-    torch reads an integer as basic indexing (a select) even next to index arrays, NumPy as one more index
-    array: ``x[0, :, [0, 1]]`` on shape (2, 3, 4) is (3, 2) in torch but (2, 3) in NumPy. When both kinds
-    are present, the integers (and slices, None) go first as a view, then the arrays index what is left.
+    Two rules differ when index arrays are present. torch reads an integer as basic indexing (a select)
+    even next to index arrays, NumPy as one more index array: ``x[0, :, [0, 1]]`` on shape (2, 3, 4) is
+    (3, 2) in torch but (2, 3) in NumPy; so the integers (and slices, None) go first as a view, then the
+    arrays index what is left. And an Ellipsis standing for no dim does not separate index arrays in torch
+    (it does in NumPy): it is written out as the slices it stands for.
     """
     items = key if isinstance(key, tuple) else (key,)
-    if not (any(_is_int(k) for k in items) and _is_advanced(items)):
+    if not _is_advanced(items):
         return (key,)
-    used = sum(k.ndim if _is_mask(k) else 1 for k in items if k is not None and k is not Ellipsis)
+    if any(k is Ellipsis for k in items):
+        used = sum(k.ndim if _is_mask(k) else 1 for k in items if k is not None and k is not Ellipsis)
+        at = next(i for i, k in enumerate(items) if k is Ellipsis)
+        items = (*items[:at], *[slice(None)] * (ndim - used), *items[at + 1 :])
+    if not any(_is_int(k) for k in items):
+        return (items,)
     basic: list[Any] = []
     rest: list[Any] = []
     for k in items:
-        if k is Ellipsis:
-            basic.append(k)
-            rest.extend([slice(None)] * (ndim - used))
-        elif _is_int(k):
+        if _is_int(k):
             basic.append(int(k))  # a 0-d index array would be advanced indexing (a copy) in NumPy
         elif k is None or isinstance(k, slice):
             basic.append(k)
