@@ -150,3 +150,14 @@ def float_of_a_tensor_that_requires_grad_warns(lib: Lib) -> dict:
     if lib.is_torch:
         found = [("UserWarning", (True,))]
     return {"value": value, "warned": found[:1], "detached_quiet": warned(lambda: float((x * 2).detach()))[1]}
+
+
+@program
+def bool_tensor_as_an_index(lib: Lib) -> dict:
+    items = ["no", "yes"]
+    flag = lib.tensor(True)
+    return {
+        "index": outcome(lambda: items[flag]),
+        "int": int(flag),
+        "sum": (lib.tensor([True, True]).sum()).item(),
+    }

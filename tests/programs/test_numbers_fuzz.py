@@ -25,7 +25,8 @@ def as_number(lib, value: float, dtype: str) -> dict:  # noqa: ANN001
         "float": outcome(lambda: float(t)),
         "int": outcome(lambda: int(t)),
         "bool": outcome(lambda: bool(t)),
-        "index": outcome(lambda: operator.index(t)),
+        # a bool tensor as an index is the corpus program bool_tensor_as_an_index
+        "index": outcome(lambda: operator.index(t)) if dtype != "bool" else None,
         "item": outcome(lambda: t.item()),
         "compare": outcome(lambda: bool(t > 0.5)),
     }
