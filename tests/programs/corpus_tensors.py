@@ -174,3 +174,20 @@ def inplace_operator_rules(lib: Lib) -> dict:
         "i": i,
         "f32": f32,
     }
+
+
+@program
+def tensor_from_lists_of_numbers_and_tensors(lib: Lib) -> dict:
+    zero_d = [lib.arr(1.5), lib.arr(2.5)]
+    return {
+        "floats": lib.tensor([0.5, 1.5]),
+        "nested": lib.tensor([[1, 2], [3, 4]]),
+        "zero_d_tensors": lib.tensor([float(t) for t in zero_d]),
+        "stacked": lib.stack(zero_d),
+        "ragged": outcome(lambda: lib.tensor([[1.0, 2.0], [3.0]])),
+        "string": outcome(lambda: lib.tensor(["a"])),
+        "empty": lib.tensor([]).shape,
+        "np_float32": lib.tensor(np.array([1.0], dtype=np.float32)).dtype,
+        "np_int32": lib.tensor(np.array([1], dtype=np.int32)).dtype,
+        "dtype_kw": lib.tensor([1, 2], dtype=lib.float64),
+    }
