@@ -2,11 +2,11 @@
 
 A program is ``def prog(lib) -> dict``. ``lib`` is a :class:`Lib`: the library module itself (``lib.tensor``,
 ``lib.float64``, ``lib.no_grad``...) plus the few namespaces whose paths differ between the two libraries
-(``lib.F`` is ``nn.functional``, ``lib.data`` is ``torch.utils.data`` / ``chainrule.data``). Every value in
-the
-returned dict is turned into plain Python/NumPy by :func:`plain` and compared by :func:`assert_same`: tensors
-by dtype name, shape and values (float64 to 1e-12), Python scalars by type and value, exceptions (caught with
-:func:`outcome`) by type, warnings by category and by the key phrases a program asks for.
+(``lib.F`` is ``nn.functional``, ``lib.data`` is ``torch.utils.data`` / ``chainrule.data``). Every value
+in the returned dict is turned into plain Python/NumPy by :func:`plain` and compared by :func:`assert_same`:
+tensors by dtype name, shape and values (float64 to 1e-12), Python scalars by type and value, exceptions
+(caught with :func:`outcome`) by type, warnings by category and by the key phrases a program asks for
+(:func:`warned`). A deliberate difference listed in docs/promises.md is asserted with :func:`documented`.
 
 Register a program with ``@program`` (or ``@program(xfail="FINDINGS line")`` for a divergence that is not
 fixed yet: the test is then a strict expected failure).
@@ -70,6 +70,7 @@ class Lib:
 
 
 def libraries() -> tuple[Lib, Lib]:
+    """torch and chainrule, in that order (torch's results are the expected ones)."""
     return Lib("torch", importlib.import_module("torch")), Lib(
         "chainrule", importlib.import_module("chainrule")
     )
