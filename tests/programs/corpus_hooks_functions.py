@@ -225,3 +225,15 @@ def detach_shares_and_detach_inplace(lib: Lib) -> dict:
     with lib.no_grad():
         x.mul_(2)
     return {"d": d, "d_rg": d.requires_grad, "same_memory": bool((d == x).all())}
+
+
+@program
+def second_backward_without_retain_graph(lib: Lib) -> dict:
+    x = lib.arr([1.0, 2.0], requires_grad=True)
+    cheap = (x * 2).sum()  # saves no tensor: torch lets it run twice
+    cheap.backward()
+    again = outcome(lambda: cheap.backward())
+    costly = (x * x).sum()  # saves x: the second pass needs retain_graph
+    costly.backward()
+    refused = outcome(lambda: costly.backward())
+    return {"again": again, "refused": refused, "grad": x.grad}
