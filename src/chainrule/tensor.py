@@ -22,6 +22,10 @@ _ops: Any = None  # chainrule.ops, bound by bind_ops() when it loads (ops import
 _DEFAULT_FLOAT = np.float32
 
 
+class _StringsError(ValueError, TypeError):
+    """Strings as tensor data: torch's ValueError (and the TypeError chainrule raised before)."""
+
+
 def _dtype_error(data: Any) -> TypeError:
     return TypeError(
         f"cannot make a Tensor from {type(data).__name__}: expected a number, a (nested) list, or an array"
@@ -49,6 +53,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             array = array.astype(np.complex64)
     else:
         raise _dtype_error(data)
+    if array.dtype.kind in "US":  # torch's ValueError for strings
+        raise _StringsError(f"too many dimensions 'str': cannot make a Tensor from strings ({data!r:.60})")
     if array.dtype.kind not in "biufc":
         raise TypeError(f"cannot make a Tensor of dtype {array.dtype} (from {type(data).__name__})")
     if dtype is not None:
@@ -239,7 +245,8 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
-        self._retains_grad = True
+        if self.creator is not None:  # a leaf keeps its gradient anyway (torch: a no-op, retains_grad False)
+            self._retains_grad = True
 
     @property
     def retains_grad(self) -> bool:
@@ -444,7 +451,7 @@ class Tensor:
         return self.data.reshape(()).item()
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:  # bool too, as in torch
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
