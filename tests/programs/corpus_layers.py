@@ -118,3 +118,40 @@ def embedding_padding_idx_and_max_pool_indices(lib: Lib) -> dict:
     a = lib.F.avg_pool1d(x, 3, stride=1, padding=1)
     (y.sum() + a.sum()).backward()
     return {"g_emb": emb.weight.grad, "y": y, "a": a, "gx": x.grad}
+
+
+@program
+def layer_sweep_forward_backward(lib: Lib) -> dict:
+    nn = lib.nn
+    rng = np.random.default_rng(26)
+    cases = {
+        "conv1d": (nn.Conv1d(2, 3, 3, stride=2, padding=1), (2, 2, 7)),
+        "conv3d": (nn.Conv3d(1, 2, 2), (1, 1, 3, 3, 3)),
+        "convT1d": (nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=1), (1, 2, 4)),
+        "convT2d": (nn.ConvTranspose2d(2, 1, 2, stride=2, padding=1), (1, 2, 3, 3)),
+        "bilinear_in": (nn.Linear(4, 3, bias=False), (2, 4)),
+        "avgpool1d": (nn.AvgPool1d(2), (1, 2, 6)),
+        "adaptive1d": (nn.AdaptiveAvgPool1d(4), (1, 2, 7)),
+        "maxpool3d": (nn.MaxPool3d(2), (1, 1, 4, 4, 4)),
+        "avgpool3d": (nn.AvgPool3d(2, stride=1), (1, 1, 3, 3, 3)),
+        "batchnorm3d": (nn.BatchNorm3d(2), (2, 2, 2, 2, 2)),
+        "identity": (nn.Identity(), (2, 3)),
+        "flatten_dims": (nn.Flatten(1, 2), (2, 3, 4, 1)),
+        "gru_cell": (nn.GRUCell(3, 2), (4, 3)),
+        "lstm_cell": (nn.LSTMCell(3, 2), (4, 3)),
+    }
+    out = {}
+    for name, (module, shape) in cases.items():
+        module = seeded(lib, module, seed=len(name))
+        x = lib.arr(rng.standard_normal(shape), requires_grad=True)
+        y = module(x)
+        y = y[0] if isinstance(y, tuple) else y
+        (y * y).sum().backward()
+        grads = {n: p.grad for n, p in module.named_parameters()}
+        out[name] = {"y": y, "gx": x.grad, "grads": grads}
+    bil = seeded(lib, nn.Bilinear(2, 3, 4))
+    a, b = lib.arr(rng.standard_normal((2, 2)), requires_grad=True), lib.arr(rng.standard_normal((2, 3)))
+    z = bil(a, b)
+    z.sum().backward()
+    out["bilinear"] = {"z": z, "ga": a.grad, "gw": bil.weight.grad}
+    return out
