@@ -113,3 +113,23 @@ def dataloader_collates_python_floats(lib: Lib) -> dict:
         "x": xb.double(),
         "y": yb,
     }
+
+
+@program
+def grad_and_requires_grad_assignment_rules(lib: Lib) -> dict:
+    x = lib.arr([1.0, 2.0], requires_grad=True)
+    y = x * 2
+
+    def set_attr(obj, name, value):  # noqa: ANN001, ANN202
+        setattr(obj, name, value)
+        return getattr(obj, name)
+
+    return {
+        "non_leaf_off": outcome(lambda: set_attr(y, "requires_grad", False)),
+        "non_leaf_on": outcome(lambda: set_attr(y, "requires_grad", True)),
+        "grad_ok": outcome(lambda: set_attr(x, "grad", lib.arr([0.5, 0.5]))),
+        "grad_shape": outcome(lambda: set_attr(x, "grad", lib.arr([1.0, 2.0, 3.0]))),
+        "grad_dtype": outcome(lambda: set_attr(x, "grad", lib.tensor([1, 2]))),
+        "grad_none": outcome(lambda: set_attr(x, "grad", None)),
+        "leaf_off": outcome(lambda: set_attr(x, "requires_grad", False)),
+    }
