@@ -338,3 +338,24 @@ def module_forward_pre_hook_and_chaining(lib: Lib) -> dict:
     plain = model(x)
     same = model.requires_grad_(False) is model and model.train() is model and model.double() is model
     return {"doubled": doubled, "plain": plain, "chain_returns_self": same}
+
+
+@program
+def module_attribute_assignment_rules(lib: Lib) -> dict:
+    def assign(obj, name, value):  # noqa: ANN001, ANN202
+        setattr(obj, name, value)
+        return [n for n, _ in obj.named_parameters()] + [n for n, _ in obj.named_buffers()]
+
+    lin = lib.nn.Linear(2, 2)
+    bn = lib.nn.BatchNorm1d(2)
+    return {
+        "tensor_over_param": outcome(lambda: assign(lin, "weight", lib.arr(np.zeros((2, 2))))),
+        "none_over_param": outcome(lambda: assign(lib.nn.Linear(2, 2), "bias", None)),
+        "param_over_param": outcome(
+            lambda: assign(lin, "weight", lib.nn.Parameter(lib.arr(np.ones((2, 2)))))
+        ),
+        "tensor_over_buffer": outcome(lambda: assign(bn, "running_mean", lib.arr([1.0, 2.0]))),
+        "module_over_param": outcome(lambda: assign(lin, "bias", lib.nn.ReLU())),
+        "plain_attr": outcome(lambda: assign(lin, "note", 3)),
+        "bias_none_forward": lib.nn.Linear(2, 1, bias=False).bias is None,
+    }
