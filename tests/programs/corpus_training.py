@@ -419,3 +419,36 @@ def optimizer_closure_and_bad_hyper_parameters(lib: Lib) -> dict:
         "empty": outcome(lambda: lib.optim.SGD([], lr=0.1)),
         "nesterov_no_momentum": outcome(lambda: lib.optim.SGD([w], lr=0.1, nesterov=True)),
     }
+
+
+@program
+def reduce_lr_on_plateau_loop(lib: Lib) -> dict:
+    ReduceLROnPlateau = lib.optim.lr_scheduler.ReduceLROnPlateau  # noqa: N806
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.5, 0.6, 0.7, 0.8, 0.9, 0.49, -0.1, -0.1, -0.1005, -0.2]
+    out = {}
+    for name, kwargs in {
+        "default": {"patience": 1},
+        "max_abs": {"mode": "max", "threshold_mode": "abs", "threshold": 0.05, "patience": 0, "factor": 0.5},
+        "cooldown_min_lr": {"patience": 0, "cooldown": 2, "min_lr": 0.02, "factor": 0.5},
+    }.items():
+        w = lib.arr([1.0], requires_grad=True)
+        opt = lib.optim.SGD([w], lr=0.1)
+        sched = ReduceLROnPlateau(opt, **kwargs)
+        trace = []
+        for m in metrics:
+            opt.zero_grad()
+            (w**2).sum().backward()
+            opt.step()
+            sched.step(lib.arr(m) if len(trace) % 2 else m)
+            trace.append(opt.param_groups[0]["lr"])
+        out[name] = {
+            "trace": trace,
+            "best": sched.best,
+            "bad": sched.num_bad_epochs,
+            "last": sched.get_last_lr(),
+        }
+    w = lib.arr([1.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1)
+    out["bad_factor"] = outcome(lambda: ReduceLROnPlateau(opt, factor=1.5))
+    out["bad_mode"] = outcome(lambda: ReduceLROnPlateau(opt, mode="up"))
+    return out
