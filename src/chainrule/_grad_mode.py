@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -57,11 +58,30 @@ class _GradModeContext:
     def __call__(self, fn: F) -> F:
         if not callable(fn):
             raise TypeError(f"{type(self).__name__}() decorates a function, got {type(fn).__name__}")
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_generator(self, fn: F) -> F:
+        """A generator's body runs a step at a time: each step runs in the mode (as torch does)."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            gen = fn(*args, **kwargs)
+            sent = None
+            while True:
+                with self._fresh():
+                    try:
+                        item = gen.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                sent = yield item
 
         return wrapper  # type: ignore[return-value]
 

@@ -232,6 +232,15 @@ def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses(m: Any) ->
         assert c() and not m.is_grad_enabled()
 
 
+def test_a_decorated_generator_runs_each_step_in_the_mode(m: Any) -> None:
+    @m.no_grad()
+    def steps() -> Any:
+        for _ in range(2):
+            yield m.is_grad_enabled()
+
+    assert list(steps()) == [False, False] and m.is_grad_enabled()
+
+
 def test_grad_mode_is_per_thread(m: Any) -> None:
     seen = []
     with m.no_grad():
