@@ -452,3 +452,23 @@ def reduce_lr_on_plateau_loop(lib: Lib) -> dict:
     out["bad_factor"] = outcome(lambda: ReduceLROnPlateau(opt, factor=1.5))
     out["bad_mode"] = outcome(lambda: ReduceLROnPlateau(opt, mode="up"))
     return out
+
+
+@program
+def manual_weight_decay_imul_and_idiv_on_parameters(lib: Lib) -> dict:
+    """Decoupled weight decay by hand (``p *= 1 - lr * wd``) and a max-norm projection (``p /= norm``)."""
+    x, y = regression_data(seed=12)
+    x, y = lib.arr(x), lib.arr(y)
+    model = seeded(lib, lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 1)), scale=1.0)
+    ids = [id(p) for p in model.parameters()]
+    for _ in range(8):
+        model.zero_grad()
+        lib.F.mse_loss(model(x), y).backward()
+        with lib.no_grad():
+            for p in model.parameters():
+                p *= 1 - 0.05 * 0.1
+                p -= 0.05 * p.grad
+                norm = p.norm()
+                if norm > 1.5:
+                    p /= norm / 1.5
+    return {**params(model), "same_objects": ids == [id(p) for p in model.parameters()]}
