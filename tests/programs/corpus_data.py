@@ -218,3 +218,22 @@ def batch_sampler_refuses_batch_size(lib: Lib) -> dict:
         "with_bs": outcome(lambda: lib.data.DataLoader(ds, batch_size=2, batch_sampler=[[0]])),
         "with_shuffle": outcome(lambda: lib.data.DataLoader(ds, shuffle=True, batch_sampler=[[0]])),
     }
+
+
+@program
+def dataloader_worker_options_as_in_tutorials(lib: Lib) -> dict:
+    ds = lib.data.TensorDataset(lib.arr(np.arange(6.0)))
+
+    def total(**kwargs) -> float:  # noqa: ANN003
+        return sum(b[0].sum().item() for b in lib.data.DataLoader(ds, batch_size=4, **kwargs))
+
+    return {
+        # built, not iterated (torch would start worker processes)
+        "workers": len(
+            lib.data.DataLoader(ds, batch_size=4, num_workers=2, persistent_workers=True, prefetch_factor=2)
+        ),
+        "init_fn": total(worker_init_fn=lambda worker_id: None, timeout=0),
+        "persistent_without_workers": outcome(lambda: total(persistent_workers=True)),
+        "prefetch_without_workers": outcome(lambda: total(prefetch_factor=2)),
+        "negative_timeout": outcome(lambda: total(timeout=-1)),
+    }

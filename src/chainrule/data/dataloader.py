@@ -122,8 +122,9 @@ class DataLoader:
     ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``. ``device`` moves every batch there
     (``Tensor.to``).
     A ``TensorDataset`` (or ``Subset`` of one) with the default collate is batched with one fancy index per
-    tensor instead of per-sample collation. Loading is in-process: ``num_workers``/``pin_memory`` are accepted
-    for source compatibility with torch and ignored.
+    tensor instead of per-sample collation. Loading is in-process: ``num_workers``, ``pin_memory`` and the
+    other worker options (``timeout``, ``worker_init_fn``, ``prefetch_factor``, ``persistent_workers``...)
+    are accepted for source compatibility with torch, checked as torch checks them, and otherwise ignored.
 
     >>> import chainrule as cr
     >>> from chainrule.data import TensorDataset
@@ -143,8 +144,15 @@ class DataLoader:
         collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: Any = None,
         *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         seed: int | None = None,
         device: Any = None,
     ) -> None:
@@ -164,6 +172,14 @@ class DataLoader:
             batch_size = None  # as torch: the batches come from batch_sampler
         if num_workers < 0:
             raise ValueError(f"num_workers option should be non-negative, got {num_workers}")
+        # The worker options are accepted for torch's signature and checked by its rules (loading stays
+        # in-process, so worker_init_fn is never called: as in torch with num_workers=0).
+        if timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified with num_workers > 0")
+        if num_workers == 0 and persistent_workers:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if batch_size is None and drop_last:
             raise ValueError(
                 "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
