@@ -177,7 +177,7 @@ def _recorded_step(
     if _grad_state.anomaly:
         _check_backward_anomaly(f, gxs)
     for i, (x, gx) in enumerate(zip(inputs, gxs)):
-        if gx is None or not x.requires_grad:
+        if gx is None or not x._requires_grad:
             continue
         if not isinstance(gx, Tensor):
             gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
@@ -238,7 +238,7 @@ def run_backward(
                 captured[key] = run_hooks(t, g) if hooks and key in hooks else g
         return captured
     for t, g in pending.values():
-        if (t.creator is None and t.requires_grad) or retain_all or t._retains_grad:
+        if (t.creator is None and t._requires_grad) or retain_all or t._retains_grad:
             if hooks and id(t) in hooks:
                 g = run_hooks(t, g)
             # A recorded clone: the same differentiable value, in an array no other tensor shares.
@@ -340,7 +340,7 @@ def _run_arrays(
                 if anomaly:
                     _check_backward_anomaly(f, gxs)
                 for x, gx in zip(inputs, gxs):
-                    if gx is None or not x.requires_grad:
+                    if gx is None or not x._requires_grad:
                         continue
                     xdata = x._data
                     if (
@@ -381,7 +381,7 @@ def _run_arrays(
         return captured
     for t, g, owned in pending.values():
         if t.creator is None:
-            if not t.requires_grad:
+            if not t._requires_grad:
                 continue
         elif not (retain_all or t._retains_grad):
             continue
@@ -401,7 +401,7 @@ def _run_arrays(
         buf = old._data
         if (
             buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
-            and old.creator is None and not old.requires_grad
+            and old.creator is None and not old._requires_grad
             and _getrefcount(buf) == 3  # old._data, `buf`, and getrefcount's own argument
             and buf.flags.writeable
         ):  # fmt: skip

@@ -67,7 +67,7 @@ class Function:
                 ys = self.forward(x0._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = x0.requires_grad
+            need = x0._requires_grad
         elif n == 2:
             x0, x1 = inputs
             if x0.__class__ is not Tensor and not isinstance(x0, Tensor):
@@ -81,7 +81,7 @@ class Function:
                 ys = self.forward(x0._data, x1._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = x0.requires_grad or x1.requires_grad
+            need = x0._requires_grad or x1._requires_grad
         else:
             tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
             if _backend._cupy is not None and n > 1:
@@ -90,7 +90,7 @@ class Function:
                 ys = self.forward(*[t._data for t in tensors])
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = any(t.requires_grad for t in tensors)
+            need = any(t._requires_grad for t in tensors)
         state = _grad_state
         if ys.__class__ is tuple:
             return self._finish_multi(tensors, ys, need)
@@ -99,7 +99,7 @@ class Function:
         out = _tensor_new(Tensor)  # chainrule.tensor._new, inlined: a call frame is ~5% of a tiny op
         out._data = ys
         out._grad = out.creator = out.name = None
-        out.requires_grad = out._retains_grad = False
+        out._requires_grad = out._retains_grad = False
         out.generation = 0
         out._vbox = tensors[0]._vbox if self.is_view else [0]
         anomaly = state.anomaly
@@ -114,17 +114,17 @@ class Function:
                 generation = x0.generation
                 if x1.generation > generation:
                     generation = x1.generation
-                r0, r1 = x0.requires_grad, x1.requires_grad
+                r0, r1 = x0._requires_grad, x1._requires_grad
                 if r0 is True:
                     self.needs_input_grad = _NEED_TT if r1 is True else _NEED_TF if r1 is False else (r0, r1)
                 else:
                     self.needs_input_grad = _NEED_FT if r0 is False and r1 is True else (r0, r1)
             else:
                 generation = max(t.generation for t in tensors)
-                self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+                self.needs_input_grad = tuple(t._requires_grad for t in tensors)
             self.generation = generation
             if ys.dtype.kind in "fc":
-                out.requires_grad = True
+                out._requires_grad = True
                 out.creator = self
                 out.generation = generation + 1
             self.inputs = tensors
@@ -162,11 +162,11 @@ class Function:
             self.generation = max(t.generation for t in tensors)
             for o in outputs:
                 if o.data.dtype.kind in "fc":
-                    o.requires_grad = True
+                    o._requires_grad = True
                     o.creator = self
                     o.generation = self.generation + 1
             self.inputs = tensors
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            self.needs_input_grad = tuple(t._requires_grad for t in tensors)
             self._output_refs = [weakref.ref(o) for o in outputs]
             self._epoch = _mutations[0]
             self._input_versions = [t._vbox[0] for t in tensors]

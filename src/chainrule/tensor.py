@@ -132,7 +132,7 @@ def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     t._data = data
     t._grad = None
     t.creator = None
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     t.name = None
     t.generation = 0
     t._retains_grad = False
@@ -153,8 +153,8 @@ class Tensor:
 
     # ``_prior`` (set only by recorded in-place ops, else unset): weak references to the tensors standing for
     # this one's earlier values, for functions recorded before those ops (see Function._check_versions).
-    __slots__ = ("__weakref__", "_data", "_grad", "_prior", "_retains_grad", "_vbox", "creator", "generation",
-                 "name", "requires_grad")  # fmt: skip
+    __slots__ = ("__weakref__", "_data", "_grad", "_prior", "_requires_grad", "_retains_grad", "_vbox",
+                 "creator", "generation", "name")  # fmt: skip
 
     # NumPy defers binary operators to us (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -174,7 +174,7 @@ class Tensor:
         self.generation = 0
         self._retains_grad = False
         self._vbox = [0]
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -203,8 +203,20 @@ class Tensor:
             )
         if not requires_grad and self.creator is not None:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    # Read through a C getter (hot); the engine writes the slot. Assigning is torch's rule: leaves only.
+    requires_grad = property(operator.attrgetter("_requires_grad"), doc="Whether gradients flow to it.")
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.creator is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        self.requires_grad_(bool(value))
 
     @property
     def grad(self) -> Tensor | None:
@@ -223,7 +235,13 @@ class Tensor:
             value = Tensor(as_array(value, self.data.dtype if floating else None))
         if value.shape != self.shape:
             raise RuntimeError(
-                f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}"
+                f"attempting to assign a gradient of size {value.shape} to a tensor of size {self.shape} "
+                "(shapes must match)"
+            )
+        if value.dtype != self.dtype and self.dtype.kind in _FLOAT_KINDS:
+            raise RuntimeError(
+                f"attempting to assign a gradient with dtype {value.dtype} to a tensor with dtype "
+                f"{self.dtype}"
             )
         self._grad = value
 
@@ -272,7 +290,7 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         self.creator = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.generation = 0
         return self
 

@@ -454,3 +454,19 @@ def test_backward_inputs_accumulates_only_those(torch: Any) -> None:
     ours, theirs = _both(run, torch)
     assert ours[0] == theirs[0] is True
     np.testing.assert_array_equal(ours[1], theirs[1])
+
+
+def test_requires_grad_and_grad_assignment_rules(m: Any) -> None:
+    x = m.ones(2, requires_grad=True)
+    y = x * 2
+    for flag in (False, True):
+        with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+            y.requires_grad = flag
+    with pytest.raises(RuntimeError):
+        m.tensor([1, 2]).requires_grad = True
+    d = x.detach()
+    d.requires_grad = True
+    assert d.requires_grad and d.is_leaf
+    for bad in (m.tensor([1, 2]), m.ones(3), m.ones(2, dtype=m.float64)):
+        with pytest.raises(RuntimeError, match="attempting to assign a gradient"):
+            x.grad = bad

@@ -131,7 +131,7 @@ class Function:
         _fix_saved_outputs(ctx, node.returned, outs)
         for returned, o in zip(node.returned, outs):
             if id(returned) in ctx._non_differentiable:
-                o.requires_grad, o.creator = False, None
+                o._requires_grad, o.creator = False, None
         return out
 
 

@@ -264,7 +264,7 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
         priors.append(weakref.ref(old))
     t.creator = out.creator
     t.generation = out.generation
-    t.requires_grad = out.requires_grad
+    t._requires_grad = out._requires_grad
     if out.creator is not None:
         out.creator._output_refs = [_weak(t)]
     bump_version(t)
