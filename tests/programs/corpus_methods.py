@@ -197,13 +197,7 @@ def dtype_conversions(lib: Lib) -> dict:
 @program
 def dtype_names(lib: Lib) -> dict:
     names = ["float16", "float32", "float64", "half", "float", "double", "int8", "uint8", "int16", "int32"]
-    names += ["int64", "int", "long", "bool", "short", "complex64", "bfloat16"]
+    names += ["int64", "int", "long", "bool", "short", "complex64"]  # not bfloat16: NumPy has none
     present = {n: hasattr(lib, n) for n in names}
-    made = {
-        n: lib.tensor([1, 0], dtype=getattr(lib, n)).dtype for n in names if present[n] and n != "bfloat16"
-    }
-    return {
-        "present": present,
-        "made": made,
-        "is_floating": lib.float64.is_floating_point if lib.is_torch else True,
-    }
+    made = {n: lib.tensor([1, 0], dtype=getattr(lib, n)).dtype for n in names if present[n]}
+    return {"present": present, "made": made}
