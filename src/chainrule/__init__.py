@@ -4,7 +4,7 @@
 >>> x = cr.tensor(0.5, dtype="float64", requires_grad=True)
 >>> y = cr.square(cr.exp(cr.square(x)))
 >>> y.backward()
->>> round(float(x.grad), 12)
+>>> print(f"{x.grad.item():.12f}")
 3.297442541400
 
 Only NumPy is imported here; optional libraries (matplotlib, tqdm, safetensors, torch, onnx, cupy) load on
@@ -20,8 +20,10 @@ from chainrule._autograd import grad
 from chainrule._grad_mode import (
     detect_anomaly,
     enable_grad,
+    inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -63,8 +65,20 @@ bool_ = _np.bool_
 long = _np.int64
 half = _np.float16
 double = _np.float64
+int8 = _np.int8
+int16 = _np.int16
+uint8 = _np.uint8
+short = _np.int16
+complex64 = _np.complex64
+complex128 = _np.complex128
+# torch's short names (``cr.float`` is float32, ``cr.int`` int32, ``cr.bool`` bool): they shadow the builtins
+# in this module only, which does not call them.
+float = _np.float32  # noqa: A001
+int = _np.int32  # noqa: A001
+bool = _np.bool_  # noqa: A001
 
 _LAZY = {
+    "autograd": "chainrule.autograd",
     "testing": "chainrule.testing",
     "nn": "chainrule.nn",
     "optim": "chainrule.optim",
@@ -127,8 +141,10 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "hessian",
+    "inference_mode",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "jacobian",
     "linspace",

@@ -21,7 +21,7 @@ from chainrule._quiet import quiet_on as _quiet_on
 from chainrule._skeleton import free_inputs as _free_inputs
 from chainrule.backend import zeros as _zeros
 from chainrule.function import _FREED, _NUMERIC_SCALARS, Function
-from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version
+from chainrule.tensor import Tensor, _mutations, _new, as_array, bump_version, hooks, run_hooks
 
 
 def _as_grad(g: Any, like: Tensor, what: str) -> Tensor:
@@ -141,6 +141,7 @@ def _recorded_step(
     wanted: set[int] | None,
     captured: dict[int, Tensor],
     retain_graph: bool,
+    retain_all: bool = False,
 ) -> None:
     """Run one function's ``backward`` as recorded tensor ops and hand its input gradients on."""
     inputs = f.inputs
@@ -155,11 +156,13 @@ def _recorded_step(
             gys.append(None)
             continue
         g = entry[1]
+        if hooks and id(o) in hooks:
+            g = run_hooks(o, g)
         if wanted is not None:
             if id(o) in wanted:
                 captured[id(o)] = g
-        elif o._retains_grad:
-            o._grad = g if o._grad is None else o._grad + g
+        elif retain_all or o._retains_grad:
+            o._grad = g.clone() if o._grad is None else o._grad + g
         gys.append(g)
     if len(refs) > 1 and any(g is None for g in gys):  # not `None in gys`: it calls Tensor.__eq__
         gys = [
@@ -175,7 +178,7 @@ def _recorded_step(
     if _grad_state.anomaly:
         _check_backward_anomaly(f, gxs)
     for i, (x, gx) in enumerate(zip(inputs, gxs)):
-        if gx is None or not x.requires_grad:
+        if gx is None or not x._requires_grad:
             continue
         if not isinstance(gx, Tensor):
             gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
@@ -200,16 +203,18 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     capture: Sequence[Tensor] | None = None,
+    retain_all: bool = False,
 ) -> dict[int, Tensor]:
     """Backpropagate ``seeds`` from ``outputs``.
 
     Without ``capture``, leaf gradients are accumulated into ``.grad`` (``Tensor.backward``). With it, the
     gradients of the captured tensors are returned by id and no ``.grad`` is touched (``chainrule.grad``).
+    ``retain_all`` (DeZero's ``backward(retain_grad=True)``) keeps every non-leaf's gradient in ``.grad``.
     With ``create_graph`` every step is a recorded tensor op; without it (the usual case) the pass runs on
     arrays, see ``_run_arrays``: same gradients, less Python per step.
     """
     if not create_graph:
-        return _run_arrays(outputs, seeds, retain_graph, capture)
+        return _run_arrays(outputs, seeds, retain_graph, capture, retain_all)
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [tensor, grad]
     schedule = _Schedule()
     wanted = None if capture is None else {id(t) for t in capture}
@@ -227,20 +232,27 @@ def run_backward(
     with set_grad_enabled(True), np.errstate(all="ignore"):  # once per pass: its ~1 µs does not matter
         while schedule:
             for f in schedule.pop_generation():
-                _recorded_step(f, pending, schedule, wanted, captured, retain_graph)
+                _recorded_step(f, pending, schedule, wanted, captured, retain_graph, retain_all)
     if wanted is not None:
-        for key, (_t, g) in pending.items():
+        for key, (t, g) in pending.items():
             if key in wanted:
-                captured[key] = g
+                captured[key] = run_hooks(t, g) if hooks and key in hooks else g
         return captured
     for t, g in pending.values():
-        if (t.creator is None and t.requires_grad) or t._retains_grad:
-            t._grad = g if t._grad is None else t._grad + g
+        if (t.creator is None and t._requires_grad) or retain_all or t._retains_grad:
+            if hooks and id(t) in hooks:
+                g = run_hooks(t, g)
+            # A recorded clone: the same differentiable value, in an array no other tensor shares.
+            t._grad = g.clone() if t._grad is None else t._grad + g
     return captured
 
 
 def _run_arrays(
-    outputs: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool, capture: Sequence[Tensor] | None
+    outputs: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    retain_graph: bool,
+    capture: Sequence[Tensor] | None,
+    retain_all: bool = False,
 ) -> dict[int, Tensor]:
     """``run_backward`` without ``create_graph``: nothing is recorded, so gradients travel as bare arrays.
 
@@ -262,9 +274,9 @@ def _run_arrays(
     for out, g in zip(outputs, seeds):
         entry = pending.get(id(out))
         if entry is None:
-            pending[id(out)] = [out, g.data, False]
+            pending[id(out)] = [out, g._data, False]
         else:
-            entry[1] = _fresh_sum(entry[1], g.data)
+            entry[1] = _fresh_sum(entry[1], g._data)
             entry[2] = True
         if out.creator is not None:
             schedule.push(out.creator)
@@ -287,11 +299,13 @@ def _run_arrays(
                     g = None
                     if entry is not None:
                         g = entry[1]
+                        if hooks and id(o) in hooks:
+                            g = run_hooks(o, _new(g))._data
                         if wanted is not None:
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
-                        elif o._retains_grad:
-                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                        elif retain_all or o._retains_grad:
+                            o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                     if f._epoch != mutations[0]:  # _check_versions's own first test, inlined
                         f._check_versions()  # compares f's own inputs and outputs; raises if one changed
                     if g is not None and f._backward_arrays is not None and not anomaly:
@@ -309,11 +323,13 @@ def _run_arrays(
                             gys.append(None)
                             continue
                         g = entry[1]
+                        if hooks and id(o) in hooks:
+                            g = run_hooks(o, _new(g))._data
                         if wanted is not None:
                             if id(o) in wanted:
                                 captured[id(o)] = _new(g)
-                        elif o._retains_grad:
-                            o._grad = _new(g) if o._grad is None else _new(_fresh_sum(o._grad.data, g))
+                        elif retain_all or o._retains_grad:
+                            o._grad = _new(_owned_copy(g) if o._grad is None else _fresh_sum(o._grad.data, g))
                         gys.append(_new(g))
                     if any(g is None for g in gys):
                         gys = [
@@ -325,9 +341,9 @@ def _run_arrays(
                 if anomaly:
                     _check_backward_anomaly(f, gxs)
                 for x, gx in zip(inputs, gxs):
-                    if gx is None or not x.requires_grad:
+                    if gx is None or not x._requires_grad:
                         continue
-                    xdata = x.data
+                    xdata = x._data
                     if (
                         gx.__class__ is not np.ndarray
                         or gx.shape != xdata.shape
@@ -360,27 +376,34 @@ def _run_arrays(
         state.grad_enabled = previous
         _quiet_off(token)
     if wanted is not None:
-        for key, (_t, g, _owned) in pending.items():
+        for key, (t, g, _owned) in pending.items():
             if key in wanted:
-                captured[key] = _new(g)
+                captured[key] = run_hooks(t, _new(g)) if hooks and key in hooks else _new(g)
         return captured
-    for t, g, _owned in pending.values():
+    for t, g, owned in pending.values():
         if t.creator is None:
-            if not t.requires_grad:
+            if not t._requires_grad:
                 continue
-        elif not t._retains_grad:
+        elif not (retain_all or t._retains_grad):
             continue
+        # a hook sees (and may replace) this pass's gradient, before it is accumulated
+        if hooks and id(t) in hooks:
+            hooked = run_hooks(t, _new(g))._data
+            if hooked is not g:
+                g, owned = hooked, False
         old = t._grad
         if old is None:
-            t._grad = _new(g)
+            # ``.grad`` is the user's to write (zero_(), +=): an array this pass summed is ours to hand over;
+            # any other may be a read-only broadcast view, the seed, or shared with another input (Add).
+            t._grad = _new(g if owned else _owned_copy(g))
             continue
         # Accumulate in place, as torch does, when the old grad owns its array outright: a plain tensor whose
         # writable, non-view array has no other reference (not shared with another grad, nor viewed).
-        buf = old.data
+        buf = old._data
         if (
             buf.__class__ is np.ndarray and buf.base is None and buf.dtype is g.dtype and buf.shape == g.shape
-            and old.creator is None and not old.requires_grad
-            and _getrefcount(buf) == 3  # old.data, `buf`, and getrefcount's own argument
+            and old.creator is None and not old._requires_grad
+            and _getrefcount(buf) == 3  # old._data, `buf`, and getrefcount's own argument
             and buf.flags.writeable
         ):  # fmt: skip
             buf += g
@@ -388,6 +411,11 @@ def _run_arrays(
         else:
             t._grad = _new(_fresh_sum(buf, g))
     return captured
+
+
+def _owned_copy(g: Any) -> Any:
+    """A writable, C-contiguous copy of the gradient array ``g`` (NumPy or CuPy)."""
+    return g.copy(order="C")
 
 
 def _checked(f: Function, gxs: Any) -> tuple:
@@ -435,8 +463,10 @@ def backward(
     grad_outputs: Sequence[Any] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    retain_grad: bool = False,
 ) -> None:
-    """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad``."""
+    """``torch.autograd.backward``: accumulate gradients of ``outputs`` into the leaves' ``.grad`` (and, with
+    DeZero's ``retain_grad=True``, into every intermediate tensor's too)."""
     if grad_outputs is None and not create_graph and len(outputs) == 1:  # fast path: loss.backward()
         out = outputs[0]
         data = getattr(out, "data", None)
@@ -446,14 +476,14 @@ def backward(
         ):  # fmt: skip
             one = np.array(1, data.dtype)
             seed = _new(one.reshape(data.shape) if data.ndim else one)
-            _run_arrays(outputs, (seed,), bool(retain_graph), None)
+            _run_arrays(outputs, (seed,), bool(retain_graph) or retain_grad, None, retain_grad)
             return
     seeds = _seed_grads(outputs, grad_outputs)
-    retain = bool(create_graph if retain_graph is None else retain_graph)
+    retain = bool(create_graph if retain_graph is None else retain_graph) or retain_grad
     if create_graph:
-        run_backward(outputs, seeds, retain, True)
+        run_backward(outputs, seeds, retain, True, retain_all=retain_grad)
     else:
-        _run_arrays(outputs, seeds, retain, None)
+        _run_arrays(outputs, seeds, retain, None, retain_grad)
 
 
 def grad(

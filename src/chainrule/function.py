@@ -64,10 +64,10 @@ class Function:
                 x0 = Tensor(x0)
             tensors = [x0]
             try:
-                ys = self.forward(x0.data)
+                ys = self.forward(x0._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = x0.requires_grad
+            need = x0._requires_grad
         elif n == 2:
             x0, x1 = inputs
             if x0.__class__ is not Tensor and not isinstance(x0, Tensor):
@@ -76,30 +76,30 @@ class Function:
                 x1 = Tensor(x1)
             tensors = [x0, x1]
             if _backend._cupy is not None:  # free until CuPy is loaded: before that, everything is on the CPU
-                _backend.check_same_device([x0.data, x1.data], self.name)
+                _backend.check_same_device([x0._data, x1._data], self.name)
             try:
-                ys = self.forward(x0.data, x1.data)
+                ys = self.forward(x0._data, x1._data)
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = x0.requires_grad or x1.requires_grad
+            need = x0._requires_grad or x1._requires_grad
         else:
             tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
             if _backend._cupy is not None and n > 1:
                 _backend.check_same_device([t.data for t in tensors], self.name)
             try:
-                ys = self.forward(*[t.data for t in tensors])
+                ys = self.forward(*[t._data for t in tensors])
             except ValueError as exc:
                 raise self._forward_error(exc, tensors) from None
-            need = any(t.requires_grad for t in tensors)
+            need = any(t._requires_grad for t in tensors)
         state = _grad_state
         if ys.__class__ is tuple:
             return self._finish_multi(tensors, ys, need)
         if ys.__class__ is not np.ndarray:
             ys = _as_output(ys)
         out = _tensor_new(Tensor)  # chainrule.tensor._new, inlined: a call frame is ~5% of a tiny op
-        out.data = ys
+        out._data = ys
         out._grad = out.creator = out.name = None
-        out.requires_grad = out._retains_grad = False
+        out._requires_grad = out._retains_grad = False
         out.generation = 0
         out._vbox = tensors[0]._vbox if self.is_view else [0]
         anomaly = state.anomaly
@@ -114,17 +114,17 @@ class Function:
                 generation = x0.generation
                 if x1.generation > generation:
                     generation = x1.generation
-                r0, r1 = x0.requires_grad, x1.requires_grad
+                r0, r1 = x0._requires_grad, x1._requires_grad
                 if r0 is True:
                     self.needs_input_grad = _NEED_TT if r1 is True else _NEED_TF if r1 is False else (r0, r1)
                 else:
                     self.needs_input_grad = _NEED_FT if r0 is False and r1 is True else (r0, r1)
             else:
                 generation = max(t.generation for t in tensors)
-                self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+                self.needs_input_grad = tuple(t._requires_grad for t in tensors)
             self.generation = generation
             if ys.dtype.kind in "fc":
-                out.requires_grad = True
+                out._requires_grad = True
                 out.creator = self
                 out.generation = generation + 1
             self.inputs = tensors
@@ -162,11 +162,11 @@ class Function:
             self.generation = max(t.generation for t in tensors)
             for o in outputs:
                 if o.data.dtype.kind in "fc":
-                    o.requires_grad = True
+                    o._requires_grad = True
                     o.creator = self
                     o.generation = self.generation + 1
             self.inputs = tensors
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            self.needs_input_grad = tuple(t._requires_grad for t in tensors)
             self._output_refs = [weakref.ref(o) for o in outputs]
             self._epoch = _mutations[0]
             self._input_versions = [t._vbox[0] for t in tensors]
@@ -230,9 +230,18 @@ class Function:
                 if t is None or t._vbox[0] == self._output_versions[0]:
                     return
         for i, (t, v) in enumerate(zip(self.inputs, versions)):  # type: ignore[arg-type]
-            # A changed non-leaf input is an error even when its value is not read: if an in-place op rebound
-            # it to a new creator, its gradient would flow through that op instead of the one this op saw.
-            if t._vbox[0] != v and (self.uses_inputs or t.creator is not None):
+            if t._vbox[0] == v:
+                continue
+            # A recorded in-place op rebound ``t`` to a new creator; this function, which neither reads its
+            # input's value (``x * 2``, ``x + c``) nor shares its memory (a view changed with it), takes the
+            # tensor standing for ``t`` as it saw it: its gradient flows where it did then, as in torch
+            # (``c += c + 1`` in the micrograd README).
+            earlier = None if self.uses_inputs or self.is_view else _version_of(t, v)
+            if earlier is not None:
+                self.inputs[i] = earlier  # type: ignore[index]  (the list the engine holds: fixed in place)
+            # Any other changed input is an error: its value is needed, or (a non-leaf) its gradient would
+            # flow through the op that changed it instead of the one this function saw.
+            elif self.uses_inputs or t.creator is not None:
                 raise RuntimeError(_modified_message(self, f"input {i}", t, v))
         if self.uses_outputs:
             for i, (ref, v) in enumerate(zip(self._output_refs, self._output_versions)):
@@ -280,6 +289,15 @@ _FREED = (
     "Trying to backward through the graph a second time (or to read saved tensors after they were freed). "
     "Pass retain_graph=True to the first backward() if you need to backward twice."
 )
+
+
+def _version_of(t: Tensor, version: int) -> Tensor | None:
+    """The tensor that stood for ``t`` at ``version`` before a recorded in-place op rebound it, if alive."""
+    for ref in getattr(t, "_prior", ()):
+        earlier = ref()
+        if earlier is not None and earlier._vbox[0] == version:
+            return earlier
+    return None
 
 
 def _modified_message(f: Function, which: str, t: Tensor, saved: int) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import operator
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from numbers import Number
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,10 @@ if TYPE_CHECKING:
 _FLOAT_KINDS = "fc"
 _ops: Any = None  # chainrule.ops, bound by bind_ops() when it loads (ops import Tensor, so not here)
 _DEFAULT_FLOAT = np.float32
+
+
+class _StringsError(ValueError, TypeError):
+    """Strings as tensor data: torch's ValueError (and the TypeError chainrule raised before)."""
 
 
 def _dtype_error(data: Any) -> TypeError:
@@ -47,12 +53,25 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             array = array.astype(np.complex64)
     else:
         raise _dtype_error(data)
+    if array.dtype.kind in "US":  # torch's ValueError for strings
+        raise _StringsError(f"too many dimensions 'str': cannot make a Tensor from strings ({data!r:.60})")
     if array.dtype.kind not in "biufc":
         raise TypeError(f"cannot make a Tensor of dtype {array.dtype} (from {type(data).__name__})")
     if dtype is not None:
         array = array.astype(np.dtype(dtype), copy=False)
     return array
 
+
+class _ScalarError(RuntimeError, ValueError):
+    """torch's RuntimeError for ``item()`` of several elements (a ValueError too, as chainrule raised)."""
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a "
+    "non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
+    "mistake, make sure you access the leaf Tensor instead."
+)
 
 #: Bumped with every version counter: a Function recorded since the last bump has inputs and outputs at the
 #: versions it saw, so backprop can skip its version check (one comparison instead of one per tensor).
@@ -65,13 +84,55 @@ def bump_version(t: Tensor) -> None:
     _mutations[0] += 1
 
 
+#: Gradient hooks (``register_hook``), by tensor id: ``[weakref to the tensor, {handle id: fn}]``. Kept
+#: out of the Tensor: tensors without hooks (nearly all) cost nothing; backprop looks only when not empty.
+hooks: dict[int, list[Any]] = {}
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, key: int) -> None:
+        self._key = key
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        entry = hooks.get(self._key)
+        if entry is not None:
+            entry[1].pop(self.id, None)
+            if not entry[1]:
+                del hooks[self._key]
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def run_hooks(t: Tensor, grad: Tensor) -> Tensor:
+    """``grad`` passed through ``t``'s hooks in registration order; a hook returning a tensor replaces it."""
+    for fn in list(hooks[id(t)][1].values()):
+        out = fn(grad)
+        if out is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"a gradient hook must return a Tensor or None, got {type(out).__name__}")
+            if out.shape != grad.shape:
+                raise RuntimeError(f"hook returned a gradient of shape {out.shape}, expected {grad.shape}")
+            grad = out
+    return grad
+
+
 def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Fast constructor for op outputs: no validation."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t._grad = None
     t.creator = None
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     t.name = None
     t.generation = 0
     t._retains_grad = False
@@ -90,30 +151,48 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_grad", "_retains_grad", "_vbox", "creator", "data", "generation", "name",
-                 "requires_grad")  # fmt: skip
+    # ``_prior`` (set only by recorded in-place ops, else unset): weak references to the tensors standing for
+    # this one's earlier values, for functions recorded before those ops (see Function._check_versions).
+    __slots__ = ("__weakref__", "_data", "_grad", "_prior", "_requires_grad", "_retains_grad", "_vbox",
+                 "creator", "generation", "name")  # fmt: skip
 
     # NumPy defers binary operators to us (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    data: np.ndarray
+    _data: np.ndarray
     creator: Function | None
     name: str | None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None
     ) -> None:
-        self.data = as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self._grad = None
         self.creator = None
         self.name = name
         self.generation = 0
         self._retains_grad = False
         self._vbox = [0]
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ the array
+    # ``data`` reads the slot ``_data`` through a C getter (reads are hot); the engine writes ``_data``.
+    data = property(operator.attrgetter("_data"), doc="The NumPy (or CuPy) array holding the values.")
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """``t.data = new``, as torch allows: a Tensor's array or an array, of any shape and dtype; the graph
+        is not told (that is what ``.data`` is for)."""
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not (isinstance(value, np.ndarray) or backend.is_cuda_array(value)):
+            raise TypeError(f"Tensor.data must be a Tensor or an array, got {type(value).__name__}")
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor.data cannot hold an array of dtype {value.dtype}")
+        self._data = value
 
     # ------------------------------------------------------------------ autograd state
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -124,12 +203,26 @@ class Tensor:
             )
         if not requires_grad and self.creator is not None:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    # Read through a C getter (hot); the engine writes the slot. Assigning is torch's rule: leaves only.
+    requires_grad = property(operator.attrgetter("_requires_grad"), doc="Whether gradients flow to it.")
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.creator is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        self.requires_grad_(bool(value))
 
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor), or None. Assigning an ndarray wraps it."""
+        if self._grad is None and self.creator is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -142,7 +235,13 @@ class Tensor:
             value = Tensor(as_array(value, self.data.dtype if floating else None))
         if value.shape != self.shape:
             raise RuntimeError(
-                f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}"
+                f"attempting to assign a gradient of size {value.shape} to a tensor of size {self.shape} "
+                "(shapes must match)"
+            )
+        if value.dtype != self.dtype and self.dtype.kind in _FLOAT_KINDS:
+            raise RuntimeError(
+                f"attempting to assign a gradient with dtype {value.dtype} to a tensor with dtype "
+                f"{self.dtype}"
             )
         self._grad = value
 
@@ -164,11 +263,24 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
-        self._retains_grad = True
+        if self.creator is not None:  # a leaf keeps its gradient anyway (torch: a no-op, retains_grad False)
+            self._retains_grad = True
 
     @property
     def retains_grad(self) -> bool:
         return self._retains_grad
+
+    def register_hook(self, hook: Any) -> RemovableHandle:
+        """Call ``hook(grad)`` each time this tensor's gradient is computed (before a leaf accumulates it in
+        ``.grad``); if it returns a Tensor, that is used instead. Returns a handle with ``.remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        key = id(self)
+        if key not in hooks:
+            hooks[key] = [weakref.ref(self, lambda _ref, key=key: hooks.pop(key, None)), {}]
+        handle = RemovableHandle(key)
+        hooks[key][1][handle.id] = hook
+        return handle
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph."""
@@ -178,20 +290,70 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         self.creator = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.generation = 0
         return self
 
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        retain_grad: bool = False,
+        inputs: Any = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` may be omitted only for single-element tensors. The graph is freed afterwards unless
-        ``retain_graph=True`` (which ``create_graph=True`` implies).
+        ``retain_graph=True`` (which ``create_graph=True`` implies). ``retain_grad=True`` (DeZero's flag)
+        keeps the gradient of every intermediate tensor too, and, as DeZero's backward, the graph. With
+        ``inputs`` (as torch), only those tensors' ``.grad`` are accumulated.
         """
+        if inputs is not None:
+            return self._backward_into(inputs, gradient, retain_graph, create_graph)
         run = _engine_backward if _engine_backward is not None else _load_engine_backward()
-        run([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        run([self], None if gradient is None else [gradient], retain_graph, create_graph, retain_grad)
+
+    def _backward_into(self, inputs: Any, gradient: Any, retain_graph: Any, create_graph: bool) -> None:
+        from chainrule._autograd import grad  # noqa: PLC0415
+
+        targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        gradients = None if gradient is None else [gradient]
+        grads = grad([self], targets, gradients, retain_graph, create_graph, allow_unused=True)
+        for t, g in zip(targets, grads):
+            if g is not None:
+                g = g if create_graph else _new(g._data.copy())  # owned, like every .grad
+                t._grad = g if t._grad is None else t._grad + g
+
+    # DeZero's names
+    def cleargrad(self) -> None:
+        """DeZero's name for forgetting the gradient (``self.grad = None``)."""
+        self._grad = None
+
+    def unchain(self) -> None:
+        """DeZero: cut this tensor from its creator (it becomes a leaf; the graph behind it is not freed)."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """DeZero: cut every tensor behind this one from its creator (truncated backprop in RNNs).
+
+        The graph must still be there: call it before ``backward()``, or after ``backward(retain_graph=True)``
+        or DeZero's ``backward(retain_grad=True)``; a plain ``backward()`` frees it (a RuntimeError here).
+        """
+        seen: set[int] = set()
+        funcs = [self.creator] if self.creator is not None else []
+        while funcs:
+            f = funcs.pop()
+            if f.inputs is None:
+                raise RuntimeError(
+                    "unchain_backward: backward() freed the graph behind this tensor; call unchain_backward()"
+                    " before backward(), or use backward(retain_graph=True) (or DeZero's retain_grad=True)"
+                )
+            for x in f.inputs:
+                if x.creator is not None and id(x.creator) not in seen:
+                    seen.add(id(x.creator))
+                    funcs.append(x.creator)
+                x.unchain()
 
     def zero_grad(self) -> None:
         self._grad = None
@@ -221,6 +383,12 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
+    def t(self) -> Tensor:
+        """torch's ``t()``: the transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
+
     @property
     def mT(self) -> Tensor:  # noqa: N802
         return _ops.transpose(self, -2, -1)
@@ -234,12 +402,21 @@ class Tensor:
     def numel(self) -> int:
         return int(self.data.size)
 
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self.data.dtype.kind == "c"
+
     def element_size(self) -> int:
         return self.data.itemsize
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ValueError(f"item() needs a single-element tensor, got shape {self.shape}")
+            raise _ScalarError(
+                f"item(): a Tensor with {self.data.size} elements cannot be converted to Scalar "
+                f"(shape {self.shape})"
+            )
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
@@ -269,19 +446,38 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+            how_many = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {how_many} is ambiguous")
         return bool(self.data.reshape(()))
 
     def __float__(self) -> float:
-        return float(self.item())
+        if self.requires_grad:  # as torch: the number is cut from the graph (Python shows it once per line)
+            warnings.warn(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                "Consider using tensor.detach() first.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.data.reshape(()).item()
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
-            raise TypeError(f"only integer single-element tensors can be used as an index, got {self.dtype}")
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:  # bool too, as in torch
+            raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number; others only with an empty spec, as torch."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__
 
@@ -359,6 +555,16 @@ class Tensor:
     def clone(self) -> Tensor:
         return _ops.clone(self)
 
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        from chainrule.nn.functional import softmax  # noqa: PLC0415  (nn loads on first use)
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        from chainrule.nn.functional import log_softmax  # noqa: PLC0415
+
+        return log_softmax(self, dim, dtype=dtype)
+
     def contiguous(self) -> Tensor:
         return self
 
@@ -392,6 +598,18 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ops.rpow(self, other)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
@@ -453,6 +671,26 @@ class Tensor:
 
     def div_(self, other: Any) -> Tensor:
         return _ops.inplace(self, "div", other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return _ops.inplace(self, "pow", exponent)
+
+    # ``p -= lr * p.grad`` must change ``p`` itself (the same object the optimizer or module holds), not
+    # rebind the name to a new tensor: these are real in-place ops, with torch's leaf and dtype rules.
+    def __iadd__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "sub", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "mul", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "div", other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return _ops.inplace(self, "pow", other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return _ops.inplace(self, "clamp", (min, max))

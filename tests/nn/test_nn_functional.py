@@ -86,11 +86,21 @@ def test_softmax_stable_at_large_logits(torch) -> None:
     assert y.dtype == np.float32 and np.isfinite(y.data).all() and np.isfinite(c.grad.data).all()
 
 
-def test_softmax_implicit_dim_and_dtype(torch) -> None:
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 3, 4), (2, 3, 4, 2)])
+def test_softmax_implicit_dim_warns_and_picks_torchs_dim(torch, fn: str, shape: tuple) -> None:
+    x = RNG.standard_normal(shape)
+    tf = torch.nn.functional
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {fn} has been deprecated") as ours:
+        y = getattr(F, fn)(cr.tensor(x))
+    assert ours[0].filename == __file__  # points at the caller, as torch's does
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {fn}"):
+        expected = getattr(tf, fn)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+
+
+def test_softmax_dtype_argument() -> None:
     x = RNG.standard_normal((2, 3))
-    np.testing.assert_allclose(
-        F.softmax(cr.tensor(x)).data, torch.softmax(torch.tensor(x), 1).numpy(), rtol=1e-12
-    )
     assert F.softmax(cr.tensor(x.astype(np.float32)), 1, dtype=np.float64).dtype == np.float64
 
 
@@ -259,3 +269,33 @@ def test_normalize_matches_torch(torch) -> None:
         [x],
         second_order=True,
     )
+
+
+@pytest.mark.parametrize("lo_hi", [(-1.0, 1.0), (0.0, 6.0)])
+def test_hardtanh_and_relu6_gradient_is_zero_at_the_clip_points(torch, lo_hi: tuple) -> None:
+    lo, hi = lo_hi
+    x = np.array([lo - 1, lo, (lo + hi) / 2, hi, hi + 1])
+    tf = torch.nn.functional
+    for ours, theirs in [
+        (lambda t: F.hardtanh(t, lo, hi), lambda t: tf.hardtanh(t, lo, hi)),
+        *([(F.relu6, tf.relu6)] if lo_hi == (0.0, 6.0) else []),
+    ]:
+        c, t = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ours(c).sum().backward()
+        theirs(t).sum().backward()
+        np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+class _Kinks(cr.nn.Module):
+    def forward(self, x):
+        return F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x) + F.hardswish(x) + cr.rsqrt(x * x + 1)
+
+
+def test_kink_activations_and_rsqrt_export_to_onnx(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    x = np.array([[-4.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 7.0]], dtype=np.float32)
+    cr.onnx.export(_Kinks(), cr.tensor(x), tmp_path / "k.onnx")
+    session = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, _Kinks()(cr.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)

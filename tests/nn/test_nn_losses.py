@@ -267,3 +267,39 @@ def test_legacy_size_average_and_reduce(torch) -> None:
     x, y = np.ones((2, 2)), np.zeros((2, 2))
     assert float(F.mse_loss(cr.tensor(x), cr.tensor(y), size_average=False)) == 4.0
     assert F.l1_loss(cr.tensor(x), cr.tensor(y), reduce=False).shape == (2, 2)
+
+
+@pytest.mark.parametrize("fn", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (4, 1)), ((4,), ())])
+def test_regression_losses_warn_on_different_sizes_then_broadcast_like_torch(
+    torch, fn: str, shapes: tuple
+) -> None:
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    phrase = "Using a target size .* that is different to the input size"
+    with pytest.warns(UserWarning, match=phrase) as ours:
+        got = getattr(F, fn)(cr.tensor(x), cr.tensor(t))
+    assert ours[0].filename == __file__
+    with pytest.warns(UserWarning, match=phrase):
+        expected = getattr(torch.nn.functional, fn)(torch.tensor(x), torch.tensor(t))
+    np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-12)
+
+
+def test_same_size_losses_do_not_warn(recwarn) -> None:
+    F.mse_loss(cr.zeros(3, 1), cr.ones(3, 1))
+    assert not [w for w in recwarn if "target size" in str(w.message)]
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_integer_logits_raise_like_torch(torch, fn: str) -> None:
+    with pytest.raises(NotImplementedError):
+        getattr(torch.nn.functional, fn)(torch.tensor([[1, 2]]), torch.tensor([0]))
+    with pytest.raises(NotImplementedError, match="not implemented for 'int64'"):
+        getattr(F, fn)(cr.tensor([[1, 2]]), cr.tensor([0]))
+
+
+def test_cross_entropy_float_targets_without_the_class_dim_raise_like_torch(torch) -> None:
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
+        torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.zeros(2))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
+        F.cross_entropy(cr.zeros(2, 3), cr.zeros(2))

@@ -729,6 +729,40 @@ def _max_dim(name: str) -> Callable[..., Any]:
     return call
 
 
+def draw_sort(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_side=1)
+    return (shape,), {"dim": _dim(data, len(shape)), "descending": data.draw(st.booleans())}
+
+
+def draw_topk(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    k = data.draw(st.integers(0, shape[d]), label="k")
+    return (shape,), {"k": k, "dim": d, "largest": data.draw(st.booleans())}
+
+
+def draw_index_put(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    """x (n, ...) and values (len(index), ...); repeated indices only with accumulate (torch's rule)."""
+    shape = _shape(data, min_dims=1, min_side=1)
+    accumulate = data.draw(st.booleans(), label="accumulate")
+    n = shape[0]
+    if accumulate:
+        index = np.array(data.draw(st.lists(st.integers(-n, n - 1), max_size=4)), dtype=np.int64)
+    else:
+        index = np.array(data.draw(st.permutations(list(range(n))))[: data.draw(st.integers(0, n))])
+    return (shape, (len(index), *shape[1:])), {"index": index.astype(np.int64), "accumulate": accumulate}
+
+
+def draw_index_add(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    n = shape[d]
+    index = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=4)), dtype=np.int64)
+    source = list(shape)
+    source[d] = len(index)
+    return (shape, tuple(source)), {"dim": d, "index": index, "alpha": data.draw(st.sampled_from([1, 2.5]))}
+
+
 # ---------------------------------------------------------------------------- the registry
 def _unary(name: str, th: Callable[..., Any], domain: str = "real", **choices: Any) -> OpSpec:
     return OpSpec(name, _method_or_function(name), th, unary(**choices), domain=domain)
@@ -757,6 +791,7 @@ REGISTRY: list[OpSpec] = [
     _unary("sigmoid", lambda x: torch.sigmoid(x)),
     _unary("erf", lambda x: torch.erf(x)),
     _unary("relu", lambda x: torch.relu(x), "ties"),
+    _unary("round", lambda x: torch.round(x)),
     _unary(
         "leaky_relu",
         lambda x, negative_slope: _F().leaky_relu(x, negative_slope),
@@ -834,6 +869,14 @@ REGISTRY: list[OpSpec] = [
         lambda a, b: b**a,
         broadcast(),
         domain=("real", "positive"),
+        broadcasts=True,
+    ),
+    OpSpec(
+        "remainder",
+        _method_or_function("remainder"),
+        lambda a, b: torch.remainder(a, b),
+        broadcast(),
+        domain=("real", "nonzero"),
         broadcasts=True,
     ),
     OpSpec(
@@ -1113,6 +1156,30 @@ REGISTRY: list[OpSpec] = [
         draw_index_select,
     ),
     OpSpec(
+        "sort",
+        lambda x, dim, descending: cr.sort(x, dim, descending),
+        lambda x, dim, descending: torch.sort(x, dim=dim, descending=descending, stable=True),
+        draw_sort,
+    ),
+    OpSpec(
+        "topk",
+        lambda x, k, dim, largest: x.topk(k, dim, largest),
+        lambda x, k, dim, largest: torch.topk(x, k, dim, largest),
+        draw_topk,
+    ),
+    OpSpec(
+        "index_put",
+        lambda x, v, index, accumulate: cr.index_put(x, (cr.tensor(index),), v, accumulate),
+        lambda x, v, index, accumulate: x.index_put((_t(index),), v, accumulate),
+        draw_index_put,
+    ),
+    OpSpec(
+        "index_add",
+        lambda x, src, dim, index, alpha: x.index_add(dim, cr.tensor(index), src, alpha=alpha),
+        lambda x, src, dim, index, alpha: x.index_add(dim, _t(index), src, alpha=alpha),
+        draw_index_add,
+    ),
+    OpSpec(
         "masked_fill",
         lambda x, mask, value: x.masked_fill(cr.tensor(mask), value),
         lambda x, mask, value: x.masked_fill(_t(mask), value),
@@ -1138,6 +1205,14 @@ REGISTRY: list[OpSpec] = [
 NOT_DIFFERENTIABLE = {
     "all",
     "allclose",
+    "argsort",
+    "equal",
+    "floor_divide",  # no derivative in torch either (backward raises)
+    "isclose",
+    "logical_xor",
+    "nonzero",
+    "index_put_",  # in place: covered by index_put
+    "index_add_",
     "any",
     "argmax",
     "argmin",

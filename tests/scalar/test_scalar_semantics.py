@@ -55,22 +55,22 @@ def test_backward_on_constant_raises():
         (Scalar(1.0) * 2).backward()
 
 
-def test_comparisons_are_constants_without_gradient():
+def test_comparisons_are_bools_like_floats():
     x, y = leaf(2.0), leaf(3.0)
-    results = [x < y, x > y, x <= 2.0, x >= 2.5, 1 < x, 3 > x, x <= x]
-    assert [r.data for r in results] == [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0]
-    for r in results:
-        assert isinstance(r, Scalar) and not r.requires_grad and r.parents == ()
-    # A mask multiplies the value but contributes no gradient of its own.
+    results = [x < y, x > y, x <= 2.0, x >= 2.5, 1 < x, 3 > x, x <= x, x == 2.0, x != y, 2 == x]
+    assert results == [True, False, True, False, True, True, True, True, True, True]
+    assert all(type(r) is bool for r in results)
+    # A mask multiplies the value but contributes no gradient of its own (True is 1).
     z = x * (x > 1.0)
     z.backward()
     assert x.derivative == 1.0
 
 
-def test_equality_and_hash_are_identity():
+def test_equality_compares_values_and_hash_is_identity():
     a, b = Scalar(1.0), Scalar(1.0)
-    assert a == a and a != b
-    assert len({a, b}) == 2 and {a: 1}[a] == 1
+    assert a == b and a == 1.0 and not (a != b) and a != Scalar(2.0)
+    assert (a == "1.0") is False and (a != None) is True  # noqa: E711 - other types are never equal
+    assert len({a, b}) == 2 and {a: 1}[a] == 1 and {a: 1}.get(b) is None
 
 
 @pytest.mark.parametrize(
@@ -115,10 +115,7 @@ def test_log_and_sqrt_domains():
     assert out.data == -math.inf
     out.backward()
     assert zero.derivative == math.inf
-    with pytest.raises(ValueError, match=r"-2\.5"):
-        Scalar(-2.5).log()
-    with pytest.raises(ValueError, match=r"-4\.0"):
-        Scalar(-4.0).sqrt()
+    assert math.isnan(Scalar(-2.5).log().data) and math.isnan(Scalar(-4.0).sqrt().data)
     zero = leaf(0.0)
     out = zero.sqrt()
     out.backward()
@@ -136,13 +133,10 @@ def test_stable_sigmoid_and_exp():
     assert Scalar(1000.0).exp().data == math.inf
 
 
-def test_division_by_zero_and_complex_powers():
-    with pytest.raises(ZeroDivisionError):
-        Scalar(1.0) / 0.0
-    with pytest.raises(ZeroDivisionError):
-        1.0 / Scalar(0.0)
-    with pytest.raises(ValueError, match="not a real number"):
-        Scalar(-2.0) ** 0.5
+def test_division_by_zero_and_complex_powers_are_ieee():
+    assert (Scalar(1.0) / 0.0).data == math.inf and (-1.0 / Scalar(0.0)).data == -math.inf
+    assert (Scalar(1.0) / -0.0).data == -math.inf and math.isnan((Scalar(0.0) / 0.0).data)
+    assert math.isnan((Scalar(-2.0) ** 0.5).data) and (Scalar(0.0) ** -1.0).data == math.inf
 
 
 def test_relu_and_abs_at_zero():

@@ -163,9 +163,9 @@ def test_setitem_with_a_value_that_requires_grad_on_a_plain_tensor() -> None:
 
 def test_in_place_shape_errors() -> None:
     y = cr.tensor(A, requires_grad=True) * 1
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, RuntimeError)):
         y.add_(cr.ones(4))
-    with pytest.raises(ValueError):
+    with pytest.raises(RuntimeError, match="broadcast shape"):
         cr.zeros(3).add_(cr.ones(2))
     with pytest.raises(ValueError, match="clamp_"):
         y.clamp_()

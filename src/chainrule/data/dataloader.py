@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ def _stack(arrays: list[Any]) -> Tensor:
 def default_collate(batch: list[Any]) -> Any:
     """Stack a list of samples: Tensors/arrays → one Tensor with a new first dim; numbers → a 1-d Tensor
     (floats float32, ints int64, bools bool); tuples/lists → a list collated position by position (namedtuples
-    keep their type); dicts → a dict; strings stay a list.
+    keep their type); dicts → a dict; strings are left as they come (a tuple inside tuple samples, as torch).
 
     >>> import numpy as np
     >>> x, y = default_collate([(np.zeros(2, np.float32), 1), (np.ones(2, np.float32), 0)])
@@ -58,16 +58,16 @@ def default_collate(batch: list[Any]) -> Any:
     if isinstance(elem, float):
         return _new(np.asarray(batch, dtype=np.float32))
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch
     if isinstance(elem, Mapping):
         return {key: default_collate([d[key] for d in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, (tuple, list)):
         size = len(elem)
         if any(len(s) != size for s in batch):
             raise RuntimeError("each element in a batch of sequences should be of equal size")
-        return [default_collate(list(s)) for s in zip(*batch)]
+        return [default_collate(s) for s in zip(*batch)]  # each ``s`` a tuple, as torch collates it
     raise TypeError(
         f"default_collate: batches must contain Tensors, arrays, numbers, strings, dicts or sequences; "
         f"found {type(elem).__name__}"
@@ -118,10 +118,13 @@ class DataLoader:
 
     ``shuffle=True`` draws a new permutation each epoch from ``generator`` (a ``numpy.random.Generator`` or an
     int seed), from ``seed``, or else from chainrule's global generator (``chainrule.manual_seed``).
-    ``drop_last`` drops a final incomplete batch. ``device`` moves every batch there (``Tensor.to``).
+    ``drop_last`` drops a final incomplete batch. ``batch_sampler`` (lists of indices, one per batch) replaces
+    ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``. ``device`` moves every batch there
+    (``Tensor.to``).
     A ``TensorDataset`` (or ``Subset`` of one) with the default collate is batched with one fancy index per
-    tensor instead of per-sample collation. Loading is in-process: ``num_workers``/``pin_memory`` are accepted
-    for source compatibility with torch and ignored.
+    tensor instead of per-sample collation. Loading is in-process: ``num_workers``, ``pin_memory`` and the
+    other worker options (``timeout``, ``worker_init_fn``, ``prefetch_factor``, ``persistent_workers``...)
+    are accepted for source compatibility with torch, checked as torch checks them, and otherwise ignored.
 
     >>> import chainrule as cr
     >>> from chainrule.data import TensorDataset
@@ -136,12 +139,20 @@ class DataLoader:
         batch_size: int | None = 1,
         shuffle: bool = False,
         sampler: Iterable[int] | None = None,
+        batch_sampler: Iterable[Sequence[int]] | None = None,
         num_workers: int = 0,
         collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: Any = None,
         *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         seed: int | None = None,
         device: Any = None,
     ) -> None:
@@ -152,8 +163,23 @@ class DataLoader:
             )
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                    "and drop_last"
+                )
+            batch_size = None  # as torch: the batches come from batch_sampler
         if num_workers < 0:
             raise ValueError(f"num_workers option should be non-negative, got {num_workers}")
+        # The worker options are accepted for torch's signature and checked by its rules (loading stays
+        # in-process, so worker_init_fn is never called: as in torch with num_workers=0).
+        if timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified with num_workers > 0")
+        if num_workers == 0 and persistent_workers:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if batch_size is None and drop_last:
             raise ValueError(
                 "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
@@ -162,6 +188,7 @@ class DataLoader:
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.num_workers = num_workers
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
@@ -188,23 +215,33 @@ class DataLoader:
         return len(self.dataset)
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)  # type: ignore[arg-type]
         n = self._num_samples()
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def __iter__(self) -> Iterator[Any]:
+    def _index_batches(self) -> Iterator[np.ndarray]:
+        """The indices of each batch: from ``batch_sampler``, or ``batch_size`` at a time from the order."""
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield np.fromiter((int(i) for i in indices), dtype=np.int64)
+            return
         order = self._order()
-        if self.batch_size is None:
-            for i in order.tolist():
+        bs = self.batch_size
+        stop = (len(order) // bs) * bs if self.drop_last else len(order)  # type: ignore[operator]
+        for start in range(0, stop, bs):  # type: ignore[arg-type]
+            yield order[start : start + bs]  # type: ignore[operator]
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.batch_size is None and self.batch_sampler is None:
+            for i in self._order().tolist():
                 sample = default_convert(self.dataset[i])
                 yield sample if self.device is None else _to_device(sample, self.device)
             return
-        bs = self.batch_size
-        stop = (len(order) // bs) * bs if self.drop_last else len(order)
         source = _tensor_source(self.dataset) if self.collate_fn is None else None
-        for start in range(0, stop, bs):
-            idx = order[start : start + bs]
+        for idx in self._index_batches():
             if source is not None:
                 base, index_map = source
                 rows = idx if index_map is None else index_map[idx]

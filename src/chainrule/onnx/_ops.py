@@ -185,6 +185,19 @@ def _clamp(b: GraphBuilder, f: Function) -> None:
     b.node("Clip", ins, b.out(f))
 
 
+CONVERTERS[_activation.Hardtanh] = _clamp  # the same clip forward and lo/hi attributes
+
+
+@converts(_activation.Hardsigmoid)
+def _hardsigmoid(b: GraphBuilder, f: Function) -> None:
+    b.node("HardSigmoid", [b.input(f, 0)], b.out(f), alpha=1.0 / 6.0, beta=0.5)
+
+
+@converts(ew.Rsqrt)
+def _rsqrt(b: GraphBuilder, f: Function) -> None:
+    b.node("Reciprocal", [b.node("Sqrt", [b.input_as(f, 0, _dtype(f))])], b.out(f))
+
+
 @converts(ew.Where)
 def _where(b: GraphBuilder, f: Function) -> None:
     dt = _dtype(f)

@@ -557,6 +557,21 @@ class Sqrt(Function):
         return gy / (self.outputs[0] * 2)  # inf at 0, silently (Div), as in torch
 
 
+class Rsqrt(Function):
+    """1 / sqrt(x): nan below 0 (and at -inf, where x ** -0.5 would give 0), inf at 0, as in torch."""
+
+    uses_inputs = False
+    uses_outputs = True
+
+    @silently
+    def forward(self, x):
+        return 1 / np.sqrt(_floating(x))
+
+    def backward(self, gy):
+        y = self.outputs[0]
+        return gy * (y * y * y * -0.5)
+
+
 class Square(Function):
     def forward(self, x):
         return np.square(x)
@@ -829,6 +844,48 @@ class Minimum(Function):
         return _tie_split(gy, a.data < b.data, a.data == b.data)
 
 
+class Remainder(Function):
+    """a - b * floor(a / b): Python's ``%`` (the sign of b), as torch's ``remainder``; nan for float b = 0."""
+
+    @silently
+    def forward(self, a, b):
+        if a.dtype is not b.dtype and a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        _check_int_divisor(a, b)
+        return np.mod(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy, gy * _new(-np.floor(a.data / b.data).astype(gy.dtype))
+
+
+class FloorDivide(Function):
+    """floor(a / b), as torch's ``//``; like torch, it has no derivative (backward raises)."""
+
+    @silently
+    def forward(self, a, b):
+        if a.dtype is not b.dtype and a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        _check_int_divisor(a, b)
+        return np.floor_divide(a, b)
+
+    def backward(self, gy):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented")
+
+
+def _check_int_divisor(a: np.ndarray, b: np.ndarray) -> None:
+    if a.dtype.kind in "biu" and not (b != 0).all():  # NumPy would give 0 with a warning
+        raise RuntimeError("ZeroDivisionError")  # torch's message for integer division by zero
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return Remainder()(*_pair(a, b))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    return FloorDivide()(*_pair(a, b))
+
+
 def _tie_split(gy: Tensor, first_wins: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
     dtype = gy.dtype
     wa = first_wins.astype(dtype) + tie.astype(dtype) * 0.5
@@ -921,8 +978,8 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    """``1 / sqrt(x)`` elementwise."""
-    return PowScalar(-0.5)(x)
+    """``1 / sqrt(x)`` elementwise (nan for x < 0, as torch)."""
+    return Rsqrt()(x)
 
 
 def square(x: Tensor) -> Tensor:
@@ -1050,8 +1107,27 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum()(*_pair(a, b))
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient)."""
+_NO_VALUE = object()
+
+
+def nonzero(x: Any, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one index tensor per dim."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    per_dim = np.nonzero(data.reshape(1) if data.ndim == 0 else data)
+    if as_tuple:
+        return tuple(_new(i.astype(np.int64)) for i in per_dim)
+    if data.ndim == 0:  # a 0-d tensor: one row of no coordinates if it is non-zero (torch's shape (n, 0))
+        return _new(np.zeros((len(per_dim[0]), 0), dtype=np.int64))
+    return _new(np.stack(per_dim, axis=1).astype(np.int64))
+
+
+def where(condition: Any, a: Any = _NO_VALUE, b: Any = _NO_VALUE) -> Any:
+    """Pick from ``a`` where ``condition`` else from ``b`` (``condition`` gets no gradient). With only the
+    condition, its non-zero indices as a tuple, as ``torch.where(cond)``."""
+    if a is _NO_VALUE and b is _NO_VALUE:
+        return nonzero(condition, as_tuple=True)
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where() takes a condition and both a and b, or the condition alone")
     cond = condition.data if isinstance(condition, Tensor) else condition
     a, b = _pair(a, b)
     if backend._cupy is not None:  # the condition joins the data's device
@@ -1131,6 +1207,11 @@ def logical_or(a: Any, b: Any) -> Tensor:
     return _compare(np.logical_or, a, b)
 
 
+def logical_xor(a: Any, b: Any) -> Tensor:
+    """Elementwise exclusive or of the truth values, as a bool tensor."""
+    return _compare(np.logical_xor, a, b)
+
+
 def isnan(x: Tensor) -> Tensor:
     """Whether each element is NaN, as a bool tensor."""
     return _new(backend.ensure_array(np.isnan(x.data)))
@@ -1141,6 +1222,41 @@ def isfinite(x: Tensor) -> Tensor:
     return _new(backend.ensure_array(np.isfinite(x.data)))
 
 
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|a - b| <= atol + rtol * |b|``, as a bool tensor (no gradient)."""
+    da = a.data if isinstance(a, Tensor) else a
+    db = b.data if isinstance(b, Tensor) else b
+    return _new(backend.ensure_array(np.isclose(da, db, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def equal(a: Any, b: Any) -> bool:
+    """``torch.equal``: the same shape and the same values."""
+    da = np.asarray(a.data if isinstance(a, Tensor) else a)
+    db = np.asarray(b.data if isinstance(b, Tensor) else b)
+    return da.shape == db.shape and bool((da == db).all())
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether ``a`` and ``b`` are elementwise equal within ``atol + rtol * |b|`` (a bool; no gradient)."""
-    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))
+    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+class Round(Function):
+    """Round half to even (as torch and NumPy); the gradient is 0 everywhere, as torch's."""
+
+    uses_inputs = False
+
+    def __init__(self, decimals: int):
+        self.decimals = decimals
+
+    def forward(self, x):
+        return np.round(x, self.decimals)
+
+    def backward(self, gy):
+        return gy * 0.0
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """``torch.round``: to ``decimals`` places, half to even. (Like torch, ``Tensor`` has no ``__round__``:
+    use ``x.round()`` or ``round(x.item())``.)"""
+    return Round(int(decimals))(x)

@@ -8,6 +8,7 @@ that needs the old values raises instead of silently using the new ones.
 from __future__ import annotations
 
 import weakref
+from builtins import max as builtins_max
 from typing import Any
 
 import numpy as np
@@ -47,20 +48,75 @@ def key_to_device(key: Any, like: Any) -> Any:
     return backend.to_device_of(key, like) if isinstance(key, np.ndarray) else key
 
 
+def _is_int(k: Any) -> bool:
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    if isinstance(k, (int, np.integer)):
+        return True
+    return isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu"
+
+
+def torch_steps(key: Any, ndim: int) -> tuple[Any, ...]:
+    """``key`` as NumPy keys applied one after the other, with torch's meaning.
+
+    Two rules differ when index arrays are present. torch reads an integer as basic indexing (a select)
+    even next to index arrays, NumPy as one more index array: ``x[0, :, [0, 1]]`` on shape (2, 3, 4) is
+    (3, 2) in torch but (2, 3) in NumPy; so the integers (and slices, None) go first as a view, then the
+    arrays index what is left. And an Ellipsis standing for no dim does not separate index arrays in torch
+    (it does in NumPy): it is written out as the slices it stands for.
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    if not _is_advanced(items):
+        return (key,)
+    if any(k is Ellipsis for k in items):
+        used = sum(k.ndim if _is_mask(k) else 1 for k in items if k is not None and k is not Ellipsis)
+        at = next(i for i, k in enumerate(items) if k is Ellipsis)
+        items = (*items[:at], *[slice(None)] * (ndim - used), *items[at + 1 :])
+    if not any(_is_int(k) for k in items):
+        return (items,)
+    basic: list[Any] = []
+    rest: list[Any] = []
+    for k in items:
+        if _is_int(k):
+            basic.append(int(k))  # a 0-d index array would be advanced indexing (a copy) in NumPy
+        elif k is None or isinstance(k, slice):
+            basic.append(k)
+            rest.append(slice(None))
+        else:  # an index array: a mask stands for as many dims as it has
+            basic.extend([slice(None)] * (k.ndim if _is_mask(k) else 1))
+            rest.append(k)
+    return tuple(basic), tuple(rest)
+
+
+def _is_mask(k: Any) -> bool:
+    return (isinstance(k, np.ndarray) or backend.is_cuda_array(k)) and k.dtype.kind == "b"
+
+
+def _index(a: Any, steps: tuple[Any, ...]) -> Any:
+    for k in steps:
+        a = a[k]
+    return a
+
+
+def _write(a: Any, steps: tuple[Any, ...], value: Any) -> None:
+    """``a[key] = value`` for a key split by ``torch_steps`` (the first steps are views of ``a``)."""
+    _index(a, steps[:-1])[steps[-1]] = value
+
+
 class GetItem(Function):
     uses_inputs = False
 
-    def __init__(self, key):
+    def __init__(self, key, steps=None):
         self.key = key
+        self.steps = (key,) if steps is None else steps
         self.is_view = not _is_advanced(key)
 
     def forward(self, x):
         self.in_shape, self.in_dtype = x.shape, x.dtype
-        y = x[self.key]
-        return backend.ensure_array(y)
+        return backend.ensure_array(_index(x, self.steps))
 
     def backward(self, gy):
-        return GetItemGrad(self.key, self.in_shape)(gy)
+        return GetItemGrad(self.key, self.in_shape, self.steps)(gy)
 
 
 class GetItemGrad(Function):
@@ -68,19 +124,21 @@ class GetItemGrad(Function):
 
     uses_inputs = False
 
-    def __init__(self, key, shape):
+    def __init__(self, key, shape, steps=None):
         self.key, self.shape = key, shape
+        self.steps = (key,) if steps is None else steps
 
     def forward(self, gy):
         gx = backend.zeros(self.shape, gy.dtype, gy)
-        if _is_advanced(self.key):
-            backend.scatter_add(gx, self.key, gy)
+        target = _index(gx, self.steps[:-1])  # basic steps: a view into gx
+        if _is_advanced(self.steps[-1]):
+            backend.scatter_add(target, self.steps[-1], gy)  # repeated indices accumulate
         else:
-            gx[self.key] = gy
+            target[self.steps[-1]] = gy
         return gx
 
     def backward(self, ggx):
-        return getitem(ggx, self.key)
+        return GetItem(self.key, self.steps)(ggx)
 
 
 class TakeAlongDim(Function):
@@ -126,19 +184,19 @@ class SetItem(Function):
 
     uses_inputs = False
 
-    def __init__(self, key):
-        self.key = key
+    def __init__(self, key, steps):
+        self.key, self.steps = key, steps
 
     def forward(self, x, v):
         self.v_shape = v.shape
         y = x.copy()
-        y[self.key] = v
+        _write(y, self.steps, v)
         return y
 
     def backward(self, gy):
         mask = backend.ones(gy.shape, gy.dtype, gy.data)
-        mask[self.key] = 0
-        gv = getitem(gy, self.key)
+        _write(mask, self.steps, 0)
+        gv = GetItem(self.key, self.steps)(gy)
         return gy * _new(mask), gv
 
 
@@ -146,7 +204,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     """``x[key]``: basic and advanced indexing as torch; the gradient scatters back (repeats add up)."""
     key = key_to_device(normalize_key(key), x.data)
     try:
-        return GetItem(key)(x)
+        return GetItem(key, torch_steps(key, x.ndim))(x)
     except IndexError as exc:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
 
@@ -168,18 +226,25 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     return getitem(x, tuple(key))
 
 
-def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
-    """``x`` with ``value`` where the bool ``mask`` (broadcast to ``x``) is True; no gradient flows there."""
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """``x`` with ``value`` where ``mask`` is True; a 0-d tensor ``value`` gets the masked gradients' sum."""
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill only supports a 0-dimensional value tensor, "
+                f"but got tensor with {value.ndim} dimension(s)."
+            )
+        return where(m, value if value.dtype == x.dtype else value.to(x.dtype), x)
     return where(m, _new(backend.asarray(value, x.dtype, x.data)), x)
 
 
 # ---------------------------------------------------------------------------- writes and in-place ops
 _LEAF_INPLACE = (
-    "a leaf Tensor that requires grad is being used in an in-place operation; wrap it in `with no_grad():` "
-    "(as optimizers do) or use an out-of-place op"
+    "a leaf Variable that requires grad is being used in an in-place operation. (Wrap it in "
+    "`with no_grad():` as optimizers do, or use an out-of-place op.)"
 )
 
 
@@ -192,9 +257,16 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     creator = t.creator
     if creator is not None:
         creator._output_refs = [_retarget(ref, t, old) for ref in creator._output_refs]
+    # Functions that took ``t`` before this op will get ``old`` instead (Function._check_versions).
+    priors = getattr(t, "_prior", None)  # unset unless ``t`` was rebound before
+    if priors is None:
+        t._prior = [weakref.ref(old)]
+    else:
+        priors[:] = [ref for ref in priors if ref() is not None]
+        priors.append(weakref.ref(old))
     t.creator = out.creator
     t.generation = out.generation
-    t.requires_grad = out.requires_grad
+    t._requires_grad = out._requires_grad
     if out.creator is not None:
         out.creator._output_refs = [_weak(t)]
     bump_version(t)
@@ -229,6 +301,8 @@ def _functional(old: Tensor, kind: str, arg: Any) -> Tensor:
         return ops.mul(old, arg)
     if kind == "div":
         return ops.div(old, arg)
+    if kind == "pow":
+        return ops.pow(old, arg)
     if kind == "clamp":
         return ops.clamp(old, *arg)
     if kind in ("fill", "copy"):  # where(), not old * 0 + value: an inf or nan in ``old`` must not leak
@@ -249,6 +323,8 @@ def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
         np.multiply(data, value, out=data, casting="same_kind")
     elif kind == "div":
         np.divide(data, value, out=data, casting="same_kind")
+    elif kind == "pow":
+        np.power(data, value, out=data, casting="same_kind")
     elif kind == "clamp":
         lo, hi = (v.data if isinstance(v, Tensor) else v for v in arg)
         np.clip(data, lo, hi, out=data)
@@ -288,8 +364,27 @@ def _check_in_place_anomaly(op: str, result: Any) -> None:
         )
 
 
+def _cast_error(t: Tensor, result: Any) -> RuntimeError:
+    return RuntimeError(f"result type {np.dtype(result)} can't be cast to the desired output type {t.dtype}")
+
+
+def _shape_error(t: Tensor, kind: str, shape: Any) -> RuntimeError:
+    return RuntimeError(f"{kind}_: output with shape {t.shape} doesn't match the broadcast shape {shape}")
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return b
+
+
 def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
-    """Run an in-place op on ``t`` and bump its version counter."""
+    """Run an in-place op on ``t`` and bump its version counter.
+
+    As in torch, the result keeps ``t``'s dtype when the cast stays within a kind (float64 into float32),
+    and is refused when it would not (a float result into an int tensor, ``x /= 2`` on integers).
+    """
     if kind == "clamp" and arg[0] is None and arg[1] is None:
         raise ValueError("clamp_: at least one of min and max must be given")
     if not _records(t, arg):
@@ -298,11 +393,12 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
         target = t.data.copy() if _grad_state.anomaly else t.data
         try:
             _apply_in_place(target, kind, arg)
-        except ValueError as exc:
-            shape = getattr(arg, "shape", ())
-            raise ValueError(
-                f"{kind}_: cannot write a value of shape {shape} into shape {t.shape}: {exc}"
-            ) from None
+        except TypeError:  # NumPy's casting error (same_kind): int /= 2, int += 1.5, bool += 1
+            value = arg.data if isinstance(arg, Tensor) else arg
+            result = np.result_type(t.data, value)
+            raise _cast_error(t, np.float32 if kind == "div" and result.kind in "biu" else result) from None
+        except ValueError:
+            raise _shape_error(t, kind, _broadcast_shape(t.shape, np.shape(arg))) from None
         if target is not t.data:
             _check_in_place_anomaly(f"{kind}_", target)
             t.data[...] = target
@@ -312,7 +408,11 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
     old = _snapshot(t)
     out = _functional(old, kind, arg)
     if out.shape != t.shape:
-        raise ValueError(f"{kind}_: the result has shape {out.shape}, but the tensor has shape {t.shape}")
+        raise _shape_error(t, kind, out.shape)
+    if out.dtype != t.dtype:
+        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
+            raise _cast_error(t, out.dtype)
+        out = out.to(t.dtype)
     return _rebind(t, out, old)
 
 
@@ -325,7 +425,7 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
             v = backend.to_device_of(v, t.data)
         target = t.data.copy() if _grad_state.anomaly else t.data  # checked before t changes, as above
         try:
-            target[key] = v
+            _write(target, torch_steps(key, t.ndim), v)
         except (ValueError, IndexError) as exc:
             raise type(exc)(f"cannot assign to index {key!r} of a tensor of shape {t.shape}: {exc}") from None
         if target is not t.data:
@@ -336,4 +436,36 @@ def setitem_(t: Tensor, key: Any, value: Any) -> None:
     _check_recordable(t, "__setitem__")
     v = value if isinstance(value, Tensor) else _new(as_array(value, t.dtype))
     old = _snapshot(t)
-    _rebind(t, SetItem(key)(old, v.to(t.device, t.dtype)), old)
+    _rebind(t, SetItem(key, torch_steps(key, t.ndim))(old, v.to(t.device, t.dtype)), old)
+
+
+def index_put_(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``t[indices] = values``; with ``accumulate=True``, ``t[indices] += values`` where repeated indices
+    add up (torch's ``index_put_``). Differentiable like the other in-place ops."""
+    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    if not accumulate:
+        setitem_(t, key, values)
+        return t
+    key = key_to_device(normalize_key(key), t.data)
+    steps = torch_steps(key, t.ndim)
+    shape = _index(t.data, steps).shape
+    v = values if isinstance(values, Tensor) else _new(as_array(values, t.dtype))
+    v = v.to(t.dtype) if v.dtype != t.dtype else v
+    if v.shape != shape:
+        v = v.broadcast_to(shape)
+    return inplace(t, "add", GetItemGrad(key, t.shape, steps)(v))  # the scatter-add of GetItem's backward
+
+
+def index_add_(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
+    """torch's ``index_add_``: ``t[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
+    dim = dim % builtins_max(t.ndim, 1)
+    key = (slice(None),) * dim + (index,)
+    return index_put_(t, key, source if alpha == 1 else source * alpha, accumulate=True)
+
+
+def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    return index_put_(t.clone(), indices, values, accumulate)
+
+
+def index_add(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
+    return index_add_(t.clone(), dim, index, source, alpha)

@@ -249,7 +249,10 @@ def mean(
 ) -> Tensor:
     """Arithmetic mean over ``dim``."""
     if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}; use .float() first")
+        raise _DtypeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
+            f"dtype. Got: {x.dtype} (use .float() first)"
+        )
     axes, keep = _dim_args("mean", x.ndim, dim, axis, keepdim, keepdims)
     return Sum(axes, keep)(x) / _count(x.shape, axes)
 
@@ -274,6 +277,10 @@ def var(
 def _var(
     x: Tensor, dim: Any, unbiased: Any, keepdim: Any, correction: Any, axis: Any, keepdims: Any, op: str
 ) -> Tensor:
+    if isinstance(dim, (bool, np.bool_)):  # torch's overload std(unbiased): x.std(False) is not dim=0
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice ({dim!r} as the first argument, and unbiased=)")
+        dim, unbiased = _MISSING, bool(dim)
     axes, keep = _dim_args(op, x.ndim, dim, axis, keepdim, keepdims)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -380,6 +387,12 @@ def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
+TopkResult = namedtuple("TopkResult", ["values", "indices"])
+
+
+class _DtypeError(RuntimeError, TypeError):
+    """A dtype an op cannot take: torch's RuntimeError, and the TypeError chainrule raised before."""
 
 
 def _max_or_min(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any, is_max: bool) -> Any:
@@ -432,6 +445,42 @@ def min(
 ) -> Any:
     """``x.min()`` -> Tensor (ties share the gradient); ``x.min(dim)`` -> ``(values, indices)``."""
     return _max_or_min(x, dim, keepdim, axis, keepdims, False)
+
+
+def _order(x: Tensor, dim: int, descending: bool, op: str) -> tuple[np.ndarray, int]:
+    """Indices sorting ``x`` along ``dim`` (stable: ties keep their order, also when descending)."""
+    ax = normalize_axes(dim, builtins.max(x.ndim, 1), op)[0] if x.ndim else 0
+    data = x.data if x.ndim else x.data.reshape(1)
+    if descending:  # a stable descending order: sort the reversed array, then map the indices back
+        n = data.shape[ax]
+        idx = n - 1 - np.flip(np.argsort(np.flip(data, ax), axis=ax, kind="stable"), ax)
+    else:
+        idx = np.argsort(data, axis=ax, kind="stable")
+    return (idx if x.ndim else idx.reshape(())), ax
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``x`` along ``dim`` (always stable: ties keep their order)."""
+    idx, _ = _order(x, dim, descending, "argsort")
+    return _new(idx.astype(np.int64))
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    """``(values, indices)`` sorted along ``dim``; the values are differentiable (gathered from ``x``)."""
+    idx, ax = _order(x, dim, descending, "sort")
+    values = take_along_dim(x, idx, ax) if x.ndim else x.clone()
+    return SortResult(values, _new(idx.astype(np.int64)))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopkResult:  # noqa: A002
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
+    idx, ax = _order(x, dim, largest, "topk")
+    n = x.shape[ax] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {n}")
+    idx = np.take(idx, np.arange(k), axis=ax) if x.ndim else idx
+    values = take_along_dim(x, idx, ax) if x.ndim else x.clone()
+    return TopkResult(values, _new(idx.astype(np.int64)))
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:

@@ -11,6 +11,10 @@ from chainrule.function import Function
 from chainrule.tensor import Tensor, _shape_arg
 
 
+class ShapeError(RuntimeError, ValueError):
+    """A shape that does not fit: a RuntimeError, as torch raises, and a ValueError, as chainrule did."""
+
+
 def _axis(dim: int, ndim: int, op: str) -> int:
     if not -ndim <= dim < ndim:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
@@ -220,8 +224,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if target.count(-1) > 1 or (
         (-1 not in target and known != x.data.size) or (-1 in target and (known == 0 or x.data.size % known))
     ):
-        raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) to {target}"
+        raise ShapeError(
+            f"shape '{list(target)}' is invalid for input of size {x.data.size} "
+            f"(reshape of a tensor of shape {x.shape} to {target})"
         )
     return Reshape(target)(x)
 

@@ -17,9 +17,11 @@ Call ``scheduler.step()`` once per epoch (or per batch for ``OneCycleLR``), afte
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +36,7 @@ __all__ = [
     "LambdaLR",
     "MultiStepLR",
     "OneCycleLR",
+    "ReduceLROnPlateau",
     "StepLR",
 ]
 
@@ -59,6 +62,7 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_step_calls(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -79,6 +83,13 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated as in torch) and write the new lrs."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` "
+                "first, or the first value of the learning rate schedule is skipped (as torch warns)",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -106,6 +117,27 @@ class LRScheduler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+def _track_step_calls(optimizer: Optimizer) -> None:
+    """Make ``optimizer.step()`` set ``optimizer._opt_called``, so ``step`` can check the call order (torch).
+
+    The wrapper holds the optimizer weakly and its class's function, not a bound method, so no reference cycle
+    is made; a step overridden in a subclass is wrapped all the same.
+    """
+    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
+        return
+    step = type(optimizer).step
+    ref = weakref.ref(optimizer)
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = ref()
+        opt._opt_called = True  # type: ignore[union-attr]
+        return step(opt, *args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper  # type: ignore[method-assign]
 
 
 def _group_lrs(optimizer: Optimizer) -> list[float]:
@@ -381,3 +413,100 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = mom
         return lrs
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply every group's lr by ``factor`` once the metric passed to ``step(metric)`` has not improved for
+    more than ``patience`` epochs in a row, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``.
+
+    "Improved" means below (``mode="min"``) or above (``"max"``) the best value so far by more than
+    ``threshold``, relative to the best (``threshold_mode="rel"``) or absolute (``"abs"``). After a
+    reduction, ``cooldown`` epochs pass before bad epochs count again; an lr never goes below its
+    ``min_lr``, and a change smaller than ``eps`` is not made.
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = ReduceLROnPlateau(opt, patience=1)
+    >>> for loss in [1.0, 0.5, 0.5, 0.5, 0.5]:
+    ...     sched.step(loss)
+    >>> sched.get_last_lr()
+    [0.1]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
+        # No super().__init__: this schedule has no base lrs and no initial step; it only reacts to metrics.
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        n_groups = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n_groups:
+                raise ValueError(f"expected {n_groups} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n_groups
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = _group_lrs(optimizer)
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def _is_better(self, value: float) -> bool:
+        """Whether ``value`` beats the best: past ``best * (1 -+ threshold)`` or ``best -+ threshold``."""
+        sign = 1.0 if self.mode == "max" else -1.0
+        if self.threshold_mode == "rel":
+            bound = self.best * (1.0 + sign * self.threshold)  # as torch, also for a negative best
+        else:
+            bound = self.best + sign * self.threshold
+        return value > bound if self.mode == "max" else value < bound
+
+    def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Record one epoch's metric (a number, or a 1-element tensor); reduce the lrs after too many bad."""
+        value = float(metrics)
+        if epoch is not None:
+            warnings.warn(
+                "passing an epoch to scheduler.step() is deprecated (as in torch); call step(metric)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(value):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:  # bad epochs right after a reduction do not count
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
+                new_lr = max(float(group["lr"]) * self.factor, min_lr)
+                if float(group["lr"]) - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = _group_lrs(self.optimizer)

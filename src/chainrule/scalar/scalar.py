@@ -14,17 +14,19 @@ Each node that has parents also records the operation that made it (:attr:`Scala
 string such as ``"mul"``, or ``("mul", 3.0)`` when a constant operand took part. Backpropagation
 never reads it; ``chainrule.explain`` uses it to name and replay each op.
 
-Numerical conventions (they follow PyTorch where Python's ``math`` would raise):
+Numerical conventions: IEEE floats, as in PyTorch's float64 (never an exception for a float edge):
 
-* ``log(0)`` is ``-inf`` with derivative ``+inf``; ``log`` of a negative number raises
-  ``ValueError``. ``sqrt(0)`` is ``0`` with derivative ``+inf``; ``sqrt`` of a negative number
-  raises ``ValueError``.
-* ``exp`` overflows to ``inf`` instead of raising ``OverflowError``.
-* Division by zero raises ``ZeroDivisionError``, as for Python floats; so does ``0 ** negative``.
-* ``x ** y`` with ``x < 0`` and a non-integer ``y`` raises ``ValueError`` (the result would be
-  complex). The derivative with respect to the exponent is ``out * log(x)``: ``0`` where
-  ``x == 0``, ``nan`` where ``x < 0``.
-* ``relu`` and ``abs`` have derivative ``0`` at ``0``.
+* ``log(0)`` is ``-inf`` with derivative ``+inf``; ``log`` and ``sqrt`` of a negative number are ``nan``.
+* ``exp``, ``x ** y`` and ``*`` overflow to ``inf``; ``x / 0`` is ``±inf`` (``nan`` for ``0 / 0``), and so is
+  ``0 ** negative``; ``x ** y`` with ``x < 0`` and a non-integer ``y`` is ``nan`` (not complex).
+  ``sin``/``cos`` of ``±inf`` are ``nan``. The derivative with respect to an exponent is
+  ``out * log(x)``: ``0`` where ``x == 0``, ``nan`` where ``x < 0``.
+* ``relu`` and ``abs`` have derivative ``0`` at ``0``; ``relu(nan)`` is ``nan`` (divergence stays visible).
+
+A Scalar is a number to Python: ``<``, ``>``, ``<=``, ``>=``, ``==``, ``!=`` compare values and return
+``bool``, ``bool(s)``, ``float(s)``, ``int(s)``, ``round(s)`` and ``f"{s:.4f}"`` act on its value, as for a
+float (so ``if x > 0``, ``sorted``, ``max`` work). Hashing stays by identity (Scalars are dictionary keys
+during backpropagation), as for PyTorch tensors.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _next_id = itertools.count().__next__
 _new = object.__new__
 _exp, _log, _sqrt, _tanh, _sin, _cos = math.exp, math.log, math.sqrt, math.tanh, math.sin, math.cos
 _INF = math.inf
+_NAN = math.nan
 _ONE = (1.0,)
 _ONES = (1.0, 1.0)
 _EMPTY: tuple = ()
@@ -199,8 +202,32 @@ class Scalar:
             f"data={self.data:.4f}, derivative={derivative})"
         )
 
+    # ------------------------------------------------------------------ a Scalar as a Python number
+    # Each acts on the value alone, as the same operation on a float would; none is recorded.
     def __float__(self) -> float:
         return self.data
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __trunc__(self) -> int:
+        return math.trunc(self.data)
+
+    def __floor__(self) -> int:
+        return math.floor(self.data)
+
+    def __ceil__(self) -> int:
+        return math.ceil(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{s:.4f}"`` formats the value; an empty spec (``f"{s}"``) gives ``str(s)``."""
+        return format(self.data, spec) if spec else str(self)
 
     # ------------------------------------------------------------------ arithmetic
     # Each binary dunder takes the fast path for Scalar, float and int operands, converts any
@@ -301,27 +328,27 @@ class Scalar:
     def __truediv__(self, other: Scalar | float) -> Scalar:
         if isinstance(other, Scalar):
             b = other.data
-            out = self.data / b
-            return _binary(out, self, other, 1.0 / b, -out / b, "div", "rdiv")
+            out = _div(self.data, b)
+            return _binary(out, self, other, _div(1.0, b), _div(-out, b), "div", "rdiv")
         c = _operand(other)
         if c is None:
             return NotImplemented
-        return _unary(self.data / c, self, 1.0 / c, ("div", c))
+        return _unary(_div(self.data, c), self, _div(1.0, c), ("div", c))
 
     def __rtruediv__(self, other: float) -> Scalar:
         c = _operand(other)
         if c is None:
             return NotImplemented
         x = self.data
-        out = c / x
-        return _unary(out, self, -out / x, ("rdiv", c))
+        out = _div(c, x)
+        return _unary(out, self, _div(-out, x), ("rdiv", c))
 
     def __pow__(self, other: Scalar | float) -> Scalar:
         a = self.data
         if isinstance(other, Scalar):
             b = other.data
             out = _pow(a, b)
-            d_exponent = _d_pow_exponent(a, out) if other._requires_grad else 0.0
+            d_exponent = _d_pow_exponent(a, b, out) if other._requires_grad else 0.0
             d_base = _d_pow_base(a, b) if self._requires_grad else 0.0
             return _binary(out, self, other, d_base, d_exponent, "pow", "rpow")
         b = _operand(other)
@@ -336,7 +363,9 @@ class Scalar:
         if c is None:
             return NotImplemented
         out = _pow(c, self.data)
-        return _unary(out, self, _d_pow_exponent(c, out) if self._requires_grad else 0.0, ("rpow", c))
+        return _unary(
+            out, self, _d_pow_exponent(c, self.data, out) if self._requires_grad else 0.0, ("rpow", c)
+        )
 
     def __neg__(self) -> Scalar:
         return _unary(-self.data, self, -1.0, "neg")
@@ -354,32 +383,28 @@ class Scalar:
         return _unary(out, self, out, "exp")
 
     def log(self) -> Scalar:
-        """Natural logarithm: ``-inf`` (derivative ``inf``) at 0, ``ValueError`` for negatives."""
+        """Natural logarithm: ``-inf`` (derivative ``inf``) at 0, ``nan`` (derivative ``1 / x``) below."""
         x = self.data
         if x > 0.0:
             return _unary(_log(x), self, 1.0 / x, "log")
         if x == 0.0:
-            return _unary(-_INF, self, _INF, "log")
-        if x < 0.0:
-            raise ValueError(f"log of a negative number: {x!r}")
-        return _unary(x, self, x, "log")  # nan propagates
+            return _unary(-_INF, self, math.copysign(_INF, x), "log")  # 1 / x: -inf at -0.0
+        return _unary(_NAN, self, 1.0 / x if x < 0.0 else x, "log")  # negative or nan
 
     def sqrt(self) -> Scalar:
-        """Square root: derivative ``inf`` at 0, ``ValueError`` for negatives."""
+        """Square root: derivative ``inf`` at 0, ``nan`` for negatives."""
         x = self.data
         if x > 0.0:
             out = _sqrt(x)
             return _unary(out, self, 0.5 / out, "sqrt")
         if x == 0.0:
-            return _unary(0.0, self, _INF, "sqrt")
-        if x < 0.0:
-            raise ValueError(f"sqrt of a negative number: {x!r}")
-        return _unary(x, self, x, "sqrt")  # nan propagates
+            return _unary(x, self, math.copysign(_INF, x), "sqrt")  # sqrt(-0.0) is -0.0
+        return _unary(_NAN, self, _NAN, "sqrt")  # negative or nan
 
     def tanh(self) -> Scalar:
         """Hyperbolic tangent."""
         out = _tanh(self.data)
-        return _unary(out, self, 1.0 - out * out, "tanh")
+        return _unary(out, self, (1.0 - out) * (1.0 + out), "tanh")  # 1 - out**2 without cancellation
 
     def sigmoid(self) -> Scalar:
         """Logistic sigmoid ``1 / (1 + e ** -x)``, computed without overflow for any ``x``."""
@@ -392,20 +417,24 @@ class Scalar:
         return _unary(out, self, out * (1.0 - out), "sigmoid")
 
     def relu(self) -> Scalar:
-        """``max(x, 0)``; derivative 0 at 0."""
+        """``max(x, 0)``; derivative 0 at 0. ``relu(nan)`` is ``nan`` (derivative 1, as in PyTorch)."""
         x = self.data
-        if x > 0.0:
-            return _unary(x, self, 1.0, "relu")
-        return _unary(0.0, self, 0.0, "relu")
+        if x <= 0.0:
+            return _unary(0.0, self, 0.0, "relu")
+        return _unary(x, self, 1.0, "relu")
 
     def sin(self) -> Scalar:
-        """Sine."""
+        """Sine; ``nan`` at ``±inf``."""
         x = self.data
+        if x - x != 0.0:  # inf or nan, where math.sin raises or gives nan
+            return _unary(_NAN, self, _NAN, "sin")
         return _unary(_sin(x), self, _cos(x), "sin")
 
     def cos(self) -> Scalar:
-        """Cosine."""
+        """Cosine; ``nan`` at ``±inf``."""
         x = self.data
+        if x - x != 0.0:
+            return _unary(_NAN, self, _NAN, "cos")
         return _unary(_cos(x), self, -_sin(x), "cos")
 
     def abs(self) -> Scalar:
@@ -416,23 +445,34 @@ class Scalar:
     __abs__ = abs
 
     # ------------------------------------------------------------------ comparisons
-    # ``==`` and hashing stay identity-based (Scalars are dictionary keys during backprop);
-    # ordering comparisons give 0.0/1.0 constants that carry no gradient.
-    def __lt__(self, other: Scalar | float) -> Scalar:
-        c = _compare_operand(other)
-        return NotImplemented if c is None else _constant(float(self.data < c))
+    # As for floats: values are compared and the answer is a bool, which carries no gradient (``x * (x > 0)``
+    # still works: True is 1). Hashing stays by identity, so two Scalars of equal value are still two
+    # dictionary keys during backpropagation (PyTorch tensors do the same).
+    __hash__ = object.__hash__
 
-    def __gt__(self, other: Scalar | float) -> Scalar:
+    def __eq__(self, other: object) -> bool:
         c = _compare_operand(other)
-        return NotImplemented if c is None else _constant(float(self.data > c))
+        return NotImplemented if c is None else self.data == c
 
-    def __le__(self, other: Scalar | float) -> Scalar:
+    def __ne__(self, other: object) -> bool:
         c = _compare_operand(other)
-        return NotImplemented if c is None else _constant(float(self.data <= c))
+        return NotImplemented if c is None else self.data != c
 
-    def __ge__(self, other: Scalar | float) -> Scalar:
+    def __lt__(self, other: Scalar | float) -> bool:
         c = _compare_operand(other)
-        return NotImplemented if c is None else _constant(float(self.data >= c))
+        return NotImplemented if c is None else self.data < c
+
+    def __gt__(self, other: Scalar | float) -> bool:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else self.data > c
+
+    def __le__(self, other: Scalar | float) -> bool:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else self.data <= c
+
+    def __ge__(self, other: Scalar | float) -> bool:
+        c = _compare_operand(other)
+        return NotImplemented if c is None else self.data >= c
 
 
 # ---------------------------------------------------------------------- node construction
@@ -609,26 +649,42 @@ def _compare_operand(other: object) -> float | None:
     return _operand(other)
 
 
+def _div(a: float, b: float) -> float:
+    """``a / b`` as IEEE floats: ``±inf`` for a non-zero ``a`` over ``±0``, ``nan`` for ``0 / 0``."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or a != a:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+
+
 def _pow(a: float, b: float) -> float:
-    out = a**b
-    if type(out) is complex:
-        raise ValueError(f"{a!r} ** {b!r} is not a real number (negative base, non-integer exponent)")
-    return out
+    """``a ** b`` as IEEE floats (C's ``pow``): overflow is ``±inf``; a negative base to a fraction, nan."""
+    try:
+        out = a**b
+    except OverflowError:  # |out| too large: negative only for a negative base to an odd power
+        return -_INF if a < 0.0 and _is_odd(b) else _INF
+    except ZeroDivisionError:  # 0 ** negative
+        return -_INF if math.copysign(1.0, a) < 0.0 and _is_odd(b) else _INF
+    return _NAN if type(out) is complex else out
+
+
+def _is_odd(b: float) -> bool:
+    return math.isfinite(b) and b == int(b) and int(b) % 2 == 1
 
 
 def _d_pow_base(a: float, b: float) -> float:
-    """``d (a ** b) / d a = b * a ** (b - 1)``, with PyTorch's values where ``a ** (b - 1)`` blows up."""
+    """``d (a ** b) / d a = b * a ** (b - 1)``, and 0 for ``b == 0`` (as PyTorch, even at ``a == 0``)."""
     if b == 0.0:
         return 0.0
-    if a == 0.0 and b < 1.0:
-        return _INF if b > 0.0 else -_INF  # b < 0 already failed in the forward pass
     return b * _pow(a, b - 1.0)
 
 
-def _d_pow_exponent(a: float, out: float) -> float:
-    """``d (a ** b) / d b = a ** b * log(a)``: 0 where ``a == 0``, nan where ``a < 0``."""
+def _d_pow_exponent(a: float, b: float, out: float) -> float:
+    """``d (a ** b) / d b = a ** b * log(a)``: 0 where ``a == 0 <= b`` (as PyTorch), nan where ``a < 0``."""
     if a > 0.0:
         return out * _log(a)
     if a == 0.0:
-        return 0.0
-    return math.nan
+        return 0.0 if b >= 0.0 else -out * _INF
+    return _NAN

@@ -11,6 +11,7 @@
 
 from chainrule.nn.functional._activation import (
     celu,
+    cosine_similarity,
     elu,
     gelu,
     hardsigmoid,
@@ -77,6 +78,7 @@ __all__ = [
     "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout1d",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,12 +45,25 @@ class _AlongAxis(Function):
         self.axis = axis
 
 
-def _along_dim(fn: type[_AlongAxis], input: Any, dim: int | None, dtype: Any, op: str) -> Tensor:  # noqa: A002
-    """``fn`` applied along ``dim`` (torch's implicit dim when ``None``), after an optional cast."""
-    x = as_tensor(input, op)
+def _along_dim(
+    fn: type[_AlongAxis], x: Tensor, dim: int | None, dtype: Any, op: str, stacklevel: int
+) -> Tensor:
+    """``fn`` applied along ``dim`` (torch's implicit dim, with its warning, when ``None``), after an optional
+    cast."""
+    if dim is None:
+        _implicit_dim_warning(op, stacklevel + 1)
     if dtype is not None:
         x = x.to(dtype)
     return fn(_norm_dim(dim, x.ndim, op))(x)
+
+
+def _implicit_dim_warning(op: str, stacklevel: int) -> None:
+    warnings.warn(
+        f"Implicit dimension choice for {op} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 class Softmax(_AlongAxis):
@@ -94,17 +108,21 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     >>> cr.nn.functional.softmax(cr.tensor([[1e4, 0.0]]), dim=1)
     tensor([[1., 0.]])
     """
-    return _along_dim(Softmax, input, dim, dtype, "softmax")
+    return _along_dim(Softmax, as_tensor(input, "softmax"), dim, dtype, "softmax", _stacklevel)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     """log(softmax(x)) computed as x - logsumexp(x): finite for logits of any size."""
-    return _along_dim(LogSoftmax, input, dim, dtype, "log_softmax")
+    return _along_dim(LogSoftmax, as_tensor(input, "log_softmax"), dim, dtype, "log_softmax", _stacklevel)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     """``softmax(-x, dim)``: values in (0, 1) that sum to 1 along ``dim``."""
-    return softmax(-as_tensor(input, "softmin"), dim, dtype=dtype)
+    x = as_tensor(input, "softmin")
+    if dim is None:
+        _implicit_dim_warning("softmin", _stacklevel)
+        dim = _softmax_dim(x.ndim)
+    return softmax(-x, dim, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------- pointwise activations
@@ -169,11 +187,26 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return -ops.softplus(-as_tensor(input, "logsigmoid"), 1.0, math.inf)
 
 
+class Hardtanh(Function):
+    """clip(x, lo, hi), whose gradient is 0 at the clip points themselves (torch's hardtanh_backward: the
+    open interval lo < x < hi), unlike ``clamp``, which passes it there."""
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new(((x > self.lo) & (x < self.hi)).astype(gy.dtype))
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """``clamp(x, min_val, max_val)`` (gradient 1 inside, 0 outside)."""
     if max_val < min_val:
         raise ValueError("hardtanh: max_val cannot be less than min_val")
-    return ops.clamp(as_tensor(input, "hardtanh"), min_val, max_val)
+    return Hardtanh(min_val, max_val)(as_tensor(input, "hardtanh"))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -193,15 +226,38 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return x * ops.tanh(ops.softplus(x))
 
 
+class Hardsigmoid(Function):
+    """clip((x + 3) / 6, 0, 1); gradient 1/6 strictly between -3 and 3, 0 at the kinks (as torch)."""
+
+    # torch's kernel multiplies by the float32 constant 1/6 even in float64: the same number here.
+    ONE_SIXTH = float(np.float32(1.0) / np.float32(6.0))
+
+    def forward(self, x):
+        return np.clip((x + 3) / 6, 0, 1)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _new(((x > -3) & (x < 3)).astype(gy.dtype) * self.ONE_SIXTH)
+
+
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """Hard sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``."""
-    return ops.clamp(as_tensor(input, "hardsigmoid") / 6 + 0.5, 0.0, 1.0)
+    """Hard sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``; gradient 0 at the kinks, as torch's."""
+    return Hardsigmoid()(as_tensor(input, "hardsigmoid"))
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """Hard swish: ``x * hardsigmoid(x)``."""
+    """x · clip(x / 6 + 1/2, 0, 1); gradient 0 at -3 and 1 at 3, as torch's."""
     x = as_tensor(input, "hardswish")
-    return x * hardsigmoid(x)
+    return x * Hardtanh(0.0, 1.0)(x / 6 + 0.5)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (torch's formula: each side normalized
+    first), broadcasting x1 and x2."""
+    a, b = as_tensor(x1, "cosine_similarity"), as_tensor(x2, "cosine_similarity", "x2")
+    na = ops.clamp(ops.norm(a, 2, dim, keepdim=True), min=eps)
+    nb = ops.clamp(ops.norm(b, 2, dim, keepdim=True), min=eps)
+    return ((a / na) * (b / nb)).sum(dim=dim)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002

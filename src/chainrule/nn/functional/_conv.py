@@ -24,7 +24,7 @@ from chainrule.nn.functional._utils import as_tensor, ntuple
 from chainrule.tensor import Tensor
 
 
-class ShapeError(ValueError, RuntimeError):
+class ShapeError(RuntimeError, ValueError):
     """A shape problem: a ValueError, and a RuntimeError too (which torch raises for these)."""
 
 

@@ -7,6 +7,7 @@ differentiated again) when a graph is being built. ``binary_cross_entropy_with_l
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,7 @@ def cross_entropy(
     >>> round(float(F.cross_entropy(cr.tensor([[1e4, 0.0]]), cr.tensor([1]))), 1)
     10000.0
     """
-    x = as_tensor(input, "cross_entropy")
+    x = _float_logits(as_tensor(input, "cross_entropy"), "log_softmax")
     reduction = resolve_reduction(size_average, reduce, reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -180,11 +181,20 @@ def cross_entropy(
         )
     t_dtype = target.dtype if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target).dtype
     if t_dtype.kind == "f":
+        if np.ndim(target) != x.ndim:  # torch reads targets without the class dim as class indices
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got {t_dtype}")
         return _cross_entropy_probs(
             x, as_tensor(target, "cross_entropy", "target"), weight, reduction, label_smoothing
         )
     cls = _Classes(x, target, weight, ignore_index, "cross_entropy")
     return _SoftmaxCrossEntropy(cls, reduction, float(label_smoothing))(x)
+
+
+def _float_logits(x: Tensor, kernel: str) -> Tensor:
+    """torch has no integer kernels for these losses: integer logits are an error, not a truncated loss."""
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}" not implemented for {str(x.dtype)!r}')
+    return x
 
 
 def _cross_entropy_probs(
@@ -250,16 +260,26 @@ def nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d...) at class indices ``target``."""
-    x = as_tensor(input, "nll_loss")
+    x = _float_logits(as_tensor(input, "nll_loss"), "nll_loss")
     reduction = resolve_reduction(size_average, reduce, reduction, "nll_loss")
     cls = _Classes(x, target, weight, ignore_index, "nll_loss")
     return _NLLLoss(cls, reduction)(x)
 
 
 # ---------------------------------------------------------------------------- regression losses
-def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
+def _pair(input: Any, target: Any, op: str, warn: bool = True) -> tuple[Tensor, Tensor]:
+    """Input and target as tensors that broadcast; like torch, warn when their sizes differ (an (N, 1)
+    output against (N,) targets broadcasts to (N, N): a silently wrong loss)."""
     x = as_tensor(input, op)
     t = target if isinstance(target, Tensor) else _new(backend.asarray(target, x.dtype, x.data))
+    if warn and t.shape != x.shape:
+        warnings.warn(
+            f"Using a target size ({t.shape}) that is different to the input size ({x.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
     try:
         np.broadcast_shapes(x.shape, t.shape)
     except ValueError:
@@ -458,7 +478,7 @@ def kl_div(
     ``input`` holds log-probabilities; ``reduction='batchmean'`` (sum / batch size) is the true KL divergence.
     """
     reduction = resolve_reduction(size_average, reduce, reduction, "kl_div", ("batchmean",))
-    x, t = _pair(input, target, "kl_div")
+    x, t = _pair(input, target, "kl_div", warn=False)
     if log_target:
         loss = ops.exp(t) * (t - x)
     elif t.requires_grad:
