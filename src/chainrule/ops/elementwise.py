@@ -879,10 +879,12 @@ def _check_int_divisor(a: np.ndarray, b: np.ndarray) -> None:
 
 
 def remainder(a: Any, b: Any) -> Tensor:
+    """``a % b`` with the sign of ``b`` (Python's and torch's rule)."""
     return Remainder()(*_pair(a, b))
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:
+    """``a // b``: the quotient rounded towards minus infinity (no gradient)."""
     return FloorDivide()(*_pair(a, b))
 
 

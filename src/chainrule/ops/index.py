@@ -464,8 +464,10 @@ def index_add_(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -
 
 
 def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """Out-of-place :func:`index_put_`: a copy of ``t`` with ``values`` written (or added) at ``indices``."""
     return index_put_(t.clone(), indices, values, accumulate)
 
 
 def index_add(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
+    """Out-of-place :func:`index_add_`: a copy of ``t`` with ``alpha * source`` added at ``index`` along ``dim``."""
     return index_add_(t.clone(), dim, index, source, alpha)

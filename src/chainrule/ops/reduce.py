@@ -478,7 +478,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     n = x.shape[ax] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {n}")
-    idx = np.take(idx, np.arange(k), axis=ax) if x.ndim else idx
+    idx = idx[(slice(None),) * ax + (slice(0, k),)] if x.ndim else idx
     values = take_along_dim(x, idx, ax) if x.ndim else x.clone()
     return TopkResult(values, _new(idx.astype(np.int64)))
 
