@@ -469,5 +469,5 @@ def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
 
 
 def index_add(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
-    """Out-of-place :func:`index_add_`: a copy of ``t`` with ``alpha * source`` added at ``index`` along ``dim``."""
+    """Out-of-place :func:`index_add_`: a copy of ``t`` with ``alpha * source`` added at ``index``."""
     return index_add_(t.clone(), dim, index, source, alpha)
