@@ -112,7 +112,7 @@ def _gradients(graph: Any) -> dict[int, Any]:
     if graph.freed:
         out = {}
         for n in graph.nodes:
-            g = getattr(n.obj, "grad", None) if n.obj is not None else None
+            g = getattr(n.obj, "_grad", None)  # the slot: reading .grad of a non-leaf warns, as in torch
             if g is not None:
                 out[id(n)] = getattr(g, "data", g)
         return out
