@@ -52,9 +52,10 @@ def test_unknown_option_is_one_line(cli, user_error):
 
 
 def test_console_script_entry_point():
-    """pyproject's ``chainrule = "chainrule.cli:main"`` points at a callable taking argv."""
+    """pyproject's ``chainrule = "_chainrule_cli:main"`` (outside the package, so a Ctrl-C while NumPy is
+    imported is guarded too) points at a callable taking argv."""
     (entry,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "chainrule"]
-    assert entry.value == "chainrule.cli:main"
+    assert entry.value == "_chainrule_cli:main"
     main = entry.load()
     assert main(["explain", "--example", "scalar"]) == 0
 
@@ -98,6 +99,23 @@ def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
         [sys.executable, "-m", "chainrule", "train", "--epochs", "1", "--out", "run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == "chainrule: interrupted" and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+NUMPY_SITE = SITE.replace('"chainrule.cli.train"', '"numpy"')
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed next to this Python")
+def test_ctrl_c_while_numpy_is_imported_by_the_script_is_one_line(tmp_path):
+    """Before: the script's entry point imported the chainrule package (NumPy first) outside any guard."""
+    (tmp_path / "sitecustomize.py").write_text(NUMPY_SITE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [str(SCRIPT), "train", "--epochs", "1", "--out", "run"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert result.returncode == 130, result.stderr
