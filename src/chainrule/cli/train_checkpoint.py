@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule._files import deferred_interrupts
+from chainrule._optional import available
 from chainrule.cli._common import AtomicWriter, CLIError
 from chainrule.cli.train_config import MAX_EPOCHS, History, TrainConfig
 
@@ -104,7 +105,7 @@ class RunFolder:
         import chainrule as cr  # noqa: PLC0415
 
         config, history = parts["config"], parts["history"]
-        draw = final and _can_plot()
+        draw = final and available("matplotlib")
         files = [MODEL, METRICS, *([CURVES] if draw else []), CHECKPOINT]
         state = parts["model"].state_dict()
         with AtomicWriter(self.path) as w:
@@ -135,12 +136,6 @@ class RunFolder:
         for folder in self._created:  # deepest first
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
-
-
-def _can_plot() -> bool:
-    import importlib.util  # noqa: PLC0415
-
-    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _metrics(parts: dict[str, Any], files: list[str], complete: bool) -> dict[str, Any]:

@@ -21,7 +21,6 @@ Needs the ``onnx`` extra (``pip install 'chainrule[onnx]'``); onnxruntime is onl
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,20 +58,8 @@ def export(model: Any, example_input: Any, path: str | os.PathLike | None, opset
                         list(output_names))  # fmt: skip
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
-        _write_atomically(onnx, proto, os.fspath(path))
+        from chainrule._files import write_file  # noqa: PLC0415
+
+        # chainrule.save's one safe writer: atomic for files, symlinks kept, errors name the target.
+        write_file(path, lambda f: f.write(proto.SerializeToString()))
     return proto
-
-
-def _write_atomically(onnx: Any, proto: Any, path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(proto.SerializeToString())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
