@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as _np
 
-from chainrule._autograd import backward as _backward_many
-from chainrule._autograd import grad
-from chainrule._grad_mode import (
+# The autograd package first: chainrule.tensor reads its grad-mode state.
+from chainrule.autograd import (
     detect_anomaly,
     enable_grad,
+    grad,
     inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
@@ -27,6 +27,7 @@ from chainrule._grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from chainrule.autograd.engine import backward as _backward_many
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -48,7 +49,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.ops import *  # noqa: F403
 from chainrule.ops import __all__ as _ops_all
 from chainrule.random import manual_seed
@@ -92,12 +93,12 @@ _LAZY = {
     "functional": "chainrule.functional",
 }
 _LAZY_ATTRS = {
-    "numerical_diff": ("chainrule.testing", "numerical_diff"),
-    "numerical_grad": ("chainrule.testing", "numerical_grad"),
-    "gradcheck": ("chainrule.testing", "gradcheck"),
-    "gradgradcheck": ("chainrule.testing", "gradgradcheck"),
-    "jacobian": ("chainrule.functional", "jacobian"),
-    "hessian": ("chainrule.functional", "hessian"),
+    "numerical_diff": ("chainrule.autograd.gradcheck", "numerical_diff"),
+    "numerical_grad": ("chainrule.autograd.gradcheck", "numerical_grad"),
+    "gradcheck": ("chainrule.autograd.gradcheck", "gradcheck"),
+    "gradgradcheck": ("chainrule.autograd.gradcheck", "gradgradcheck"),
+    "jacobian": ("chainrule.autograd.functional", "jacobian"),
+    "hessian": ("chainrule.autograd.functional", "hessian"),
     "explain": ("chainrule.explain", "explain"),
     "save": ("chainrule.io", "save"),
     "load": ("chainrule.io", "load"),

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import state as _grad_state
+from chainrule.autograd.grad_mode import state as _grad_state
 
 if TYPE_CHECKING:
-    from chainrule.function import Function
+    from chainrule.autograd.function import Function
 
 _FLOAT_KINDS = "fc"
 _ops: Any = None  # chainrule.ops, bound by bind_ops() when it loads (ops import Tensor, so not here)
@@ -80,8 +80,14 @@ _mutations = [0]
 
 def bump_version(t: Tensor) -> None:
     """Record an in-place change of ``t``'s data: its version counter (shared with its views) goes up."""
-    t._vbox[0] += 1
+    t.version_box()[0] += 1
     _mutations[0] += 1
+
+
+def version_of(t: Tensor) -> int:
+    """How many in-place changes ``t``'s data (or memory it shares with a view) has seen."""
+    box = t._vbox
+    return 0 if box is None else box[0]
 
 
 #: Gradient hooks (``register_hook``), by tensor id: ``[weakref to the tensor, {handle id: fn}]``. Kept
@@ -136,7 +142,7 @@ def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     t.name = None
     t.generation = 0
     t._retains_grad = False
-    t._vbox = [0]
+    t._vbox = None  # made on the first in-place change or view: most tensors never need one
     return t
 
 
@@ -173,7 +179,7 @@ class Tensor:
         self.name = name
         self.generation = 0
         self._retains_grad = False
-        self._vbox = [0]
+        self._vbox = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -285,7 +291,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph."""
         t = _new(self.data)
-        t._vbox = self._vbox
+        t._vbox = self.version_box()
         return t
 
     def detach_(self) -> Tensor:
@@ -315,7 +321,7 @@ class Tensor:
         run([self], None if gradient is None else [gradient], retain_graph, create_graph, retain_grad)
 
     def _backward_into(self, inputs: Any, gradient: Any, retain_graph: Any, create_graph: bool) -> None:
-        from chainrule._autograd import grad  # noqa: PLC0415
+        from chainrule.autograd.engine import grad  # noqa: PLC0415
 
         targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         gradients = None if gradient is None else [gradient]
@@ -706,7 +712,14 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vbox[0]
+        return version_of(self)
+
+    def version_box(self) -> list[int]:
+        """The version counter, a one-element list shared by this tensor and its views (made when needed)."""
+        box = self._vbox
+        if box is None:
+            box = self._vbox = [0]
+        return box
 
     # ------------------------------------------------------------------ pickling and copying, as torch
     def __reduce_ex__(self, protocol: Any) -> Any:
@@ -758,12 +771,12 @@ def _rebuild(cls: type, data: Any, requires_grad: bool, name: str | None) -> Ten
     return t
 
 
-_engine_backward: Any = None  # chainrule._autograd.backward, found on first use (it imports this module)
+_engine_backward: Any = None  # chainrule.autograd.engine.backward, found on first use (it imports this module)
 
 
 def _load_engine_backward() -> Any:
     global _engine_backward
-    from chainrule._autograd import backward
+    from chainrule.autograd.engine import backward
 
     _engine_backward = backward
     return backward

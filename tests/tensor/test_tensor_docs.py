@@ -1,5 +1,5 @@
 """docs/tensor.md and docs/custom_function.md run top to bottom, and each ```text block is exactly what the
-python block before it prints; chainrule.functional's docstring examples hold."""
+python block before it prints; chainrule.autograd.functional's docstring examples hold."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_tutorial_runs_and_prints_what_it_shows(page: str) -> None:
 
 
 def test_functional_docstring_examples() -> None:
-    import chainrule.functional as functional  # noqa: PLC0415
+    import chainrule.autograd.functional as functional  # noqa: PLC0415
 
     result = doctest.testmod(functional, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0

@@ -67,7 +67,7 @@ def test_links_input_output_creator_generation() -> None:
     f = Square()
     y = f(x)
     assert y.creator is f and y.grad_fn is f and not y.is_leaf
-    assert f.input is x and f.inputs == [x]
+    assert f.input is x and f.inputs == (x,)
     assert f.output is y and f.outputs == [y]
     assert f.needs_input_grad == (True,)
     assert f.generation == 0 and y.generation == 1

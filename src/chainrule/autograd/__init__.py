@@ -1,29 +1,37 @@
-"""``chainrule.autograd``: the autograd API under torch's names.
+"""``chainrule.autograd``: the one place the backprop algorithm lives, under torch's names.
 
-``Function`` here is torch-style (``forward(ctx, ...)`` on Tensors, ``F.apply(...)``); ``chainrule.Function``
-stays DeZero-style (``forward`` on arrays). Everything else is the same object as at the top level.
+Read it in this order (``docs/engine.md`` walks through it):
+
+- ``function.py``: the ``Function`` contract (``forward`` on arrays, one ``backward`` rule on Tensors) and
+  how a call is recorded into the graph;
+- ``engine.py``: the backprop loop, written once for first-order passes and for ``create_graph``;
+- ``grad_mode.py`` / ``anomaly_mode.py``: the per-thread switches; ``skeleton.py``: what a freed graph keeps
+  for drawing; ``functional.py`` (jacobian, hessian) and ``gradcheck.py``: tools built on the engine.
+
+``chainrule.autograd.Function`` is torch-style (``forward(ctx, ...)`` on Tensors, ``F.apply(...)``, in
+``custom_function.py``); ``chainrule.Function`` is the DeZero-style op base class of ``function.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chainrule._autograd import backward as _backward
-from chainrule._autograd import grad
-from chainrule._grad_mode import (
-    detect_anomaly,
+# grad_mode first: every other module here (and chainrule.tensor) reads its per-thread state.
+from chainrule.autograd.grad_mode import (
     enable_grad,
     inference_mode,
-    is_anomaly_enabled,
     is_grad_enabled,
     is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
-from chainrule.autograd import functional
-from chainrule.autograd.function import Function, FunctionCtx
-from chainrule.tensor import Tensor
-from chainrule.testing import gradcheck, gradgradcheck
+from chainrule.autograd.anomaly_mode import detect_anomaly, is_anomaly_enabled  # isort: skip
+from chainrule.autograd.engine import backward as _backward  # isort: skip
+from chainrule.autograd.engine import grad  # isort: skip
+from chainrule.autograd import functional  # isort: skip
+from chainrule.autograd.custom_function import Function, FunctionCtx  # isort: skip
+from chainrule.autograd.gradcheck import gradcheck, gradgradcheck  # isort: skip
+from chainrule.tensor import Tensor  # isort: skip
 
 __all__ = [
     "Function",

@@ -1,143 +1,255 @@
-"""torch-style custom functions: ``class F(cr.autograd.Function)`` with static ``forward(ctx, ...)`` and
-``backward(ctx, *grads)``, called as ``F.apply(...)``.
+"""``Function``: one differentiable operation. ``forward`` works on arrays, ``backward`` on Tensors.
 
-``forward`` takes and returns Tensors and runs without recording (as in torch); ``backward`` gets one
-gradient per output and returns one per ``forward`` argument (None for non-tensors or unneeded ones).
-Written with tensor ops, ``backward`` is itself differentiable (``create_graph=True``).
+Each op states its derivative once, in ``backward``, with tensor operations. The engine runs that one rule
+in both regimes: in an ordinary ``backward()`` nothing is recorded, so the tensor ops in the rule are plain
+array arithmetic in a thin Tensor wrapper; with ``create_graph=True`` the same ops are recorded, which makes
+every op twice (and n times) differentiable.
 
->>> import chainrule as cr
->>> class Cube(cr.autograd.Function):
-...     @staticmethod
-...     def forward(ctx, x):
-...         ctx.save_for_backward(x)
-...         return x ** 3
-...     @staticmethod
-...     def backward(ctx, gy):
-...         (x,) = ctx.saved_tensors
-...         return 3 * x ** 2 * gy
->>> x = cr.tensor(2.0, requires_grad=True)
->>> Cube.apply(x).backward()
+>>> import numpy as np
+>>> from chainrule import Function, Variable
+>>> class Square(Function):
+...     def forward(self, x):
+...         return x ** 2
+...     def backward(self, gy):
+...         return 2 * self.inputs[0] * gy
+>>> x = Variable(np.array(3.0))
+>>> y = Square()(x)
+>>> y.backward()
 >>> float(x.grad)
-12.0
-
-The DeZero style, ``class F(cr.Function)`` with ``forward`` on arrays, is ``chainrule.Function``.
+6.0
 """
 
 from __future__ import annotations
 
+import operator
+import os
 import weakref
 from typing import Any
 
-from chainrule import function as _function
-from chainrule._grad_mode import no_grad
-from chainrule._grad_mode import state as _grad_state
-from chainrule.tensor import Tensor
+import numpy as np
 
-__all__ = ["Function", "FunctionCtx"]
-
-
-class FunctionCtx:
-    """The ``ctx`` handed to ``forward`` and ``backward``: saved tensors and flags; set any attribute."""
-
-    needs_input_grad: tuple[bool, ...]
-
-    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
-        self.needs_input_grad = needs_input_grad
-        self._saved: tuple[Any, ...] = ()
-        self._non_differentiable: set[int] = set()
-
-    def save_for_backward(self, *tensors: Tensor | None) -> None:
-        for t in tensors:
-            if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save Tensors or None, got {type(t).__name__}")
-        self._saved = tensors
-
-    @property
-    def saved_tensors(self) -> tuple[Tensor | None, ...]:
-        out = []
-        for t in self._saved:
-            if isinstance(t, weakref.ref):  # an output of forward, held weakly (it holds this ctx)
-                t = t()
-                if t is None:
-                    raise RuntimeError("a saved output of this Function has been freed")
-            out.append(t)
-        return tuple(out)
-
-    def mark_non_differentiable(self, *tensors: Tensor) -> None:
-        """Outputs (of ``forward``) that get no gradient and do not require grad."""
-        self._non_differentiable.update(id(t) for t in tensors)
-
-    def set_materialize_grads(self, value: bool) -> None:
-        """Accepted for torch compatibility: missing output gradients are always given as zeros."""
-
-
-class _Node(_function.Function):
-    """The graph node of one ``apply``: runs the user's static methods with the ctx."""
-
-    def __init__(self, fn: type[Function], args: tuple[Any, ...], ctx: FunctionCtx) -> None:
-        self.fn, self.args, self.ctx = fn, args, ctx
-        self.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-
-    @property
-    def name(self) -> str:
-        return f"{self.fn.__name__}Backward"
-
-    def forward(self, *arrays: Any) -> Any:
-        with no_grad():
-            out = self.fn.forward(self.ctx, *self.args)
-        self.returned = out if isinstance(out, tuple) else (out,)
-        for i, t in enumerate(self.returned):
-            if not isinstance(t, Tensor):
-                raise TypeError(
-                    f"{self.fn.__name__}.forward must return Tensors, got {type(t).__name__} (output {i})"
-                )
-        datas = tuple(t.data for t in self.returned)
-        return datas if isinstance(out, tuple) else datas[0]
-
-    def backward(self, *grads: Tensor) -> Any:
-        result = self.fn.backward(self.ctx, *grads)
-        if not isinstance(result, tuple):
-            result = (result,)
-        if len(result) != len(self.args):
-            raise RuntimeError(
-                f"function {self.name} returned an incorrect number of gradients "
-                f"(expected {len(self.args)}, got {len(result)})"
-            )
-        return tuple(result[i] for i in self.tensor_positions)
+from chainrule import backend as _backend
+from chainrule.autograd.grad_mode import state as _grad_state
+from chainrule.tensor import Tensor, _mutations, _new, as_array, version_of
 
 
 class Function:
-    """Base class of torch-style custom functions (see the module docstring)."""
+    """Base class of every op. Subclasses define ``forward(*arrays)`` and ``backward(*grads)``.
 
-    @staticmethod
-    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("a custom Function must define a @staticmethod forward(ctx, ...)")
+    After a recorded call: ``inputs`` (a tuple of Tensors, held strongly), ``outputs`` (held weakly, so a
+    graph frees itself by reference counting when its output is dropped), ``input``/``output`` when there
+    is just one, ``generation`` (depth in the graph, used to order backprop) and ``needs_input_grad``.
+    """
 
-    @staticmethod
-    def backward(ctx: FunctionCtx, *grads: Any) -> Any:
-        raise NotImplementedError("a custom Function must define a @staticmethod backward(ctx, *grads)")
+    # What a recorded op keeps, in slots: an op costs the garbage collector only itself, its output Tensor,
+    # the inputs tuple and the output's weak reference (docs/performance.md, "Objects per op").
+    __slots__ = ("__weakref__", "__dict__", "_epoch", "_input_versions", "_output_refs", "_output_versions",
+                 "_skeleton", "generation", "inputs", "needs_input_grad")  # fmt: skip
 
-    @classmethod
-    def apply(cls, *args: Any) -> Any:
-        recording = _grad_state.grad_enabled
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad and recording for a in args)
-        ctx = FunctionCtx(needs)
-        node = _Node(cls, args, ctx)
-        tensors = [args[i] for i in node.tensor_positions]
-        if not tensors:  # nothing to record: just run forward
-            return node.fn.forward(ctx, *args)
-        out = node(*tensors)
-        outs = out if isinstance(out, tuple) else (out,)
-        _fix_saved_outputs(ctx, node.returned, outs)
-        for returned, o in zip(node.returned, outs):
-            if id(returned) in ctx._non_differentiable:
-                o._requires_grad, o.creator = False, None
-        return out
+    #: Whether ``backward`` reads the inputs' / outputs' values (used to detect in-place edits of them).
+    uses_inputs: bool = True
+    uses_outputs: bool = False
+    #: Whether output 0 shares memory with input 0 (reshape, transpose...): they then share a version counter.
+    is_view: bool = False
+
+    def __call__(self, *inputs: Any) -> Any:
+        """Apply the op: run ``forward`` on the inputs' arrays, wrap the results, record the call if needed."""
+        tensors = tuple(map(_as_tensor, inputs))
+        result = self._forward(tensors)
+        several = result.__class__ is tuple
+        outputs = tuple(map(_output_tensor, result)) if several else (_output_tensor(result),)
+        if self.is_view:
+            outputs[0]._vbox = tensors[0].version_box()
+        if _grad_state.anomaly:
+            self._check_anomaly("forward", [o._data for o in outputs])
+        needs = _interned(tuple(map(_requires_grad, tensors))) if _grad_state.grad_enabled else ()
+        if True in needs:
+            self._record(tensors, outputs, needs)
+        else:  # a constant result: no graph, and the instance keeps nothing
+            self.inputs, self.generation = None, 0
+        return outputs if several else outputs[0]
+
+    def _forward(self, tensors: tuple[Tensor, ...]) -> Any:
+        """``forward`` on the arrays, with the input shapes named in a ValueError."""
+        arrays = tuple(map(_array_of, tensors))
+        if _backend._cupy is not None and len(arrays) > 1:  # before CuPy is loaded everything is on the CPU
+            _backend.check_same_device(list(arrays), self.name)
+        try:
+            return self.forward(*arrays)
+        except ValueError as exc:
+            shapes = " and ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"{self.name}: {exc} (input shapes {shapes})") from None
+
+    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], needs: tuple[bool, ...]) -> None:
+        """Link the outputs to this op and remember what backprop will check (versions, generation)."""
+        self.inputs = tensors
+        self.needs_input_grad = needs
+        self.generation = generation = max(map(_generation, tensors))
+        for out in outputs:
+            if out._data.dtype.kind in "fc":  # integer results (argmax, comparisons) carry no gradient
+                out._requires_grad = True
+                out.creator = self
+                out.generation = generation + 1
+        if len(outputs) == 1:
+            self._output_refs = weakref.ref(outputs[0])
+        else:
+            self._output_refs = tuple(map(weakref.ref, outputs))
+            self._output_meta = [(o._data.shape, o._data.dtype) for o in outputs]  # zeros for a missing grad
+        self._epoch = _mutations[0]
+        # Kept for every op, not only those reading their inputs: an input rebound by a recorded in-place
+        # op after this call would otherwise get this op's gradient routed through its new creator.
+        self._input_versions = _interned(tuple(map(version_of, tensors)))
+        if self.uses_outputs:
+            self._output_versions = _interned(tuple(map(version_of, outputs)))
+        self._skeleton = None
+        if _grad_state.anomaly:
+            self._trace = _creation_site()
+
+    def forward(self, *xs: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def backward(self, *gys: Tensor) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    # ------------------------------------------------------------------ graph accessors
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def outputs(self) -> list[Tensor | None]:
+        """The output Tensors (None for one that was dropped)."""
+        return [ref() for ref in self.output_refs()]
+
+    def output_refs(self) -> tuple[weakref.ref, ...]:
+        """Weak references to the outputs, in order (one op, one output is the common case: a bare ref)."""
+        refs = self._output_refs
+        return refs if refs.__class__ is tuple else (refs,)
+
+    @property
+    def input(self) -> Tensor:
+        inputs = self.inputs
+        if inputs is None:
+            raise RuntimeError(FREED)
+        if len(inputs) != 1:
+            raise AttributeError(f"{self.name} has {len(inputs)} inputs; use .inputs")
+        return inputs[0]
+
+    @property
+    def output(self) -> Tensor | None:
+        refs = self.output_refs()
+        if len(refs) != 1:
+            raise AttributeError(f"{self.name} has {len(refs)} outputs; use .outputs")
+        return refs[0]()
+
+    def __repr__(self) -> str:
+        return f"<{self.name} generation={getattr(self, 'generation', 0)}>"
+
+    # ------------------------------------------------------------------ safety checks used by the engine
+    def check_versions(self) -> None:
+        """Raise if an input or output this op's backward reads was changed in place since it was recorded."""
+        if self._epoch == _mutations[0]:  # no tensor anywhere changed in place since this op was recorded
+            return
+        for i, (t, saved) in enumerate(zip(self.inputs, self._input_versions)):
+            if version_of(t) != saved:
+                self._changed_input(i, t, saved)
+        if self.uses_outputs:
+            for i, (ref, saved) in enumerate(zip(self.output_refs(), self._output_versions)):
+                t = ref()
+                if t is not None and version_of(t) != saved:
+                    raise RuntimeError(_modified_message(self, f"output {i}", t, saved))
+
+    def _changed_input(self, i: int, t: Tensor, saved: int) -> None:
+        """Input ``i`` changed in place. An op that neither reads its input's value (``x * 2``, ``x + c``) nor
+        shares its memory takes the tensor standing for ``t`` as it saw it: its gradient flows where it did
+        then, as in torch (``c += c + 1`` in the micrograd README). Otherwise it is an error: the value is
+        needed, or (a non-leaf) the gradient would flow through the op that changed it."""
+        earlier = None if self.uses_inputs or self.is_view else _earlier_tensor(t, saved)
+        if earlier is not None:
+            self.inputs = self.inputs[:i] + (earlier,) + self.inputs[i + 1 :]
+        elif self.uses_inputs or t.creator is not None:
+            raise RuntimeError(_modified_message(self, f"input {i}", t, saved))
+
+    def _check_anomaly(self, phase: str, arrays: list[Any]) -> None:
+        for a in arrays:
+            if a is None or a.dtype.kind not in "fc" or np.isfinite(a).all():
+                continue
+            what = "nan" if np.isnan(a).any() else "inf"
+            trace = getattr(self, "_trace", None)
+            if trace is not None or phase == "forward":
+                where = f"op created at {trace or _creation_site()}"
+            else:
+                where = (
+                    f"backward called at {_creation_site()}; run the forward pass under detect_anomaly() "
+                    "too to see where the op was created"
+                )
+            op = self.name if phase == "forward" else f"{self.name}Backward"
+            raise RuntimeError(f"{op} produced {what} in its {phase} pass ({where})")
 
 
-def _fix_saved_outputs(ctx: FunctionCtx, returned: tuple[Tensor, ...], outs: tuple[Tensor, ...]) -> None:
-    """Saved outputs of ``forward`` become the recorded outputs (weakly held), so that ``backward`` formulas
-    using them are differentiable (create_graph)."""
-    index = {id(t): i for i, t in enumerate(returned)}
-    if any(id(t) in index for t in ctx._saved):
-        ctx._saved = tuple(weakref.ref(outs[index[id(t)]]) if id(t) in index else t for t in ctx._saved)
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _output_tensor(y: Any) -> Tensor:
+    return _new(y if y.__class__ is np.ndarray else _as_output(y))
+
+
+def _as_output(y: Any) -> np.ndarray:
+    """A forward's non-ndarray result as an array (ufuncs on 0-d arrays return NumPy scalars)."""
+    if isinstance(y, np.generic) and y.dtype.kind in "biufc":
+        return np.asarray(y)
+    return as_array(y)
+
+
+_array_of = operator.attrgetter("_data")
+_requires_grad = operator.attrgetter("_requires_grad")
+_generation = operator.attrgetter("generation")
+
+#: One shared copy of each small tuple of flags or versions ((True,), (0, 0)...): a recorded op then keeps
+#: no tuple of its own for them.
+_INTERNED: dict[tuple, tuple] = {}
+
+
+def _interned(values: tuple) -> tuple:
+    shared = _INTERNED.get(values)
+    if shared is None:
+        if len(_INTERNED) > 4096:  # versions of long-lived tensors keep growing: stay bounded
+            return values
+        shared = _INTERNED[values] = values
+    return shared
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+FREED = (
+    "Trying to backward through the graph a second time (or to read saved tensors after they were freed). "
+    "Pass retain_graph=True to the first backward() if you need to backward twice."
+)
+
+
+def _earlier_tensor(t: Tensor, version: int) -> Tensor | None:
+    """The tensor that stood for ``t`` at ``version`` before a recorded in-place op rebound it, if alive."""
+    for ref in getattr(t, "_prior", ()):
+        earlier = ref()
+        if earlier is not None and version_of(earlier) == version:
+            return earlier
+    return None
+
+
+def _modified_message(f: Function, which: str, t: Tensor, saved: int) -> str:
+    return (
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"{which} of {f.name}, shape {t.shape}, is at version {version_of(t)}; expected version {saved}. "
+        "Use an out-of-place op (x = x + 1 instead of x.add_(1)) or clone() before modifying."
+    )
+
+
+def _creation_site() -> str:
+    """file:line of the first stack frame outside chainrule."""
+    import traceback  # only under detect_anomaly: keeps `import chainrule` lean
+
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"

@@ -78,7 +78,7 @@ def scalar_engine() -> None:
 def chain_rule() -> Any:
     """Seed 001: y = (exp(x^2))^2 at x = 0.5, backprop against numerical differentiation."""
     import chainrule as cr  # noqa: PLC0415
-    from chainrule.testing import numerical_diff  # noqa: PLC0415
+    from chainrule.autograd.gradcheck import numerical_diff  # noqa: PLC0415
 
     _heading(2, "The chain rule: y = (exp(x^2))^2 at x = 0.5")
 

@@ -69,7 +69,7 @@ def _scalar_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
 
 
 def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[int, np.ndarray]]:
-    from chainrule._grad_mode import no_grad
+    from chainrule.autograd.grad_mode import no_grad
     from chainrule.ops.shape import sum_to
     from chainrule.tensor import Tensor, _new
 
@@ -89,7 +89,7 @@ def _tensor_backprop(graph: Graph, seed: np.ndarray) -> tuple[list[Edge], dict[i
                     g if g is not None else _new(backend.zeros(s, d, like=like))
                     for g, (s, d) in zip(gys, metas)
                 ]
-            f._check_versions()
+            f.check_versions()
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._skeleton import Skeleton, Source
+from chainrule.autograd.skeleton import Skeleton, Source
 from chainrule.tensor import Tensor
 
 #: Attributes of a ``Function`` worth showing as constants of the op (``MulScalar c=0.5``...).
@@ -130,7 +130,7 @@ def build_graph(output: Any, names: Mapping[Any, Any] | None = None) -> Graph:
 
 # ---------------------------------------------------------------------------- tensor engine
 # The walk meets live Tensors and, past a Function freed by backward(), the Sources of its Skeleton
-# (chainrule._skeleton). A value's key is id(tensor) while it lives, else (id(creator's skeleton), index),
+# (chainrule.autograd.skeleton). A value's key is id(tensor) while it lives, else (id(creator's skeleton), index),
 # or id(weakref) for a freed constant. An op's producer is the Function while it has its inputs, else
 # its Skeleton.
 def _tensor_graph(root: Tensor) -> Graph:
@@ -191,7 +191,7 @@ def _producer(t: Tensor | None, source: Any, root: Tensor) -> Any:
     f = t.creator
     if f is None or f.inputs is not None:
         return f
-    skeleton = f.__dict__.get("_skeleton")
+    skeleton = f._skeleton
     if skeleton is None or skeleton.sources is None:
         raise RuntimeError(_FREED.format(name=root.name or "the output"))
     return skeleton
@@ -204,7 +204,7 @@ def _parents(producer: Any) -> list[Any]:
 
 
 def _output_index(t: Any) -> int:
-    refs = t.creator._output_refs
+    refs = t.creator.output_refs()
     return 0 if len(refs) < 2 else next((k for k, r in enumerate(refs) if r() is t), 0)
 
 

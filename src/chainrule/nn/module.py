@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import no_grad
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor, as_array, bump_version
 

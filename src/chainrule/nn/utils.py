@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import no_grad
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.tensor import Tensor, _new, bump_version
 
 __all__ = [

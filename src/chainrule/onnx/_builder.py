@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.onnx._trace import Trace
 from chainrule.tensor import Tensor
 

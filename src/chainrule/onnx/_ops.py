@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional import _activation, _conv, _dropout, _linear, _normalization, _pooling, _sparse
 from chainrule.onnx._builder import INT64_MAX, INT64_MIN, GraphBuilder, host
 from chainrule.ops import elementwise as ew

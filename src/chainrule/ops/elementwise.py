@@ -6,7 +6,6 @@ Ops with a Python-number operand use ``*Scalar`` variants that keep the number o
 
 from __future__ import annotations
 
-import functools
 import math
 from numbers import Number
 from typing import Any
@@ -15,7 +14,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule._quiet import silently
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.ops._dtypes import CATEGORY as _CATEGORY
 from chainrule.tensor import Tensor, _new, as_array
 
@@ -102,16 +101,12 @@ class Add(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return a + b
 
     def backward(self, gy):
         return gy, gy
-
-    def _backward_arrays(self, gy):
-        return gy, gy
-
 
 class AddScalar(Function):
     uses_inputs = False
@@ -128,15 +123,11 @@ class AddScalar(Function):
     def backward(self, gy):
         return gy
 
-    def _backward_arrays(self, gy):
-        return (gy,)
-
-
 class Sub(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             if a.dtype.kind == "b" or b.dtype.kind == "b":
                 raise RuntimeError(_BOOL_SUB)
             a, b = _promote(a, b)
@@ -149,10 +140,6 @@ class Sub(Function):
 
     def backward(self, gy):
         return gy, -gy
-
-    def _backward_arrays(self, gy):
-        return gy, (-gy if self.needs_input_grad[1] else None)
-
 
 class RSubScalar(Function):
     """c - x"""
@@ -174,7 +161,7 @@ class RSubScalar(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return a * b
 
@@ -182,18 +169,6 @@ class Mul(Function):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
         return (gy * b if need_a else None), (gy * a if need_b else None)
-
-    def _backward_arrays(self, gy):
-        a, b = self.inputs
-        need_a, need_b = self.needs_input_grad
-        a, b = a.data, b.data
-        if gy.dtype is a.dtype and gy.dtype is b.dtype:  # no promotion to decide
-            return (gy * b if need_a else None), (gy * a if need_b else None)
-        return (_mul(gy, b) if need_a else None), (_mul(gy, a) if need_b else None)
-
-
-_mul = functools.partial(Mul.forward, None)  # Mul's forward on arrays, for the _backward_arrays fast paths
-
 
 class MulScalar(Function):
     uses_inputs = False
@@ -210,14 +185,10 @@ class MulScalar(Function):
     def backward(self, gy):
         return gy * self.c
 
-    def _backward_arrays(self, gy):
-        return (MulScalar.forward(self, gy),)
-
-
 class Div(Function):
     @silently
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         if a.dtype.kind in "biu":  # true division of integers gives float32, as in PyTorch
             a, b = a.astype(np.float32), b.astype(np.float32)
@@ -262,10 +233,6 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
-
-    def _backward_arrays(self, gy):
-        return (-gy,)
-
 
 class PowScalar(Function):
     """x ** c for a constant c."""
@@ -373,7 +340,7 @@ class Pow(Function):
 
     @silently
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         if a.dtype.kind in "biu":
             if a.dtype.kind == "b":
@@ -509,10 +476,6 @@ class Exp(Function):
     def backward(self, gy):
         return gy * self.outputs[0]
 
-    def _backward_arrays(self, gy):
-        return (_mul(gy, self._output_refs[0]().data),)
-
-
 class Expm1(Function):
     uses_outputs = True
     uses_inputs = False
@@ -619,11 +582,6 @@ class Tanh(Function):
         y = self.outputs[0]
         return gy * (1 - y * y)
 
-    def _backward_arrays(self, gy):
-        y = self._output_refs[0]().data
-        return (_mul(gy, 1 - _mul(y, y)),)
-
-
 class Sigmoid(Function):
     """σ(x) = ½(1 + tanh(x/2)): no overflow for any x."""
 
@@ -663,11 +621,6 @@ class ReLU(Function):
     def backward(self, gy):
         x = self.inputs[0].data
         return gy * _new((x > 0).astype(x.dtype))
-
-    def _backward_arrays(self, gy):
-        x = self.inputs[0].data
-        return (np.multiply(gy, x > 0),)  # the bool mask converts inside the loop: no float copy of it
-
 
 class LeakyReLU(Function):
     def __init__(self, negative_slope: float):
@@ -824,7 +777,7 @@ class Maximum(Function):
     """Elementwise max; on ties each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return np.maximum(a, b)
 
@@ -835,7 +788,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return np.minimum(a, b)
 
@@ -904,7 +857,7 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:  # `is` first: dtype != costs ~60 ns
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return np.where(self.cond, a, b)
 

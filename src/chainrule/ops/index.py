@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import state as _grad_state
-from chainrule.function import Function
-from chainrule.tensor import Tensor, _new, as_array, bump_version
+from chainrule.autograd.grad_mode import state as _grad_state
+from chainrule.autograd.function import Function
+from chainrule.tensor import Tensor, _new, as_array, bump_version, version_of
 
 
 def normalize_key(key: Any) -> Any:
@@ -256,7 +256,8 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
         raise RuntimeError(f"cannot modify this tensor in place: {exc}; clone() it first") from None
     creator = t.creator
     if creator is not None:
-        creator._output_refs = [_retarget(ref, t, old) for ref in creator._output_refs]
+        refs = tuple(_retarget(ref, t, old) for ref in creator.output_refs())
+        creator._output_refs = refs if len(refs) > 1 else refs[0]
     # Functions that took ``t`` before this op will get ``old`` instead (Function._check_versions).
     priors = getattr(t, "_prior", None)  # unset unless ``t`` was rebound before
     if priors is None:
@@ -268,7 +269,7 @@ def _rebind(t: Tensor, out: Tensor, old: Tensor) -> Tensor:
     t.generation = out.generation
     t._requires_grad = out._requires_grad
     if out.creator is not None:
-        out.creator._output_refs = [_weak(t)]
+        out.creator._output_refs = _weak(t)
     bump_version(t)
     return t
 
@@ -286,7 +287,7 @@ def _snapshot(t: Tensor) -> Tensor:
     old = _new(t.data.copy(), t.requires_grad)
     old.creator = t.creator
     old.generation = t.generation
-    old._vbox = [t._vbox[0]]
+    old._vbox = [version_of(t)]
     return old
 
 
@@ -356,7 +357,7 @@ def _records(t: Tensor, arg: Any) -> bool:
 def _check_in_place_anomaly(op: str, result: Any) -> None:
     """detect_anomaly's forward check for an in-place op that autograd does not record (no grad needed)."""
     if result.dtype.kind in "fc" and not np.isfinite(result).all():
-        from chainrule.function import _creation_site  # noqa: PLC0415 (only when an anomaly is found)
+        from chainrule.autograd.function import _creation_site  # noqa: PLC0415 (only when an anomaly is found)
 
         what = "nan" if np.isnan(result).any() else "inf"
         raise RuntimeError(

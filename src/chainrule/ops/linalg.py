@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.ops.shape import reshape, transpose, unsqueeze
 from chainrule.tensor import Tensor, _new
 
@@ -37,16 +37,6 @@ class MatMul(Function):
         if gb is not None and b.ndim == 1:
             gb = reshape(gb, gb.shape[:-1])
         return ga, gb
-
-    def _backward_arrays(self, gy):
-        a, b = self.inputs
-        if a.data.ndim < 2 or b.data.ndim < 2:
-            return self.backward(_new(gy))
-        need_a, need_b = self.needs_input_grad
-        ga = np.matmul(gy, b.data.swapaxes(-1, -2)) if need_a else None
-        gb = np.matmul(a.data.swapaxes(-1, -2), gy) if need_b else None
-        return ga, gb
-
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-D operands, broadcast batch dims)."""

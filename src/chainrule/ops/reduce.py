@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import state as _grad_state
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule._quiet import silently
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.ops.elementwise import exp
 from chainrule.ops.shape import BroadcastTo, Reshape, broadcast_view
 from chainrule.tensor import Tensor, _new
@@ -73,17 +73,6 @@ def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | Non
     return gy if gy.data.shape == shape else BroadcastTo(shape)(gy)
 
 
-def _expand_back_array(
-    gy: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool
-) -> np.ndarray:
-    """``_expand_back`` on arrays (the same reshape and broadcast view), for ``_backward_arrays``."""
-    if not keepdims and gy.ndim:
-        target = _keepdims_shape(shape, axes)
-        if target != gy.shape:
-            gy = gy.reshape(target)
-    return gy if gy.shape == shape else broadcast_view(gy, shape)
-
-
 class Sum(Function):
     uses_inputs = False
 
@@ -100,10 +89,6 @@ class Sum(Function):
 
     def backward(self, gy):
         return _expand_back(gy, self.in_shape, self.axes, self.keepdims)
-
-    def _backward_arrays(self, gy):
-        return (_expand_back_array(gy, self.in_shape, self.axes, self.keepdims),)
-
 
 class AMax(Function):
     """Max over axes; tied maxima share the gradient evenly."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.tensor import Tensor, _shape_arg
 
 
@@ -75,10 +75,6 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.in_shape)
 
-    def _backward_arrays(self, gy):
-        return (gy.reshape(self.in_shape),)
-
-
 class Permute(Function):
     uses_inputs = False
     is_view = True
@@ -105,10 +101,6 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return sum_to(gy, self.in_shape)
-
-    def _backward_arrays(self, gy):
-        return (sum_to_array(gy, self.in_shape),)
-
 
 class SumTo(Function):
     uses_inputs = False

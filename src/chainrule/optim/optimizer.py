@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import enable_grad, no_grad
+from chainrule.autograd.grad_mode import enable_grad, no_grad
 from chainrule.tensor import Tensor, _new, bump_version
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainrule._skeleton import SHOWN_CONSTS
+from chainrule.autograd.skeleton import SHOWN_CONSTS
 
 #: Role of a box -> fill colour (shared by DOT and matplotlib).
 FILL = {"root": "#ffd27f", "leaf": "#cfe6ff", "const": "#eeeeee", "inner": "#ffffff", "op": "#f4f4f4"}

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule._grad_mode import state as _grad_state
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule._quiet import silently
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import backend
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor, ntuple
 from chainrule.tensor import Tensor
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule import random as _random
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new
 

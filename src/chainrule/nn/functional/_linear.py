@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor
 
@@ -32,20 +32,6 @@ class Linear(Function):
             gw = g2.T.matmul(x2)
         gb = g2.sum(dim=0) if len(need) > 2 and need[2] else None
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
-
-    def _backward_arrays(self, gy):
-        """``backward`` on arrays, for the engine's fast path (no graph of the backward pass wanted)."""
-        x, w = self.inputs[0].data, self.inputs[1].data
-        need = self.needs_input_grad
-        gx = np.matmul(gy, w) if need[0] else None
-        g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
-        gw = None
-        if need[1]:
-            x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            gw = np.matmul(g2.T, x2)
-        gb = g2.sum(axis=0) if len(need) > 2 and need[2] else None
-        return (gx, gw, gb) if len(need) > 2 else (gx, gw)
-
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """y = input @ weight.T + bias (``torch.nn.functional.linear``).

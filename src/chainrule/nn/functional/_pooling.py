@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.function import Function
+from chainrule.autograd.function import Function
 from chainrule.nn.functional._conv import ShapeError, pad_spatial, windows
 from chainrule.nn.functional._utils import as_tensor, ntuple
 from chainrule.ops import matmul

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._grad_mode import no_grad
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers._factory import check_positive, empty_param

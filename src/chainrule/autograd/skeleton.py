@@ -10,8 +10,8 @@ hold the leaves), a skeleton holds the leaves that require grad; every other ten
 No arrays and no Functions are kept (a Function may hold saved arrays of its own), and a skeleton refers
 only to skeletons of older Functions and to tensors without a creator: no reference cycles.
 
-This runs once per op in every backward pass, so it builds plain tuples (laid out as :class:`Source`)
-and calls nothing it does not need.
+This runs once per op in every backward pass, so its records are plain tuples (laid out as
+:class:`Source`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Skeleton:
 
     def __init__(self) -> None:
         self.kind = "?"
-        self.sources: list[Any] | None = None
+        self.sources: tuple[Any, ...] | None = None
         self.consts: dict[str, Any] | None = None  # only when there are some: most ops have none
 
 
@@ -64,34 +64,36 @@ class Source(NamedTuple):
 
 def free_inputs(f: Any) -> None:
     """Drop ``f.inputs`` after its backward, keeping the skeleton of where they came from."""
-    sources: list[Any] = []
-    for x in f.inputs:
-        creator = x.creator
-        if creator is None:
-            if x.requires_grad:
-                sources.append(x)
-                continue
-            skeleton, index = None, 0
-        else:
-            skeleton = creator.__dict__.get("_skeleton")
-            if skeleton is None:
-                skeleton = creator._skeleton = Skeleton()
-            refs = creator._output_refs
-            index = 0 if len(refs) == 1 else next((k for k, r in enumerate(refs) if r() is x), 0)
-        data = x.data
-        sources.append((_ref(x), skeleton, index, data.shape, data.dtype, x.name))
-    attrs = f.__dict__
-    skeleton = attrs.get("_skeleton")
-    if skeleton is None:
-        skeleton = f._skeleton = Skeleton()
+    f._skeleton = skeleton = f._skeleton or Skeleton()
     skeleton.kind = f.name
-    skeleton.sources = sources
-    shown = _SHOWN_BY_TYPE.get(type(f))
-    if shown is None:  # the first op of its type: which of SHOWN_CONSTS it sets (they are set in __init__)
-        shown = _SHOWN_BY_TYPE[type(f)] = tuple(n for n in SHOWN_CONSTS if n in attrs)
+    skeleton.sources = tuple(map(_source, f.inputs))
+    shown = _shown_consts(f)
     if shown:
-        skeleton.consts = {n: attrs[n] for n in shown if isinstance(attrs.get(n), (int, float))}
+        skeleton.consts = {n: getattr(f, n) for n in shown if isinstance(getattr(f, n, None), (int, float))}
     f.inputs = None
+
+
+def _source(x: Any) -> Any:
+    """What stays of input ``x``: the leaf itself if it requires grad, else a :class:`Source` tuple."""
+    creator = x.creator
+    if creator is None:
+        if x._requires_grad:
+            return x
+        skeleton, index = None, 0
+    else:
+        skeleton = creator._skeleton = creator._skeleton or Skeleton()
+        refs = creator.output_refs()
+        index = 0 if len(refs) == 1 else next((k for k, r in enumerate(refs) if r() is x), 0)
+    data = x._data
+    return (_ref(x), skeleton, index, data.shape, data.dtype, x.name)
+
+
+def _shown_consts(f: Any) -> tuple[str, ...]:
+    """Which of SHOWN_CONSTS ops of ``f``'s type set (looked up once per type: they are set in __init__)."""
+    shown = _SHOWN_BY_TYPE.get(type(f))
+    if shown is None:
+        shown = _SHOWN_BY_TYPE[type(f)] = tuple(n for n in SHOWN_CONSTS if hasattr(f, n))
+    return shown
 
 
 _SHOWN_BY_TYPE: dict[type, tuple[str, ...]] = {}
