@@ -80,7 +80,7 @@ _mutations = [0]
 
 def bump_version(t: Tensor) -> None:
     """Record an in-place change of ``t``'s data: its version counter (shared with its views) goes up."""
-    t.version_box()[0] += 1
+    t._version_box()[0] += 1
     _mutations[0] += 1
 
 
@@ -291,7 +291,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph."""
         t = _new(self.data)
-        t._vbox = self.version_box()
+        t._vbox = self._version_box()
         return t
 
     def detach_(self) -> Tensor:
@@ -714,7 +714,7 @@ class Tensor:
     def _version(self) -> int:
         return version_of(self)
 
-    def version_box(self) -> list[int]:
+    def _version_box(self) -> list[int]:
         """The version counter, a one-element list shared by this tensor and its views (made when needed)."""
         box = self._vbox
         if box is None:

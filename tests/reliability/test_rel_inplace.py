@@ -459,7 +459,7 @@ def _adam_step(w: cr.Tensor) -> None:
 def _load_state_dict(w: cr.Tensor) -> None:
     layer = cr.nn.Linear(3, 2, bias=False)
     layer.weight = cr.nn.Parameter(w.data)  # shares w's memory...
-    layer.weight._vbox = w.version_box()  # ...and, like a view, its version counter
+    layer.weight._vbox = w._version_box()  # ...and, like a view, its version counter
     layer.load_state_dict({"weight": np.zeros((2, 3))})
 
 

@@ -225,8 +225,13 @@ def _add_into(total: Tensor, g: Tensor, owned: bool) -> Tensor:
     if a.dtype != b.dtype:  # rare: let the Add op's promotion rules decide the dtype
         from chainrule.ops.elementwise import Add  # noqa: PLC0415
 
-        return _new(np.asarray(Add.forward(None, a, b)))  # type: ignore[arg-type]
-    return _new(np.asarray(a + b))  # asarray: NumPy returns a scalar for a 0-d sum
+        return _new(_array(Add.forward(None, a, b)))  # type: ignore[arg-type]
+    return _new(_array(a + b))
+
+
+def _array(s: Any) -> Any:
+    """A sum as an array: NumPy returns a scalar for 0-d operands (CuPy arrays pass through)."""
+    return np.asarray(s) if isinstance(s, np.generic) else s
 
 
 def _accumulate(old: Tensor | None, g: Tensor, owned: bool, create_graph: bool) -> Tensor:

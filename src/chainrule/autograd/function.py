@@ -59,7 +59,7 @@ class Function:
         several = result.__class__ is tuple
         outputs = tuple(map(_output_tensor, result)) if several else (_output_tensor(result),)
         if self.is_view:
-            outputs[0]._vbox = tensors[0].version_box()
+            outputs[0]._vbox = tensors[0]._version_box()
         if _grad_state.anomaly:
             self._check_anomaly("forward", [o._data for o in outputs])
         needs = _interned(tuple(map(_requires_grad, tensors))) if _grad_state.grad_enabled else ()
