@@ -147,14 +147,31 @@ class _GCLog:
 
     always_on: bool = True
     collections: list[int] = field(default_factory=lambda: [0, 0, 0])
+    samples: int = 0
+    collector_ms: float = 0.0  # time spent inside collections, all generations
+    _started: float = 0.0
+
+    def _on_collection(self, phase: str, info: dict) -> None:  # a ``gc.callbacks`` entry
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collector_ms += (time.perf_counter() - self._started) * 1e3
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[None]:
         self.always_on = self.always_on and gc.isenabled()
         before = _collections()
-        yield
+        gc.callbacks.append(self._on_collection)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._on_collection)
         self.always_on = self.always_on and gc.isenabled()
         self.collections = [n + (b - a) for n, a, b in zip(self.collections, before, _collections())]
+        self.samples += 1
+
+    def collector_ms_per_sample(self) -> float:
+        return self.collector_ms / max(self.samples, 1)
 
 
 def tracked_objects_per_op(build: Callable[[], object], ops: int) -> float:
@@ -230,15 +247,22 @@ def compare(
         "extra_live_objects": condition.live_objects,
         "tracked_at_start": tracked,
         "collections_chainrule": ours_log.collections,
-        f"collections_{anchor_name}": anchor_log.collections if anchor is not None else None,
+        "collector_ms_per_call_chainrule": ours_log.collector_ms_per_sample() / inner,
     }
+    if anchor is not None:
+        gc_info[f"collections_{anchor_name}"] = anchor_log.collections
+        gc_info[f"collector_ms_per_call_{anchor_name}"] = anchor_log.collector_ms_per_sample() / inner
     gc_note = ""
     if not condition.freeze or not enabled:  # the realistic lines say what the collector did
         state = "gc on while timed" if enabled else "GC WAS OFF in some timed samples"
-        anchor_full = f", {anchor_name} {anchor_log.collections[2]}" if anchor is not None else ""
+        full = f"chainrule {ours_log.collections[2]}"
+        spent = f"chainrule {ours_log.collector_ms_per_sample() / inner:.1f} ms"
+        if anchor is not None:
+            full += f", {anchor_name} {anchor_log.collections[2]}"
+            spent += f", {anchor_name} {anchor_log.collector_ms_per_sample() / inner:.1f} ms"
         gc_note = (
-            f"{state}, {tracked / 1000:.0f}k tracked objects; full collections: "
-            f"chainrule {ours_log.collections[2]}{anchor_full}"
+            f"{state}, {tracked / 1000:.0f}k tracked objects; full collections {full}; "
+            f"in the collector per call {spent}"
         )
     return Result(
         case=case + condition.label,

@@ -53,6 +53,7 @@ def test_frozen_cases_freeze_what_was_alive_and_realistic_ones_do_not():
     assert seen["tracked"] >= SMALL_REALISTIC.live_objects
     assert result.case == "probe (20k live objects, gc on)"
     assert result.note.startswith("gc on while timed") and "full collections" in result.note
+    assert "in the collector per call" in result.note and "collector_ms_per_call_anchor" in result.extra["gc"]
 
 
 def test_realistic_cases_are_listed_for_the_graph_heavy_cases():
