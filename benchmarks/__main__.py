@@ -1,6 +1,7 @@
 """``python -m benchmarks [--json PATH] [--quick] [--only NAME]``: run the cases, one line each.
 
 Each line reads ``case: chainrule X ms, anchor Y ms, ratio R (target T)``; ratios are chainrule / anchor.
+The ``-gc`` cases rerun a graph-heavy case with 150k extra live objects and nothing frozen (see harness.py).
 """
 
 from __future__ import annotations
@@ -13,24 +14,26 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.harness import Result, match_threads, skipped
+from benchmarks.harness import FROZEN, LIVE_OBJECTS, REALISTIC, GCCondition, Result, match_threads, skipped
 
 
-def _scalar() -> list[Result]:
-    try:
-        from benchmarks import bench_scalar
-    except ImportError as exc:
-        return [
-            skipped("scalar 2-16-16-1 MLP, 200 points", f"bench_scalar not available: {exc}", "micrograd")
-        ]
-    return bench_scalar.run()
+def _scalar(condition: GCCondition = FROZEN) -> Callable[[], list[Result]]:
+    def run() -> list[Result]:
+        try:
+            from benchmarks import bench_scalar
+        except ImportError as exc:
+            case = "scalar 2-16-16-1 MLP, 200 points" + condition.label
+            return [skipped(case, f"bench_scalar not available: {exc}", "micrograd")]
+        return bench_scalar.run(condition)
+
+    return run
 
 
-def _tensor(which: str) -> Callable[[], list[Result]]:
+def _tensor(which: str, condition: GCCondition = FROZEN) -> Callable[[], list[Result]]:
     def run() -> list[Result]:
         from benchmarks import bench_tensor
 
-        return [getattr(bench_tensor, which)()]
+        return [getattr(bench_tensor, which)(condition)]
 
     return run
 
@@ -59,12 +62,15 @@ def _memory() -> list[Result]:
 #: name (for --only) -> runner, in the order the table lists them.
 CASES: dict[str, Callable[[], list[Result]]] = {
     "tiny": _tensor("tiny_ops"),
+    "tiny-gc": _tensor("tiny_ops", REALISTIC),
     "mlp64": _nn("mlp_small"),
     "mlp784": _nn("mlp_784"),
     "cnn": _nn("cnn"),
     "lstm": _nn("lstm"),
     "wide": _tensor("wide_graph"),
-    "scalar": _scalar,
+    "wide-gc": _tensor("wide_graph", REALISTIC),
+    "scalar": _scalar(),
+    "scalar-gc": _scalar(REALISTIC),
     "import": _import,
     "memory": _memory,
 }
@@ -119,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"# {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, NumPy {info['numpy']}, "
         f"torch {info['torch']}; float32; {threads}"
+    )
+    print(
+        "# gc on while timing; each case starts from gc.collect() and gc.freeze() (what was alive before it "
+        f"is not walked), except the '{REALISTIC.label.strip()}' lines: nothing frozen, "
+        f"{LIVE_OBJECTS:,} extra live objects"
     )
     results: list[Result] = []
     start = time.perf_counter()
