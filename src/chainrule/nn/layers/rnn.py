@@ -30,10 +30,13 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from inputs.
 # The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    y = x * 0.5  # tanh(x/2)/2 + 1/2, computed in place in one buffer (same values, no extra temporaries)
-    np.tanh(y, out=y)
-    y *= 0.5
-    y += 0.5
+    """1 / (1 + exp(-x)) in one fresh buffer: exp costs NumPy about half what tanh does. For x below about
+    -88 (float32) exp(-x) overflows to inf and 1 / inf = 0 is the right value, so the callers run it under
+    ``np.errstate(over="ignore")``."""
+    y = np.negative(x)
+    np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
     return y
 
 
@@ -73,7 +76,8 @@ class _LSTMCell(Function):
     """(gx, gh, c) -> (h', c'): gates = gx + gh split (i, f, g, o), as torch."""
 
     def forward(self, gx, gh, c_prev):
-        i, f, g, o, c, tc = _lstm_gates(gx, gh, c_prev, _np_sigmoid, np.tanh, _np_split)
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            i, f, g, o, c, tc = _lstm_gates(gx, gh, c_prev, _np_sigmoid, np.tanh, _np_split)
         self.saved = (i, f, g, o, tc)
         return o * tc, c
 
@@ -146,7 +150,8 @@ class _LSTMSequence(Function):
         self.reverse = reverse
 
     def forward(self, gx, h0, c0, w_hh):
-        record, h, c = _lstm_scan(_ARRAYS, gx, h0, c0, w_hh, self.reverse)
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            record, h, c = _lstm_scan(_ARRAYS, gx, h0, c0, w_hh, self.reverse)
         self.record = record
         return np.stack([step[7] for step in record]), h, c
 
@@ -177,7 +182,8 @@ class _GRUCell(Function):
     """(gx, gh, h) -> h' with gx = W_ih x + b_ih, gh = W_hh h + b_hh split (r, z, n), as torch."""
 
     def forward(self, gx, gh, h_prev):
-        r, z, n, h_n = _gru_gates(gx, gh, _np_sigmoid, np.tanh, _np_split)
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            r, z, n, h_n = _gru_gates(gx, gh, _np_sigmoid, np.tanh, _np_split)
         self.saved = (r, z, n, h_n)
         return n + z * (h_prev - n)
 
