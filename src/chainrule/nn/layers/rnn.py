@@ -1,8 +1,9 @@
 """Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their cells, with torch's parameter names and gate order.
 
 LSTM gates are stacked (i, f, g, o) and GRU gates (r, z, n) in ``weight_ih_l{k}``/``weight_hh_l{k}``,
-so a torch state dict loads unchanged. The input projection of every time step is one GEMM; the recurrence
-is a loop over time steps, one fused cell Function per step (differentiable twice).
+so a torch state dict loads unchanged. The input projection of every time step is one GEMM. An LSTM layer's
+recurrence is then one Function over the whole sequence (its backward is backpropagation through time); RNN
+and GRU loop over time steps, one fused cell Function per step. All are differentiable twice.
 """
 
 from __future__ import annotations
