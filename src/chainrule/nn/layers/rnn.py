@@ -31,9 +31,9 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from inputs.
 # The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) in one fresh buffer: exp costs NumPy about half what tanh does. For x below about
-    -88 (float32) exp(-x) overflows to inf and 1 / inf = 0 is the right value, so the callers run it under
-    ``np.errstate(over="ignore")``."""
+    """1 / (1 + exp(-x)) in one fresh buffer (NumPy's exp is cheaper than its tanh: docs/performance.md).
+    For x below about -88 (float32) exp(-x) overflows to inf and 1 / inf = 0 is the right value, so the
+    callers run it under ``np.errstate(over="ignore")``."""
     y = np.negative(x)
     np.exp(y, out=y)
     y += 1
