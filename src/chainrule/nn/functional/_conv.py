@@ -4,7 +4,8 @@ Three Functions close under differentiation, so every derivative order is exact:
 
 * ``ConvNd(x, w)``           the convolution: im2col (a strided view, copied once) then one matmul;
 * ``ConvGradInput(gy, w)``   its input gradient = the transposed convolution: one matmul then col2im, a loop
-                             over kernel offsets (kh·kw iterations adding strided slices, no ``np.add.at``);
+                             over kernel offsets (kh·kw iterations adding strided slices, no ``np.add.at``,
+                             the batch innermost so each slice is long contiguous runs);
 * ``ConvGradWeight(x, gy)``  its weight gradient: im2col then one matmul.
 
 Each one's backward is written with the other two. ``conv_transpose*d`` is ``ConvGradInput`` plus a bias.
@@ -124,16 +125,18 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], g: 
     kernel = w.shape[2:]
     n, c = x_shape[:2]
     out = gy.shape[2:]
-    gyt = _channels_first(gy)  # (O, N·L)
+    # The batch goes innermost, (O, *out, N): each kernel offset's strided add below then moves runs of a
+    # whole output row times the batch, not one short output row at a time.
+    gyt = np.moveaxis(gy, 0, -1).reshape(gy.shape[1], -1)  # (O, L·N), copied
     o = w.shape[0]
     if g.groups == 1:
-        dcols = w.reshape(o, -1).T @ gyt  # (C·K, N·L)
+        dcols = w.reshape(o, -1).T @ gyt  # (C·K, L·N)
     else:
         gr = g.groups
         dcols = np.matmul(w.reshape(gr, o // gr, -1).transpose(0, 2, 1), gyt.reshape(gr, -1, gyt.shape[1]))
-    dcols = dcols.reshape(c, *kernel, n, *out)
+    dcols = dcols.reshape(c, *kernel, *out, n)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], g.padding))
-    gxp = backend.zeros((c, n, *padded), dcols.dtype, dcols)
+    gxp = backend.zeros((c, *padded, n), dcols.dtype, dcols)
     for offset in itertools.product(*(range(k) for k in kernel)):
         region = tuple(
             slice(
@@ -143,9 +146,9 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], g: 
             )
             for i in range(nd)
         )
-        gxp[(slice(None), slice(None), *region)] += dcols[(slice(None), *offset)]
+        gxp[(slice(None), *region)] += dcols[(slice(None), *offset)]
     crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], g.padding))
-    gx = np.swapaxes(gxp[(slice(None), slice(None), *crop)], 0, 1)
+    gx = np.moveaxis(gxp[(slice(None), *crop)], -1, 0)  # (N, C, *spatial)
     return backend.get_array_module(gx).ascontiguousarray(gx)
 
 

@@ -1,14 +1,16 @@
 """Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their cells, with torch's parameter names and gate order.
 
 LSTM gates are stacked (i, f, g, o) and GRU gates (r, z, n) in ``weight_ih_l{k}``/``weight_hh_l{k}``,
-so a torch state dict loads unchanged. The input projection of every time step is one GEMM; the recurrence
-is a loop over time steps, one fused cell Function per step (differentiable twice).
+so a torch state dict loads unchanged. The input projection of every time step is one GEMM. An LSTM layer's
+recurrence is then one Function over the whole sequence (its backward is backpropagation through time); RNN
+and GRU loop over time steps, one fused cell Function per step. All are differentiable twice.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,10 +31,13 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # of the backward is being built (create_graph=True) the same formulas run on tensors recomputed from inputs.
 # The formulas use only + - * and the helpers passed in, so one copy serves arrays and tensors alike.
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    y = x * 0.5  # tanh(x/2)/2 + 1/2, computed in place in one buffer (same values, no extra temporaries)
-    np.tanh(y, out=y)
-    y *= 0.5
-    y += 0.5
+    """1 / (1 + exp(-x)) in one fresh buffer (NumPy's exp is cheaper than its tanh: docs/performance.md).
+    For x below about -88 (float32) exp(-x) overflows to inf and 1 / inf = 0 is the right value, so the
+    callers run it under ``np.errstate(over="ignore")``."""
+    y = np.negative(x)
+    np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
     return y
 
 
@@ -72,7 +77,8 @@ class _LSTMCell(Function):
     """(gx, gh, c) -> (h', c'): gates = gx + gh split (i, f, g, o), as torch."""
 
     def forward(self, gx, gh, c_prev):
-        i, f, g, o, c, tc = _lstm_gates(gx, gh, c_prev, _np_sigmoid, np.tanh, _np_split)
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            i, f, g, o, c, tc = _lstm_gates(gx, gh, c_prev, _np_sigmoid, np.tanh, _np_split)
         self.saved = (i, f, g, o, tc)
         return o * tc, c
 
@@ -85,6 +91,78 @@ class _LSTMCell(Function):
         i, f, g, o, _, tc = _lstm_gates(gx, gh, c_prev, ops.sigmoid, ops.tanh, _tensor_split)
         dz, dc_prev = _lstm_grads(i, f, g, o, tc, c_prev, dh, dc, _tensor_cat)
         return dz, dz, dc_prev
+
+
+# ---------------------------------------------------------------------------- a whole LSTM sequence
+# The time loop itself is one Function: per step it costs the recurrent GEMM and the gate arithmetic, not a
+# recorded graph node or two, and its backward (backpropagation through time) computes the recurrent weight
+# gradient with ONE GEMM over all steps instead of one GEMM and one accumulation per step. The loops below
+# are written once against a small kit of primitives, so they run on arrays (the forward and a first-order
+# backward) and on tensors (a backward that is itself recorded, for create_graph=True).
+class _Kit(NamedTuple):
+    sigmoid: Callable[[Any], Any]
+    tanh: Callable[[Any], Any]
+    split: Callable[[Any, int], Any]
+    cat: Callable[[list[Any]], Any]
+    stack: Callable[[list[Any]], Any]
+
+
+_ARRAYS = _Kit(_np_sigmoid, np.tanh, _np_split, _np_cat, np.stack)
+_TENSORS = _Kit(ops.sigmoid, ops.tanh, _tensor_split, _tensor_cat, ops.stack)
+
+
+def _time_order(steps: int, reverse: bool) -> range:
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def _lstm_scan(k: _Kit, gx: Any, h: Any, c: Any, w_hh: Any, reverse: bool) -> tuple[list[tuple], Any, Any]:
+    """Run the recurrence over gx (T, B, 4H). Returns, per step, (i, f, g, o, tanh c_t, c_(t-1), h_(t-1),
+    h_t), and the final (h, c)."""
+    record: list[tuple] = [()] * len(gx)
+    w_t = w_hh.T
+    for t in _time_order(len(gx), reverse):
+        i, f, g, o, c_new, tc = _lstm_gates(gx[t], h @ w_t, c, k.sigmoid, k.tanh, k.split)
+        h_new = o * tc
+        record[t] = (i, f, g, o, tc, c, h, h_new)
+        h, c = h_new, c_new
+    return record, h, c
+
+
+def _lstm_bptt(
+    k: _Kit, record: list[tuple], dout: Any, dh: Any, dc: Any, w_hh: Any, reverse: bool
+) -> tuple[Any, Any, Any, Any]:
+    """Backpropagation through time: (d gx, d h0, d c0, d w_hh) from the gradients of (out, h_n, c_n)."""
+    dzs: list[Any] = [None] * len(record)
+    for t in _time_order(len(record), not reverse):
+        i, f, g, o, tc, c_prev, _, _ = record[t]
+        dz, dc = _lstm_grads(i, f, g, o, tc, c_prev, dout[t] + dh, dc, k.cat)
+        dh = dz @ w_hh
+        dzs[t] = dz
+    dgx = k.stack(dzs)
+    h_prev = k.stack([step[6] for step in record])
+    dw_hh = dgx.reshape(-1, dgx.shape[-1]).T @ h_prev.reshape(-1, h_prev.shape[-1])
+    return dgx, dh, dc, dw_hh
+
+
+class _LSTMSequence(Function):
+    """(gx, h0, c0, w_hh) -> (out, h_n, c_n) for one layer and direction; gx = x W_ih^T + b_ih + b_hh."""
+
+    def __init__(self, reverse: bool) -> None:
+        self.reverse = reverse
+
+    def forward(self, gx, h0, c0, w_hh):
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            record, h, c = _lstm_scan(_ARRAYS, gx, h0, c0, w_hh, self.reverse)
+        self.record = record
+        return np.stack([step[7] for step in record]), h, c
+
+    def backward(self, dout, dh, dc):
+        gx, h0, c0, w_hh = self.inputs
+        if not _grad_state.grad_enabled:
+            grads = _lstm_bptt(_ARRAYS, self.record, dout.data, dh.data, dc.data, w_hh.data, self.reverse)
+            return tuple(_new(g) for g in grads)
+        record, _, _ = _lstm_scan(_TENSORS, gx, h0, c0, w_hh, self.reverse)  # recomputed, recorded
+        return _lstm_bptt(_TENSORS, record, dout, dh, dc, w_hh, self.reverse)
 
 
 def _gru_gates(gx: Any, gh: Any, sig: Any, tanh: Any, split: Any) -> tuple[Any, ...]:
@@ -105,7 +183,8 @@ class _GRUCell(Function):
     """(gx, gh, h) -> h' with gx = W_ih x + b_ih, gh = W_hh h + b_hh split (r, z, n), as torch."""
 
     def forward(self, gx, gh, h_prev):
-        r, z, n, h_n = _gru_gates(gx, gh, _np_sigmoid, np.tanh, _np_split)
+        with np.errstate(over="ignore"):  # see _np_sigmoid
+            r, z, n, h_n = _gru_gates(gx, gh, _np_sigmoid, np.tanh, _np_split)
         self.saved = (r, z, n, h_n)
         return n + z * (h_prev - n)
 
@@ -257,21 +336,28 @@ class RNNBase(Module):
             outs = []
             for direction in range(dirs):
                 idx = layer * dirs + direction
-                w_ih, w_hh, b_ih, b_hh = self._params(layer, direction)
-                steps = ops.unbind(F.linear(layer_input, w_ih, b_ih), 0)  # one GEMM for all time steps
                 carry = [ps[idx] for ps in per_state]
-                seq: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
-                order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
-                for t in order:
-                    carry = self._step(steps[t], carry, w_hh, b_hh)
-                    seq[t] = carry[0]
+                params = self._params(layer, direction)
+                out, carry = self._run_direction(layer_input, carry, params, direction == 1)
                 for k, c in enumerate(carry):
                     finals[k].append(c)
-                outs.append(ops.stack(seq, 0))
+                outs.append(out)
             layer_input = outs[0] if dirs == 1 else ops.cat(outs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
+
+    def _run_direction(
+        self, x: Tensor, carry: list[Tensor], params: tuple, reverse: bool
+    ) -> tuple[Tensor, list[Tensor]]:
+        """One layer, one direction, step by step: returns the outputs (L, N, H) and the final carry."""
+        w_ih, w_hh, b_ih, b_hh = params
+        steps = ops.unbind(F.linear(x, w_ih, b_ih), 0)  # one GEMM for all time steps
+        seq: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
+        for t in _time_order(len(steps), reverse):
+            carry = self._step(steps[t], carry, w_hh, b_hh)
+            seq[t] = carry[0]
+        return ops.stack(seq, 0), carry
 
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         raise NotImplementedError
@@ -377,6 +463,18 @@ class LSTM(RNNBase):
             device,
             dtype,
         )
+
+    def _run_direction(
+        self, x: Tensor, carry: list[Tensor], params: tuple, reverse: bool
+    ) -> tuple[Tensor, list[Tensor]]:
+        """The whole sequence as one Function. Eval mode with grad recording on is what ``onnx.export``
+        traces: it converts the per-step cells (unrolled), so that case keeps the step-by-step loop."""
+        if not self.training and _grad_state.grad_enabled:
+            return super()._run_direction(x, carry, params, reverse)
+        w_ih, w_hh, b_ih, b_hh = params
+        gx = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)  # both biases in the one input GEMM
+        out, h, c = _LSTMSequence(reverse)(gx, carry[0], carry[1], w_hh)
+        return out, [h, c]
 
     def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         return list(_lstm_step(gx, carry[0], carry[1], w_hh, b_hh))
