@@ -28,6 +28,7 @@ from chainrule.autograd import (
     set_grad_enabled,
 )
 from chainrule.autograd.engine import backward as _backward_many
+from chainrule.autograd.function import Function
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -49,7 +50,6 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.autograd.function import Function
 from chainrule.ops import *  # noqa: F403
 from chainrule.ops import __all__ as _ops_all
 from chainrule.random import manual_seed

@@ -771,7 +771,9 @@ def _rebuild(cls: type, data: Any, requires_grad: bool, name: str | None) -> Ten
     return t
 
 
-_engine_backward: Any = None  # chainrule.autograd.engine.backward, found on first use (it imports this module)
+_engine_backward: Any = (
+    None  # chainrule.autograd.engine.backward, found on first use (it imports this module)
+)
 
 
 def _load_engine_backward() -> Any:

@@ -25,6 +25,7 @@ from chainrule.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+
 from chainrule.autograd.anomaly_mode import detect_anomaly, is_anomaly_enabled  # isort: skip
 from chainrule.autograd.engine import backward as _backward  # isort: skip
 from chainrule.autograd.engine import grad  # isort: skip

@@ -93,7 +93,9 @@ class BackwardPass:
         for out, seed in zip(outputs, seeds):
             self.deliver(out, seed)
         previous = _grad_state.grad_enabled
-        _grad_state.grad_enabled = self.create_graph  # the rules' tensor ops are recorded only for create_graph
+        _grad_state.grad_enabled = (
+            self.create_graph
+        )  # the rules' tensor ops are recorded only for create_graph
         token = quiet_on()  # rules meet inf * 0 and the like; torch computes them silently
         try:
             while self.schedule:
@@ -113,10 +115,10 @@ class BackwardPass:
         outputs = f.outputs  # held until the rule has run: it may read them, and pending lets go of them
         gys = self.output_grads(f, outputs)
         f.check_versions()
-        gxs = _run_rule(f, gys)
+        gxs = _run_rule(f, gys, self.create_graph)
         for i, (x, gx) in enumerate(zip(f.inputs, gxs)):  # f.inputs: check_versions may swap one
             if gx is not None and x._requires_grad:
-                self.deliver(x, _fit_gradient(f, i, gx, x))
+                self.deliver(x, _fit_gradient(f, i, gx, x, self.create_graph))
         if not self.retain_graph:
             free_inputs(f)  # intermediates can go now; the structure stays for drawing
 
@@ -167,8 +169,11 @@ class BackwardPass:
                 t._grad = _accumulate(t._grad, g, owned, self.create_graph)
 
 
-def _run_rule(f: Function, gys: list[Tensor | None]) -> tuple:
-    """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error)."""
+def _run_rule(f: Function, gys: list[Tensor | None], recorded: bool) -> tuple:
+    """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error). A rule written for
+    arrays and Tensors alike gets bare arrays when nothing is recorded."""
+    if f.rule_takes_arrays and not recorded:
+        gys = [None if g is None else g._data for g in gys]
     anomaly = _grad_state.anomaly
     gxs = f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys)
     if not isinstance(gxs, tuple):
@@ -196,23 +201,27 @@ def _zero_grad(f: Function, k: int) -> Tensor:
     return _new(_zeros(shape, dtype, f.inputs[0].data))
 
 
-def _fit_gradient(f: Function, i: int, gx: Any, x: Tensor) -> Tensor:
+def _fit_gradient(f: Function, i: int, gx: Any, x: Tensor, recorded: bool) -> Tensor:
     """A rule's gradient for input ``i`` as a Tensor of ``x``'s shape and dtype: wrapped if it is an array or
-    a number, summed over the dimensions a broadcast added, cast."""
+    a number, summed over the dimensions a broadcast added (recorded under ``create_graph``), cast."""
     if not isinstance(gx, Tensor):
-        gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
+        gx = _new(gx if gx.__class__ is np.ndarray else as_array(gx, x.dtype if np.isscalar(gx) else None))
     if gx._data.shape != x._data.shape:
-        from chainrule.ops.shape import sum_to  # noqa: PLC0415  (ops import the engine's modules)
-
-        try:
-            gx = sum_to(gx, x.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
-            ) from None
+        gx = _summed_to_input(f, i, gx, x, recorded)
     if gx._data.dtype != x._data.dtype:
-        gx = gx.to(x.dtype)
+        gx = gx.to(x.dtype) if recorded else _new(gx._data.astype(x._data.dtype))
     return gx
+
+
+def _summed_to_input(f: Function, i: int, gx: Tensor, x: Tensor, recorded: bool) -> Tensor:
+    from chainrule.ops.shape import sum_to, sum_to_array  # noqa: PLC0415  (the ops import this package)
+
+    try:
+        return sum_to(gx, x.shape) if recorded else _new(sum_to_array(gx._data, x._data.shape))
+    except ValueError:
+        raise RuntimeError(
+            f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
+        ) from None
 
 
 def _add_into(total: Tensor, g: Tensor, owned: bool) -> Tensor:
@@ -286,7 +295,9 @@ def _one_like(out: Tensor) -> Tensor:
             f"grad can be implicitly created only for single-element outputs, got shape {out.shape}: "
             "pass gradient= (e.g. y.backward(cr.ones_like(y)))"
         )
-    return _new(np.ones_like(data))
+    if data.__class__ is not np.ndarray:  # a CuPy array: made on its device
+        return _new(np.ones_like(data))
+    return _new(np.array(1, data.dtype).reshape(data.shape))
 
 
 def _as_seed(g: Any, out: Tensor) -> Tensor:

@@ -43,17 +43,31 @@ class Function:
 
     # What a recorded op keeps, in slots: an op costs the garbage collector only itself, its output Tensor,
     # the inputs tuple and the output's weak reference (docs/performance.md, "Objects per op").
-    __slots__ = ("__weakref__", "__dict__", "_epoch", "_input_versions", "_output_refs", "_output_versions",
-                 "_skeleton", "generation", "inputs", "needs_input_grad")  # fmt: skip
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_epoch",
+        "_input_versions",
+        "_output_refs",
+        "_output_versions",
+        "_skeleton",
+        "generation",
+        "inputs",
+        "needs_input_grad",
+    )  # fmt: skip
 
     #: Whether ``backward`` reads the inputs' / outputs' values (used to detect in-place edits of them).
     uses_inputs: bool = True
     uses_outputs: bool = False
     #: Whether output 0 shares memory with input 0 (reshape, transpose...): they then share a version counter.
     is_view: bool = False
+    #: Whether ``backward`` is written only with what NumPy arrays and Tensors share (operators, ``.T``,
+    #: ``.reshape``, ``.sum(axis)``...) and reads saved values through ``inputs_like`` / ``output_like``:
+    #: then a first-order pass runs it on bare arrays, skipping a Tensor per term of the formula.
+    rule_takes_arrays: bool = False
 
     def __call__(self, *inputs: Any) -> Any:
-        """Apply the op: run ``forward`` on the inputs' arrays, wrap the results, record the call if needed."""
+        """Apply the op: ``forward`` on the inputs' arrays, the results wrapped, the call recorded if needed."""
         tensors = tuple(map(_as_tensor, inputs))
         result = self._forward(tensors)
         several = result.__class__ is tuple
@@ -80,7 +94,9 @@ class Function:
             shapes = " and ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{self.name}: {exc} (input shapes {shapes})") from None
 
-    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], needs: tuple[bool, ...]) -> None:
+    def _record(
+        self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], needs: tuple[bool, ...]
+    ) -> None:
         """Link the outputs to this op and remember what backprop will check (versions, generation)."""
         self.inputs = tensors
         self.needs_input_grad = needs
@@ -110,6 +126,15 @@ class Function:
 
     def backward(self, *gys: Tensor) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    def inputs_like(self, g: Any) -> tuple[Any, ...]:
+        """The inputs in the form the gradient ``g`` has: arrays in a first-order pass, Tensors otherwise."""
+        return self.inputs if isinstance(g, Tensor) else tuple(map(_array_of, self.inputs))
+
+    def output_like(self, g: Any) -> Any:
+        """The (single) output in the form the gradient ``g`` has."""
+        out = self.output
+        return out if isinstance(g, Tensor) else out._data
 
     # ------------------------------------------------------------------ graph accessors
     @property
@@ -166,7 +191,7 @@ class Function:
         needed, or (a non-leaf) the gradient would flow through the op that changed it."""
         earlier = None if self.uses_inputs or self.is_view else _earlier_tensor(t, saved)
         if earlier is not None:
-            self.inputs = self.inputs[:i] + (earlier,) + self.inputs[i + 1 :]
+            self.inputs = (*self.inputs[:i], earlier, *self.inputs[i + 1 :])
         elif self.uses_inputs or t.creator is not None:
             raise RuntimeError(_modified_message(self, f"input {i}", t, saved))
 

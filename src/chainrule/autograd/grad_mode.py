@@ -1,6 +1,6 @@
-"""Per-thread autograd switches: whether ops are recorded (grad mode, inference mode), in a ``threading.local``.
+"""Per-thread autograd switches: whether ops are recorded (grad mode, inference mode).
 
-The same per-thread ``state`` also holds the anomaly switch (``anomaly_mode``), so one read tells an op both."""
+The same per-thread ``state`` also holds the anomaly switch (``anomaly_mode``)."""
 
 from __future__ import annotations
 

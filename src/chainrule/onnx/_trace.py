@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import enable_grad
 from chainrule.tensor import Tensor
 
 

@@ -98,6 +98,7 @@ def _floating(x: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- arithmetic
 class Add(Function):
+    rule_takes_arrays = True
     uses_inputs = False
 
     def forward(self, a, b):
@@ -108,7 +109,9 @@ class Add(Function):
     def backward(self, gy):
         return gy, gy
 
+
 class AddScalar(Function):
+    rule_takes_arrays = True
     uses_inputs = False
 
     def __init__(self, c):
@@ -123,7 +126,9 @@ class AddScalar(Function):
     def backward(self, gy):
         return gy
 
+
 class Sub(Function):
+    rule_takes_arrays = True
     uses_inputs = False
 
     def forward(self, a, b):
@@ -139,7 +144,8 @@ class Sub(Function):
             raise
 
     def backward(self, gy):
-        return gy, -gy
+        return gy, (-gy if self.needs_input_grad[1] else None)
+
 
 class RSubScalar(Function):
     """c - x"""
@@ -160,17 +166,21 @@ class RSubScalar(Function):
 
 
 class Mul(Function):
+    rule_takes_arrays = True
+
     def forward(self, a, b):
         if a.dtype != b.dtype:
             a, b = _promote(a, b)
         return a * b
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b = self.inputs_like(gy)
         need_a, need_b = self.needs_input_grad
         return (gy * b if need_a else None), (gy * a if need_b else None)
 
+
 class MulScalar(Function):
+    rule_takes_arrays = True
     uses_inputs = False
 
     def __init__(self, c):
@@ -184,6 +194,7 @@ class MulScalar(Function):
 
     def backward(self, gy):
         return gy * self.c
+
 
 class Div(Function):
     @silently
@@ -221,6 +232,7 @@ class RDivScalar(Function):
 
 
 class Neg(Function):
+    rule_takes_arrays = True
     uses_inputs = False
 
     def forward(self, x):
@@ -233,6 +245,7 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
+
 
 class PowScalar(Function):
     """x ** c for a constant c."""
@@ -467,6 +480,7 @@ def neg(x: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------------------- unary math
 class Exp(Function):
+    rule_takes_arrays = True
     uses_inputs = False
     uses_outputs = True
 
@@ -474,7 +488,8 @@ class Exp(Function):
         return np.exp(_floating(x))
 
     def backward(self, gy):
-        return gy * self.outputs[0]
+        return gy * self.output_like(gy)
+
 
 class Expm1(Function):
     uses_outputs = True
@@ -572,6 +587,7 @@ class Tan(Function):
 
 
 class Tanh(Function):
+    rule_takes_arrays = True
     uses_inputs = False
     uses_outputs = True
 
@@ -579,11 +595,14 @@ class Tanh(Function):
         return np.tanh(_floating(x))
 
     def backward(self, gy):
-        y = self.outputs[0]
+        y = self.output_like(gy)
         return gy * (1 - y * y)
+
 
 class Sigmoid(Function):
     """σ(x) = ½(1 + tanh(x/2)): no overflow for any x."""
+
+    rule_takes_arrays = True
 
     uses_inputs = False
     uses_outputs = True
@@ -592,7 +611,7 @@ class Sigmoid(Function):
         return np.tanh(_floating(x) * 0.5) * 0.5 + 0.5
 
     def backward(self, gy):
-        y = self.outputs[0]
+        y = self.output_like(gy)
         return gy * (y * (1 - y))
 
 
@@ -615,12 +634,15 @@ class Sign(Function):
 
 
 class ReLU(Function):
+    rule_takes_arrays = True
+
     def forward(self, x):
         return np.maximum(x, 0)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * _new((x > 0).astype(x.dtype))
+        (x,) = self.inputs_like(gy)
+        return gy * (x > 0)  # the mask is a constant: no gradient flows into it
+
 
 class LeakyReLU(Function):
     def __init__(self, negative_slope: float):

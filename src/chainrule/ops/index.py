@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor, _new, as_array, bump_version, version_of
 
 

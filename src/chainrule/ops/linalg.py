@@ -8,35 +8,41 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.function import Function
-from chainrule.ops.shape import reshape, transpose, unsqueeze
+from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, _new
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters, without the import
 
 
 class MatMul(Function):
+    """``a @ b`` with NumPy's rules: a 1-d operand is a row (left) or a column (right) for the product."""
+
+    rule_takes_arrays = True
+
     def forward(self, a, b):
         return np.matmul(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b = self.inputs_like(gy)
         need_a, need_b = self.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:
+        if a.ndim == 1 and b.ndim == 1:  # a dot product
             return (gy * b if need_a else None), (gy * a if need_b else None)
-        a2 = unsqueeze(a, 0) if a.ndim == 1 else a
-        b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+        # Treat 1-d operands as matrices (a row on the left, a column on the right), and gy to match.
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g = gy
         if a.ndim == 1:
-            g = unsqueeze(g, -2)
+            g = g.reshape((*g.shape[:-1], 1, g.shape[-1]))
         if b.ndim == 1:
-            g = unsqueeze(g, -1)
-        ga = matmul(g, transpose(b2, -1, -2)) if need_a else None
-        gb = matmul(transpose(a2, -1, -2), g) if need_b else None
-        if ga is not None and a.ndim == 1:
-            ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
+            g = g.reshape((*g.shape, 1))
+        ga = g @ b2.mT if need_a else None
+        gb = a2.mT @ g if need_b else None
+        if ga is not None and a.ndim == 1:  # drop the row axis again (batch axes are summed by the engine)
+            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
         if gb is not None and b.ndim == 1:
-            gb = reshape(gb, gb.shape[:-1])
+            gb = gb.reshape(gb.shape[:-1])
         return ga, gb
+
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-D operands, broadcast batch dims)."""

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule._quiet import silently
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.ops.elementwise import exp
-from chainrule.ops.shape import BroadcastTo, Reshape, broadcast_view
+from chainrule.ops.shape import expand_grad
 from chainrule.tensor import Tensor, _new
 
 _MISSING = object()
@@ -64,17 +64,18 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
-def _expand_back(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> Tensor:
-    """Spread a reduction's gradient back over the reduced axes (shapes are known to fit: no checks)."""
-    if not keepdims and gy.data.ndim:  # a 0-d gradient broadcasts as it is
+def _expand_back(gy: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Spread a reduction's gradient (an array or a Tensor) back over the reduced axes."""
+    if not keepdims and gy.ndim:  # a 0-d gradient broadcasts as it is
         target = _keepdims_shape(shape, axes)
-        if target != gy.data.shape:
-            gy = Reshape(target)(gy)
-    return gy if gy.data.shape == shape else BroadcastTo(shape)(gy)
+        if target != gy.shape:
+            gy = gy.reshape(target)
+    return expand_grad(gy, shape)
 
 
 class Sum(Function):
     uses_inputs = False
+    rule_takes_arrays = True
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -89,6 +90,7 @@ class Sum(Function):
 
     def backward(self, gy):
         return _expand_back(gy, self.in_shape, self.axes, self.keepdims)
+
 
 class AMax(Function):
     """Max over axes; tied maxima share the gradient evenly."""

@@ -61,9 +61,18 @@ def broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return view
 
 
+def expand_grad(g: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast a gradient up to ``shape``: a read-only view of an array (first-order pass), or the
+    recorded ``BroadcastTo`` of a Tensor (``create_graph``)."""
+    if isinstance(g, Tensor):
+        return g if g.shape == shape else BroadcastTo(shape)(g)
+    return g if g.shape == shape else broadcast_view(g, shape)
+
+
 class Reshape(Function):
     uses_inputs = False
     is_view = True
+    rule_takes_arrays = True
 
     def __init__(self, shape):
         self.shape = shape
@@ -73,7 +82,8 @@ class Reshape(Function):
         return x.reshape(self.shape)
 
     def backward(self, gy):
-        return reshape(gy, self.in_shape)
+        return gy.reshape(self.in_shape)
+
 
 class Permute(Function):
     uses_inputs = False
@@ -91,6 +101,7 @@ class Permute(Function):
 
 class BroadcastTo(Function):
     uses_inputs = False
+    rule_takes_arrays = True
 
     def __init__(self, shape):
         self.shape = shape
@@ -100,7 +111,8 @@ class BroadcastTo(Function):
         return broadcast_view(x, self.shape)
 
     def backward(self, gy):
-        return sum_to(gy, self.in_shape)
+        return gy  # the engine sums every gradient down to its input's shape
+
 
 class SumTo(Function):
     uses_inputs = False

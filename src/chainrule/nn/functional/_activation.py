@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule._quiet import silently
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new
 

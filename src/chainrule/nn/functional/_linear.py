@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor
 
 
 class Linear(Function):
-    """y = x @ W.T (+ b). Backward: gx = gy @ W, gW = gy.T @ x, gb = Σ gy, all as tensor ops."""
+    """y = x @ W.T (+ b). Backward: gx = gy @ W, gW = gy.T @ x, gb = Σ gy (on arrays or Tensors)."""
+
+    rule_takes_arrays = True
 
     def forward(self, x, w, b=None):
         if x.ndim == 2:
@@ -22,16 +22,17 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
+        x, w = self.inputs_like(gy)[:2]
         need = self.needs_input_grad
-        gx = gy.matmul(w) if need[0] else None
+        gx = gy @ w if need[0] else None
         g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
         gw = None
         if need[1]:
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            gw = g2.T.matmul(x2)
-        gb = g2.sum(dim=0) if len(need) > 2 and need[2] else None
+            gw = g2.T @ x2
+        gb = g2.sum(0) if len(need) > 2 and need[2] else None
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """y = input @ weight.T + bias (``torch.nn.functional.linear``).

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._activation import log_softmax, softmax
 from chainrule.nn.functional._conv import ShapeError
 from chainrule.nn.functional._utils import as_tensor, check_reduction, reduce, resolve_reduction

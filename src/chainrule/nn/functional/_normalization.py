@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._conv import ShapeError
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new, bump_version

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.grad_mode import no_grad
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.tensor import Tensor, _new, bump_version
 

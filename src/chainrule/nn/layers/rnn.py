@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import backend, ops
-from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers._factory import check_dropout, check_positive, empty_param
