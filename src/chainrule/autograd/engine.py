@@ -73,14 +73,17 @@ class Schedule:
 class BackwardPass:
     """One backward pass from some outputs: the gradients in flight and what to do with them at the end.
 
-    ``pending`` maps id(tensor) to ``[tensor, gradient so far, whether this pass owns the gradient's array]``.
-    With ``capture`` (``chainrule.grad``) the gradients of those tensors are returned and no ``.grad`` is
-    touched; ``retain_all`` (DeZero's ``backward(retain_grad=True)``) keeps every non-leaf's gradient.
+    Gradients travel as bare arrays when nothing is recorded and as Tensors under ``create_graph``: the
+    pass's *values*. ``tensor`` and ``value`` convert where the two meet (hooks, ``.grad``, a rule written
+    only for Tensors). ``pending`` maps id(tensor) to ``[tensor, gradient so far, whether this pass owns
+    the gradient's array]``. With ``capture`` (``chainrule.grad``) the gradients of those tensors are
+    returned and no ``.grad`` is touched; ``retain_all`` (DeZero's ``backward(retain_grad=True)``) keeps
+    every non-leaf's gradient.
     """
 
     def __init__(self, create_graph: bool, retain_graph: bool, capture: Sequence[Tensor] | None = None,
                  retain_all: bool = False) -> None:  # fmt: skip
-        self.create_graph = create_graph
+        self.recorded = create_graph
         self.retain_graph = retain_graph
         self.retain_all = retain_all
         self.wanted = None if capture is None else {id(t) for t in capture}
@@ -91,11 +94,9 @@ class BackwardPass:
     def run(self, outputs: Sequence[Tensor], seeds: Sequence[Tensor]) -> dict[int, Tensor]:
         """Backpropagate ``seeds`` from ``outputs``; returns the captured gradients (by tensor id)."""
         for out, seed in zip(outputs, seeds):
-            self.deliver(out, seed)
+            self.deliver(out, self.value(seed))
         previous = _grad_state.grad_enabled
-        _grad_state.grad_enabled = (
-            self.create_graph
-        )  # the rules' tensor ops are recorded only for create_graph
+        _grad_state.grad_enabled = self.recorded  # the rules' tensor ops are recorded only for create_graph
         token = quiet_on()  # rules meet inf * 0 and the like; torch computes them silently
         try:
             while self.schedule:
@@ -109,48 +110,59 @@ class BackwardPass:
 
     def step(self, f: Function) -> None:
         """Run one function's derivative rule and hand its input gradients on."""
-        inputs = f.inputs
-        if inputs is None:
+        if f.inputs is None:
             raise RuntimeError(FREED)
         outputs = f.outputs  # held until the rule has run: it may read them, and pending lets go of them
         gys = self.output_grads(f, outputs)
         f.check_versions()
-        gxs = _run_rule(f, gys, self.create_graph)
+        gxs = self.run_rule(f, gys)
         for i, (x, gx) in enumerate(zip(f.inputs, gxs)):  # f.inputs: check_versions may swap one
             if gx is not None and x._requires_grad:
-                self.deliver(x, _fit_gradient(f, i, gx, x, self.create_graph))
+                self.deliver(x, self.fit(f, i, gx, x))
         if not self.retain_graph:
             free_inputs(f)  # intermediates can go now; the structure stays for drawing
 
-    def output_grads(self, f: Function, outputs: list[Tensor | None]) -> list[Tensor | None]:
+    def output_grads(self, f: Function, outputs: list[Tensor | None]) -> list[Any]:
         """The gradients that reached ``f``'s outputs (taken out of ``pending``), one per output."""
-        gys: list[Tensor | None] = []
+        gys = []
         for out in outputs:
             entry = None if out is None else self.pending.pop(id(out), None)
             gys.append(None if entry is None else self.arrived(out, entry[1]))
         if len(gys) > 1 and any(g is None for g in gys):  # not `None in gys`: that calls Tensor.__eq__
-            gys = [g if g is not None else _zero_grad(f, k) for k, g in enumerate(gys)]
+            gys = [g if g is not None else self.value(_zero_grad(f, k)) for k, g in enumerate(gys)]
         return gys
 
-    def arrived(self, t: Tensor, g: Tensor) -> Tensor:
+    def arrived(self, t: Tensor, g: Any) -> Any:
         """``t``'s complete gradient: through its hooks, and kept where the caller asked for it."""
         if hooks and id(t) in hooks:
-            g = run_hooks(t, g)
+            g = self.value(run_hooks(t, self.tensor(g)))
         if self.wanted is not None:
             if id(t) in self.wanted:
-                self.captured[id(t)] = g
+                self.captured[id(t)] = self.tensor(g)
         elif t.creator is not None and (self.retain_all or t._retains_grad):
-            t._grad = _accumulate(t._grad, g, False, self.create_graph)
+            t._grad = _accumulate(t._grad, self.tensor(g), False, self.recorded)
         return g
 
-    def deliver(self, x: Tensor, g: Tensor) -> None:
+    def run_rule(self, f: Function, gys: list[Any]) -> tuple:
+        """``f.backward(*gys)``, given arrays if the rule takes them and nothing is recorded, else Tensors."""
+        if not self.recorded and not f.rule_takes_arrays:
+            gys = [None if g is None else _new(g) for g in gys]
+        return _run_rule(f, gys)
+
+    def fit(self, f: Function, i: int, gx: Any, x: Tensor) -> Any:
+        """A rule's gradient for input ``i`` as a value of ``x``'s shape and dtype."""
+        if self.recorded:
+            return _fit_tensor(f, i, gx, x)
+        return _fit_array(f, i, gx, x)
+
+    def deliver(self, x: Tensor, g: Any) -> None:
         """Add ``g`` to the gradient ``x`` has received so far; queue ``x``'s creator on the first one."""
         entry = self.pending.get(id(x))
         if entry is None:
             self.pending[id(x)] = [x, g, False]
             if x.creator is not None:
                 self.schedule.push(x.creator)
-        elif self.create_graph:
+        elif self.recorded:
             entry[1] = entry[1] + g  # recorded: the sum is part of the new graph
         else:
             entry[1] = _add_into(entry[1], g, entry[2])
@@ -161,19 +173,26 @@ class BackwardPass:
         for key, (t, g, owned) in self.pending.items():
             if self.wanted is not None:
                 if key in self.wanted:
+                    g = self.tensor(g)
                     self.captured[key] = run_hooks(t, g) if hooks and key in hooks else g
             elif t.creator is None and t._requires_grad:
+                g = self.tensor(g)
                 if hooks and key in hooks:  # a hook sees (and may replace) this pass's gradient
                     hooked = run_hooks(t, g)
                     g, owned = hooked, owned and hooked is g
-                t._grad = _accumulate(t._grad, g, owned, self.create_graph)
+                t._grad = _accumulate(t._grad, g, owned, self.recorded)
+
+    def tensor(self, g: Any) -> Tensor:
+        """A gradient value as a Tensor."""
+        return g if self.recorded else _new(g)
+
+    def value(self, g: Tensor) -> Any:
+        """A Tensor as a gradient value of this pass."""
+        return g if self.recorded else g._data
 
 
-def _run_rule(f: Function, gys: list[Tensor | None], recorded: bool) -> tuple:
-    """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error). A rule written for
-    arrays and Tensors alike gets bare arrays when nothing is recorded."""
-    if f.rule_takes_arrays and not recorded:
-        gys = [None if g is None else g._data for g in gys]
+def _run_rule(f: Function, gys: list[Any]) -> tuple:
+    """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error)."""
     anomaly = _grad_state.anomaly
     gxs = f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys)
     if not isinstance(gxs, tuple):
@@ -201,41 +220,52 @@ def _zero_grad(f: Function, k: int) -> Tensor:
     return _new(_zeros(shape, dtype, f.inputs[0].data))
 
 
-def _fit_gradient(f: Function, i: int, gx: Any, x: Tensor, recorded: bool) -> Tensor:
-    """A rule's gradient for input ``i`` as a Tensor of ``x``'s shape and dtype: wrapped if it is an array or
-    a number, summed over the dimensions a broadcast added (recorded under ``create_graph``), cast."""
+def _fit_tensor(f: Function, i: int, gx: Any, x: Tensor) -> Tensor:
+    """A rule's gradient as a Tensor of ``x``'s shape and dtype, summed over the dimensions a broadcast
+    added and cast, both as recorded ops (``create_graph``)."""
     if not isinstance(gx, Tensor):
-        gx = _new(gx if gx.__class__ is np.ndarray else as_array(gx, x.dtype if np.isscalar(gx) else None))
+        gx = _new(as_array(gx, x.dtype if np.isscalar(gx) else None))
     if gx._data.shape != x._data.shape:
-        gx = _summed_to_input(f, i, gx, x, recorded)
-    if gx._data.dtype != x._data.dtype:
-        gx = gx.to(x.dtype) if recorded else _new(gx._data.astype(x._data.dtype))
-    return gx
+        from chainrule.ops.shape import sum_to  # noqa: PLC0415  (the ops import this package)
+
+        gx = _checked_shape(f, i, gx, x, sum_to, x.shape)
+    return gx if gx._data.dtype == x._data.dtype else gx.to(x.dtype)
 
 
-def _summed_to_input(f: Function, i: int, gx: Tensor, x: Tensor, recorded: bool) -> Tensor:
-    from chainrule.ops.shape import sum_to, sum_to_array  # noqa: PLC0415  (the ops import this package)
+def _fit_array(f: Function, i: int, gx: Any, x: Tensor) -> Any:
+    """A rule's gradient as an array of ``x``'s shape and dtype (a first-order pass)."""
+    if gx.__class__ is not np.ndarray:
+        gx = gx._data if isinstance(gx, Tensor) else as_array(gx, x.dtype if np.isscalar(gx) else None)
+    xdata = x._data
+    if gx.shape != xdata.shape:
+        from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
 
+        gx = _checked_shape(f, i, gx, x, sum_to_array, xdata.shape)
+    return gx if gx.dtype == xdata.dtype else gx.astype(xdata.dtype)
+
+
+def _checked_shape(f: Function, i: int, gx: Any, x: Tensor, sum_to: Any, shape: tuple[int, ...]) -> Any:
+    """``sum_to(gx, shape)``, or an error naming the op whose rule returned a gradient of a wrong shape."""
     try:
-        return sum_to(gx, x.shape) if recorded else _new(sum_to_array(gx._data, x._data.shape))
+        return sum_to(gx, shape)
     except ValueError:
         raise RuntimeError(
-            f"{f.name}.backward returned a gradient of shape {gx.shape} for input {i} of shape {x.shape}"
+            f"{f.name}.backward returned a gradient of shape {tuple(gx.shape)} for input {i} "
+            f"of shape {x.shape}"
         ) from None
 
 
-def _add_into(total: Tensor, g: Tensor, owned: bool) -> Tensor:
-    """``total + g`` outside any graph: in place when ``total``'s array is one this pass made (a rule's
-    result may be shared: ``Add`` hands the same gradient to both inputs), else into a new array."""
-    a, b = total._data, g._data
-    if owned and a.dtype == b.dtype:
-        a += b
+def _add_into(total: Any, g: Any, owned: bool) -> Any:
+    """``total + g`` on arrays: in place when ``total`` is an array this pass made (a rule's result may be
+    shared: ``Add`` hands the same gradient to both inputs), else a new array."""
+    if owned and total.dtype == g.dtype:
+        total += g
         return total
-    if a.dtype != b.dtype:  # rare: let the Add op's promotion rules decide the dtype
+    if total.dtype != g.dtype:  # rare: let the Add op's promotion rules decide the dtype
         from chainrule.ops.elementwise import Add  # noqa: PLC0415
 
-        return _new(_array(Add.forward(None, a, b)))  # type: ignore[arg-type]
-    return _new(_array(a + b))
+        return _array(Add.forward(None, total, g))  # type: ignore[arg-type]
+    return _array(total + g)
 
 
 def _array(s: Any) -> Any:
@@ -258,7 +288,7 @@ def _accumulate(old: Tensor | None, g: Tensor, owned: bool, create_graph: bool) 
         old._data += g._data
         bump_version(old)
         return old
-    return _add_into(old, g, False)
+    return _new(_add_into(old._data, g._data, False))
 
 
 def _owns_outright(old: Tensor, g: Tensor) -> bool:

@@ -67,40 +67,46 @@ class Function:
     rule_takes_arrays: bool = False
 
     def __call__(self, *inputs: Any) -> Any:
-        """Apply the op: ``forward`` on the inputs' arrays, the results wrapped, the call recorded if needed."""
-        tensors = tuple(map(_as_tensor, inputs))
+        """Apply the op: ``forward`` on the inputs' arrays, results wrapped, the call recorded if needed."""
+        tensors = _as_tensors(inputs)
         result = self._forward(tensors)
         several = result.__class__ is tuple
         outputs = tuple(map(_output_tensor, result)) if several else (_output_tensor(result),)
         if self.is_view:
             outputs[0]._vbox = tensors[0]._version_box()
-        if _grad_state.anomaly:
+        state = _grad_state
+        if state.anomaly:
             self._check_anomaly("forward", [o._data for o in outputs])
-        needs = _interned(tuple(map(_requires_grad, tensors))) if _grad_state.grad_enabled else ()
-        if True in needs:
-            self._record(tensors, outputs, needs)
+        if state.grad_enabled and _any_requires_grad(tensors):
+            self._record(tensors, outputs)
         else:  # a constant result: no graph, and the instance keeps nothing
             self.inputs, self.generation = None, 0
         return outputs if several else outputs[0]
 
     def _forward(self, tensors: tuple[Tensor, ...]) -> Any:
         """``forward`` on the arrays, with the input shapes named in a ValueError."""
-        arrays = tuple(map(_array_of, tensors))
-        if _backend._cupy is not None and len(arrays) > 1:  # before CuPy is loaded everything is on the CPU
-            _backend.check_same_device(list(arrays), self.name)
+        if _backend._cupy is not None and len(tensors) > 1:  # before CuPy loads everything is on the CPU
+            _backend.check_same_device([t._data for t in tensors], self.name)
         try:
-            return self.forward(*arrays)
+            return self.forward(*map(_array_of, tensors))
         except ValueError as exc:
             shapes = " and ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{self.name}: {exc} (input shapes {shapes})") from None
 
-    def _record(
-        self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], needs: tuple[bool, ...]
-    ) -> None:
+    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...]) -> None:
         """Link the outputs to this op and remember what backprop will check (versions, generation)."""
         self.inputs = tensors
-        self.needs_input_grad = needs
-        self.generation = generation = max(map(_generation, tensors))
+        # One pass over the inputs. Their versions are kept for every op, not only those reading their
+        # inputs: an input rebound by a recorded in-place op later would otherwise get this op's gradient
+        # routed through its new creator.
+        needs, versions, generation = [], [], 0
+        for t in tensors:
+            needs.append(t._requires_grad)
+            versions.append(0 if t._vbox is None else t._vbox[0])
+            generation = max(generation, t.generation)
+        self.needs_input_grad = _interned(tuple(needs))
+        self._input_versions = _interned(tuple(versions))
+        self.generation = generation
         for out in outputs:
             if out._data.dtype.kind in "fc":  # integer results (argmax, comparisons) carry no gradient
                 out._requires_grad = True
@@ -111,12 +117,9 @@ class Function:
         else:
             self._output_refs = tuple(map(weakref.ref, outputs))
             self._output_meta = [(o._data.shape, o._data.dtype) for o in outputs]  # zeros for a missing grad
-        self._epoch = _mutations[0]
-        # Kept for every op, not only those reading their inputs: an input rebound by a recorded in-place
-        # op after this call would otherwise get this op's gradient routed through its new creator.
-        self._input_versions = _interned(tuple(map(version_of, tensors)))
         if self.uses_outputs:
             self._output_versions = _interned(tuple(map(version_of, outputs)))
+        self._epoch = _mutations[0]
         self._skeleton = None
         if _grad_state.anomaly:
             self._trace = _creation_site()
@@ -216,6 +219,18 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """The inputs as Tensors (numbers and arrays are wrapped; the built-in ops pass Tensors already)."""
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            return tuple(map(_as_tensor, inputs))
+    return inputs
+
+
+def _any_requires_grad(tensors: tuple[Tensor, ...]) -> bool:
+    return any(t._requires_grad for t in tensors)
+
+
 def _output_tensor(y: Any) -> Tensor:
     return _new(y if y.__class__ is np.ndarray else _as_output(y))
 
@@ -228,8 +243,6 @@ def _as_output(y: Any) -> np.ndarray:
 
 
 _array_of = operator.attrgetter("_data")
-_requires_grad = operator.attrgetter("_requires_grad")
-_generation = operator.attrgetter("generation")
 
 #: One shared copy of each small tuple of flags or versions ((True,), (0, 0)...): a recorded op then keeps
 #: no tuple of its own for them.
