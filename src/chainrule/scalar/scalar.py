@@ -45,6 +45,7 @@ from chainrule.scalar.graph import topological_sort
 __all__ = ["Op", "Scalar", "add_n", "from_op"]
 
 _next_id = itertools.count().__next__
+_new = object.__new__
 _INF = math.inf
 _NAN = math.nan
 
@@ -438,7 +439,7 @@ def _node(
     """
     if not parents:
         op, local_grads, const = None, (), None
-    out = object.__new__(Scalar)  # not Scalar(data): __init__ checks what users pass in
+    out = _new(Scalar)  # not Scalar(data): __init__ checks what users pass in
     out.data = data
     out.derivative = None
     out.unique_id = _next_id()
