@@ -190,6 +190,9 @@ class Scalar:
                 "call requires_grad_() on a leaf before building the expression"
             )
         order = topological_sort(self)
+        # ``_grad`` is d self / d node, summed over the node's consumers: a slot apart from
+        # ``derivative``, so intermediate nodes keep ``derivative = None`` (as non-leaf tensors do in
+        # PyTorch). Zeroed first, so that an earlier call stopped halfway (Ctrl-C) leaves nothing behind.
         for node in order:
             node._grad = 0.0
         self._grad = _seed(d_output)
