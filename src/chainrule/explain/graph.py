@@ -131,8 +131,8 @@ def build_graph(output: Any, names: Mapping[Any, Any] | None = None) -> Graph:
 # ---------------------------------------------------------------------------- tensor engine
 # The walk meets live Tensors and, past a Function freed by backward(), the Sources of its Skeleton
 # (chainrule.autograd.skeleton). A value's key is id(tensor) while it lives, else (id(creator's
-# skeleton), index), or id(weakref) for a freed constant. An op's producer is the Function while it has its inputs, else
-# its Skeleton.
+# skeleton), index), or id(weakref) for a freed constant. An op's producer is the Function while it
+# has its inputs, else its Skeleton.
 def _tensor_graph(root: Tensor) -> Graph:
     nodes: dict[Any, Node] = {}
     ops: dict[int, Op] = {}

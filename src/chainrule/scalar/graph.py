@@ -1,18 +1,15 @@
-"""Graph traversal for the scalar engine: topological order and reverse-mode backpropagation.
+"""Graph traversal for the scalar engine: the topological order that backpropagation walks.
 
-Both functions are iterative (an explicit stack, no recursion), so a chain of a million nodes
-sorts and backpropagates without touching Python's recursion limit, in time linear in the
-number of nodes and edges.
+:func:`topological_sort` is iterative (an explicit stack, no recursion), so a chain of a million
+nodes sorts without touching Python's recursion limit, in time linear in the number of nodes
+and edges. :meth:`Scalar.backward <chainrule.scalar.Scalar.backward>` is this order and one loop.
 
 A node is anything with the attributes the :class:`~chainrule.scalar.Scalar` class defines:
-``_parents`` (a tuple of the parents that require grad, ``()`` for a leaf), ``_local_grads``
-(a tuple of floats, ``d node / d parent`` for each parent, computed during the forward pass),
-``_requires_grad`` and ``derivative``.
+``_parents`` (a tuple of the parents that require grad, ``()`` for a leaf) and ``_requires_grad``.
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,102 +40,26 @@ def topological_sort(variable: Scalar) -> list[Scalar]:
     """
     if not variable._requires_grad:
         return []
-    finished: list[Scalar] = []
+    finished: list[Scalar] = []  # post-order: each node after all of its parents
     visited: set[Scalar] = set()
     stack: list[object] = [variable]
-    push, pop, extend = stack.append, stack.pop, stack.extend
-    mark, emit = visited.add, finished.append
-    finish = _FINISH
     while stack:
-        node = pop()
-        if node is finish:
-            emit(pop())
-            continue
-        if node in visited:
-            continue
-        mark(node)
-        parents = node._parents  # type: ignore[attr-defined]
-        if parents:
-            push(node)
-            push(finish)
-            # Reversed, so that the first parent is popped (explored) first.
-            extend(parents[::-1])
-        else:
-            emit(node)
-    finished.reverse()
-    return finished
-
-
-def _interior_order(variable: Scalar) -> list[Scalar]:
-    """:func:`topological_sort` without the leaves: the nodes that have parents, output first."""
-    finished: list[Scalar] = []
-    visited: set[Scalar] = set()
-    stack: list[object] = [variable] if variable._parents else []
-    push, pop = stack.append, stack.pop
-    mark, emit = visited.add, finished.append
-    finish = _FINISH
-    while stack:
-        node = pop()
-        if node is finish:
-            emit(pop())
-            continue
-        if node in visited:
-            continue
-        mark(node)
-        push(node)
-        push(finish)
-        parents = node._parents  # type: ignore[attr-defined]
-        if len(parents) == 1:
-            parent = parents[0]
-            if parent._parents:
-                push(parent)
-        else:
-            for parent in parents[::-1]:
-                if parent._parents:
-                    push(parent)
+        node = stack.pop()
+        if node is _FINISH:
+            finished.append(stack.pop())
+        elif node not in visited:
+            visited.add(node)
+            parents = node._parents  # type: ignore[attr-defined]
+            if parents:
+                stack.append(node)
+                stack.append(_FINISH)
+                stack.extend(parents[::-1])  # reversed, so that the first parent is explored first
+            else:  # a leaf is finished as soon as it is reached
+                finished.append(node)
     finished.reverse()
     return finished
 
 
 def backpropagate(variable: Scalar, d_output: float = 1.0) -> None:
-    """Reverse-mode autodiff: add ``d_output * d variable / d leaf`` to every leaf's ``derivative``.
-
-    Only leaves (Scalars created directly and switched on with ``requires_grad_()``) receive a
-    derivative; intermediate nodes keep ``derivative = None``, like non-leaf tensors in PyTorch.
-    Leaves accumulate: two calls add up, and ``zero_grad()`` resets them to ``None``. A node used
-    several times (``b = a + a``) receives the sum of the contributions of every use.
-
-    The walk is :func:`topological_sort` restricted to interior nodes: each one's gradient is
-    complete when it is reached (all its consumers come earlier), is pushed to its parents, and
-    is dropped; what is left in the table at the end are the leaves' gradients.
-    """
-    if not variable._requires_grad:
-        raise RuntimeError(
-            f"Scalar {variable.name!r} does not require grad and has no path to a Scalar that does; "
-            "call requires_grad_() on a leaf before building the expression"
-        )
-    if not isinstance(d_output, numbers.Real):
-        d_output = getattr(d_output, "data", d_output)  # a Scalar seed gradient gives its value
-        if not isinstance(d_output, numbers.Real):
-            raise TypeError(f"d_output must be a real number, got {type(d_output).__name__}")
-    grads: dict[Scalar, float] = {variable: float(d_output)}
-    get, pop = grads.get, grads.pop
-    for node in _interior_order(variable):
-        d = pop(node)
-        parents = node._parents
-        n = len(parents)
-        # Unrolled for the one- and two-operand nodes that make up nearly every graph.
-        if n == 1:
-            parent = parents[0]
-            grads[parent] = get(parent, 0.0) + node._local_grads[0] * d
-        elif n == 2:
-            first, second = parents
-            local_first, local_second = node._local_grads
-            grads[first] = get(first, 0.0) + local_first * d
-            grads[second] = get(second, 0.0) + local_second * d
-        else:
-            for parent, local in zip(parents, node._local_grads):
-                grads[parent] = get(parent, 0.0) + local * d
-    for leaf, d in grads.items():
-        current = leaf.derivative
-        leaf.derivative = d if current is None else current + d
+    """Same as ``variable.backward(d_output)``: see :meth:`chainrule.scalar.Scalar.backward`."""
+    variable.backward(d_output)

@@ -236,7 +236,7 @@ class Linear(Module):
             raise ValueError(f"Linear expects {self.in_size} inputs, got {len(xs)}")
         # One node per product, then one n-ary addition per output (see ``add_n``).
         return [
-            add_n([*[w * x for w, x in zip(column, xs)], bias])
+            add_n([w * x for w, x in zip(column, xs)] + [bias])
             for column, bias in zip(self._columns, self._biases)
         ]
 

@@ -1,18 +1,21 @@
 """``Scalar``: one float, its derivative, and the edges of the graph that produced it.
 
-Every operation computes its value *and* its local derivatives (``d out / d parent``, plain
-floats) during the forward pass and stores them in two tuples. Backpropagation is then a tight
-loop of multiply-adds over those tuples (see :mod:`chainrule.scalar.graph`): no closures, no
-reference from a node to itself, hence no reference cycles, and every graph is freed by
-reference counting the moment it is dropped (the cyclic garbage collector never has to run).
+Read it next to micrograd's ``engine.py``. Every operation computes its value *and* its local
+derivatives (``d out / d parent``, plain floats) during the forward pass and hands them to one
+helper, :func:`_node`, which records them on the result. :meth:`Scalar.backward` is then
+:func:`~chainrule.scalar.graph.topological_sort` and one loop of multiply-adds over those
+records. No closures, no reference from a node to itself, hence no reference cycles: every graph
+is freed by reference counting the moment it is dropped (the cyclic garbage collector never has
+to run).
 
 Only Scalars that require grad are recorded as parents: a constant operand (a Python number
 or a Scalar without ``requires_grad``) contributes its value and nothing else, and a result
 requires grad if and only if one of its operands does.
 
-Each node that has parents also records the operation that made it (:attr:`Scalar.op`): a shared
-string such as ``"mul"``, or ``("mul", 3.0)`` when a constant operand took part. Backpropagation
-never reads it; ``chainrule.explain`` uses it to name and replay each op.
+Each node that has parents also records the operation that made it (:attr:`Scalar.op`): a kind
+such as ``"mul"`` and, when a constant operand took part, that constant (``x * 3`` is
+``Op("mul", 3.0)``). Backpropagation never reads it; ``chainrule.explain`` uses it to name and
+replay each op.
 
 Numerical conventions: IEEE floats, as in PyTorch's float64 (never an exception for a float edge):
 
@@ -37,18 +40,18 @@ import numbers
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from chainrule.scalar.graph import backpropagate
+from chainrule.scalar.graph import topological_sort
 
 __all__ = ["Op", "Scalar", "add_n", "from_op"]
 
 _next_id = itertools.count().__next__
 _new = object.__new__
-_exp, _log, _sqrt, _tanh, _sin, _cos = math.exp, math.log, math.sqrt, math.tanh, math.sin, math.cos
 _INF = math.inf
 _NAN = math.nan
-_ONE = (1.0,)
-_ONES = (1.0, 1.0)
-_EMPTY: tuple = ()
+
+# ``c op x`` with a constant ``c`` is recorded under these names (``3 - x`` is ``rsub``); ``add``
+# and ``mul`` keep theirs, since ``3 + x`` is ``x + 3``.
+_REFLECTED = {"sub": "rsub", "div": "rdiv", "pow": "rpow"}
 
 
 class Op(NamedTuple):
@@ -67,13 +70,6 @@ class Op(NamedTuple):
     const: float | None = None
 
 
-def _as_number(value: object) -> float | None:
-    """``value`` as a float if it is a real number other than ``int``/``float`` (e.g. NumPy), else None."""
-    if isinstance(value, numbers.Real) and not isinstance(value, Scalar):
-        return float(value)
-    return None
-
-
 class Scalar:
     """A float that records how it was computed, for reverse-mode automatic differentiation.
 
@@ -84,7 +80,10 @@ class Scalar:
     7.0
     """
 
+    # A graph holds many small nodes: slots keep each one compact and its attributes quick to reach.
     __slots__ = (
+        "_const",
+        "_grad",
         "_local_grads",
         "_name",
         "_op",
@@ -103,21 +102,18 @@ class Scalar:
     unique_id: int
 
     def __init__(self, data: float, name: str | None = None) -> None:
-        if type(data) is not float:
-            value = float(data) if type(data) is int else _as_number(data)
-            if value is None:
-                raise TypeError(f"Scalar data must be a real number, got {type(data).__name__}")
-            data = value
+        value = _value(data)
+        if value is None or isinstance(data, Scalar):
+            raise TypeError(f"Scalar data must be a real number, got {type(data).__name__}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Scalar name must be a str or None, got {type(name).__name__}")
-        self.data = data
+        self.data = value
         self.derivative = None
-        self._name = name
         self.unique_id = _next_id()
+        self._name = name
         self._requires_grad = False
-        self._parents = _EMPTY
-        self._local_grads = _EMPTY
-        self._op = None
+        self._parents = self._local_grads = ()
+        self._op = self._const = None
 
     # ------------------------------------------------------------------ identity and state
     @property
@@ -171,12 +167,7 @@ class Scalar:
         >>> (x * 3).op, (x * x).op, x.op
         (Op(kind='mul', const=3.0), Op(kind='mul', const=None), None)
         """
-        tag = self._op
-        if tag is None:
-            return None
-        if type(tag) is str:
-            return Op(tag)
-        return Op(*tag)
+        return None if self._op is None else Op(self._op, self._const)
 
     def zero_grad(self) -> None:
         """Reset ``derivative`` to ``None``."""
@@ -184,15 +175,35 @@ class Scalar:
 
     def detach(self) -> Scalar:
         """A new constant with the same value, cut off from the graph."""
-        return _constant(self.data)
+        return _node(self.data)
 
+    # ------------------------------------------------------------------ backpropagation
     def backward(self, d_output: float = 1.0) -> None:
         """Accumulate ``d_output * d self / d leaf`` into the ``derivative`` of every leaf.
 
         Leaves accumulate across calls (like ``.grad`` in PyTorch); intermediate nodes keep
         ``derivative = None``. Raises ``RuntimeError`` if ``self`` does not require grad.
         """
-        backpropagate(self, d_output)
+        if not self._requires_grad:
+            raise RuntimeError(
+                f"Scalar {self.name!r} does not require grad and has no path to a Scalar that does; "
+                "call requires_grad_() on a leaf before building the expression"
+            )
+        order = topological_sort(self)
+        # ``_grad`` is d self / d node, summed over the node's consumers: a slot apart from
+        # ``derivative``, so intermediate nodes keep ``derivative = None`` (as non-leaf tensors do in
+        # PyTorch). Zeroed first, so that an earlier call stopped halfway (Ctrl-C) leaves nothing behind.
+        for node in order:
+            node._grad = 0.0
+        self._grad = _seed(d_output)
+        for node in order:
+            # Every consumer of ``node`` came earlier in the order, so ``node._grad`` is complete.
+            grad = node._grad
+            if node._parents:
+                for parent, local_grad in zip(node._parents, node._local_grads):
+                    parent._grad += local_grad * grad  # the chain rule
+            else:  # a leaf: add this call's gradient to what earlier calls left
+                node.derivative = grad if node.derivative is None else node.derivative + grad
 
     def __repr__(self) -> str:
         d = self.derivative
@@ -230,217 +241,156 @@ class Scalar:
         return format(self.data, spec) if spec else str(self)
 
     # ------------------------------------------------------------------ arithmetic
-    # Each binary dunder takes the fast path for Scalar, float and int operands, converts any
-    # other real number (NumPy scalars, Fraction) to float, and returns NotImplemented for the
-    # rest so that Python raises its usual TypeError naming both operand types.
-
+    # ``x op y`` (two Scalars) is recorded by _binary; ``x op 3`` and ``3 op x`` (a number on either
+    # side) by _unary, with the number as the op's constant. Any other operand gives NotImplemented,
+    # so that Python raises its usual TypeError naming both operand types.
     def __add__(self, other: Scalar | float) -> Scalar:
         if isinstance(other, Scalar):
-            # Inlined node construction: ``+`` and ``*`` are the hot path of every layer.
-            out = _new(Scalar)
-            out.data = self.data + other.data
-            out.derivative = None
-            out._name = None
-            out.unique_id = _next_id()
-            if self._requires_grad:
-                out._requires_grad = True
-                if other._requires_grad:
-                    out._parents = (self, other)
-                    out._local_grads = _ONES
-                    out._op = "add"
-                else:
-                    out._parents = (self,)
-                    out._local_grads = _ONE
-                    out._op = ("add", other.data)
-            elif other._requires_grad:
-                out._requires_grad = True
-                out._parents = (other,)
-                out._local_grads = _ONE
-                out._op = ("add", self.data)
-            else:
-                out._requires_grad = False
-                out._parents = out._local_grads = _EMPTY
-                out._op = None
-            return out
-        tp = type(other)
-        if tp is not float:
-            other = float(other) if tp is int else _as_number(other)  # type: ignore[assignment]
-            if other is None:
-                return NotImplemented
-        return _unary(self.data + other, self, 1.0, ("add", other))
+            return _binary(self.data + other.data, "add", self, other, 1.0, 1.0)
+        c = _value(other)
+        if c is None:
+            return NotImplemented
+        return _unary(self.data + c, "add", self, 1.0, c)
 
-    def __radd__(self, other: float) -> Scalar:
-        return self.__add__(other)
+    __radd__ = __add__  # ``3 + x`` is ``x + 3``
 
     def __mul__(self, other: Scalar | float) -> Scalar:
+        a = self.data
         if isinstance(other, Scalar):
-            a = self.data
             b = other.data
-            out = _new(Scalar)
-            out.data = a * b
-            out.derivative = None
-            out._name = None
-            out.unique_id = _next_id()
-            if self._requires_grad:
-                out._requires_grad = True
-                if other._requires_grad:
-                    out._parents = (self, other)
-                    out._local_grads = (b, a)
-                    out._op = "mul"
-                else:
-                    out._parents = (self,)
-                    out._local_grads = (b,)
-                    out._op = ("mul", b)
-            elif other._requires_grad:
-                out._requires_grad = True
-                out._parents = (other,)
-                out._local_grads = (a,)
-                out._op = ("mul", a)
-            else:
-                out._requires_grad = False
-                out._parents = out._local_grads = _EMPTY
-                out._op = None
-            return out
-        tp = type(other)
-        if tp is not float:
-            other = float(other) if tp is int else _as_number(other)  # type: ignore[assignment]
-            if other is None:
-                return NotImplemented
-        return _unary(self.data * other, self, other, ("mul", other))
+            return _binary(a * b, "mul", self, other, b, a)
+        c = _value(other)
+        if c is None:
+            return NotImplemented
+        return _unary(a * c, "mul", self, c, c)
 
-    def __rmul__(self, other: float) -> Scalar:
-        return self.__mul__(other)
+    __rmul__ = __mul__  # ``3 * x`` is ``x * 3``
 
     def __sub__(self, other: Scalar | float) -> Scalar:
         if isinstance(other, Scalar):
-            return _binary(self.data - other.data, self, other, 1.0, -1.0, "sub", "rsub")
-        c = _operand(other)
+            return _binary(self.data - other.data, "sub", self, other, 1.0, -1.0)
+        c = _value(other)
         if c is None:
             return NotImplemented
-        return _unary(self.data - c, self, 1.0, ("sub", c))
+        return _unary(self.data - c, "sub", self, 1.0, c)
 
     def __rsub__(self, other: float) -> Scalar:
-        c = _operand(other)
+        c = _value(other)
         if c is None:
             return NotImplemented
-        return _unary(c - self.data, self, -1.0, ("rsub", c))
+        return _unary(c - self.data, "rsub", self, -1.0, c)
 
     def __truediv__(self, other: Scalar | float) -> Scalar:
+        a = self.data
         if isinstance(other, Scalar):
             b = other.data
-            out = _div(self.data, b)
-            return _binary(out, self, other, _div(1.0, b), _div(-out, b), "div", "rdiv")
-        c = _operand(other)
+            out = _ieee_div(a, b)
+            return _binary(out, "div", self, other, _ieee_div(1.0, b), _ieee_div(-out, b))
+        c = _value(other)
         if c is None:
             return NotImplemented
-        return _unary(_div(self.data, c), self, _div(1.0, c), ("div", c))
+        return _unary(_ieee_div(a, c), "div", self, _ieee_div(1.0, c), c)
 
     def __rtruediv__(self, other: float) -> Scalar:
-        c = _operand(other)
+        c = _value(other)
         if c is None:
             return NotImplemented
         x = self.data
-        out = _div(c, x)
-        return _unary(out, self, _div(-out, x), ("rdiv", c))
+        out = _ieee_div(c, x)
+        return _unary(out, "rdiv", self, _ieee_div(-out, x), c)
 
     def __pow__(self, other: Scalar | float) -> Scalar:
         a = self.data
         if isinstance(other, Scalar):
             b = other.data
-            out = _pow(a, b)
-            d_exponent = _d_pow_exponent(a, b, out) if other._requires_grad else 0.0
-            d_base = _d_pow_base(a, b) if self._requires_grad else 0.0
-            return _binary(out, self, other, d_base, d_exponent, "pow", "rpow")
-        b = _operand(other)
-        if b is None:
-            return NotImplemented
-        if b == 2.0:
-            return _unary(a * a, self, 2.0 * a, ("pow", b))
-        return _unary(_pow(a, b), self, _d_pow_base(a, b) if self._requires_grad else 0.0, ("pow", b))
-
-    def __rpow__(self, other: float) -> Scalar:
-        c = _operand(other)
+            out = _ieee_pow(a, b)
+            return _binary(out, "pow", self, other, _d_pow_base(a, b), _d_pow_exponent(a, b, out))
+        c = _value(other)
         if c is None:
             return NotImplemented
-        out = _pow(c, self.data)
-        return _unary(
-            out, self, _d_pow_exponent(c, self.data, out) if self._requires_grad else 0.0, ("rpow", c)
-        )
+        return _unary(_ieee_pow(a, c), "pow", self, _d_pow_base(a, c), c)
+
+    def __rpow__(self, other: float) -> Scalar:
+        c = _value(other)
+        if c is None:
+            return NotImplemented
+        out = _ieee_pow(c, self.data)
+        return _unary(out, "rpow", self, _d_pow_exponent(c, self.data, out), c)
 
     def __neg__(self) -> Scalar:
-        return _unary(-self.data, self, -1.0, "neg")
+        return _unary(-self.data, "neg", self, -1.0)
 
     def __pos__(self) -> Scalar:
-        return _unary(self.data, self, 1.0, "pos")
+        return _unary(self.data, "pos", self, 1.0)
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Scalar:
         """``e ** self``; overflows to ``inf``."""
         try:
-            out = _exp(self.data)
+            out = math.exp(self.data)
         except OverflowError:
             out = _INF
-        return _unary(out, self, out, "exp")
+        return _unary(out, "exp", self, out)
 
     def log(self) -> Scalar:
         """Natural logarithm: ``-inf`` (derivative ``inf``) at 0, ``nan`` (derivative ``1 / x``) below."""
         x = self.data
         if x > 0.0:
-            return _unary(_log(x), self, 1.0 / x, "log")
+            return _unary(math.log(x), "log", self, 1.0 / x)
         if x == 0.0:
-            return _unary(-_INF, self, math.copysign(_INF, x), "log")  # 1 / x: -inf at -0.0
-        return _unary(_NAN, self, 1.0 / x if x < 0.0 else x, "log")  # negative or nan
+            return _unary(-_INF, "log", self, math.copysign(_INF, x))  # 1 / x: -inf at -0.0
+        return _unary(_NAN, "log", self, 1.0 / x if x < 0.0 else x)  # negative or nan
 
     def sqrt(self) -> Scalar:
         """Square root: derivative ``inf`` at 0, ``nan`` for negatives."""
         x = self.data
         if x > 0.0:
-            out = _sqrt(x)
-            return _unary(out, self, 0.5 / out, "sqrt")
+            out = math.sqrt(x)
+            return _unary(out, "sqrt", self, 0.5 / out)
         if x == 0.0:
-            return _unary(x, self, math.copysign(_INF, x), "sqrt")  # sqrt(-0.0) is -0.0
-        return _unary(_NAN, self, _NAN, "sqrt")  # negative or nan
+            return _unary(x, "sqrt", self, math.copysign(_INF, x))  # sqrt(-0.0) is -0.0
+        return _unary(_NAN, "sqrt", self, _NAN)  # negative or nan
 
     def tanh(self) -> Scalar:
         """Hyperbolic tangent."""
-        out = _tanh(self.data)
-        return _unary(out, self, (1.0 - out) * (1.0 + out), "tanh")  # 1 - out**2 without cancellation
+        out = math.tanh(self.data)
+        return _unary(out, "tanh", self, (1.0 - out) * (1.0 + out))  # 1 - out**2 without cancellation
 
     def sigmoid(self) -> Scalar:
         """Logistic sigmoid ``1 / (1 + e ** -x)``, computed without overflow for any ``x``."""
         x = self.data
         if x >= 0.0:
-            out = 1.0 / (1.0 + _exp(-x))
+            out = 1.0 / (1.0 + math.exp(-x))
         else:
-            e = _exp(x)
+            e = math.exp(x)
             out = e / (1.0 + e)
-        return _unary(out, self, out * (1.0 - out), "sigmoid")
+        return _unary(out, "sigmoid", self, out * (1.0 - out))
 
     def relu(self) -> Scalar:
         """``max(x, 0)``; derivative 0 at 0. ``relu(nan)`` is ``nan`` (derivative 1, as in PyTorch)."""
         x = self.data
         if x <= 0.0:
-            return _unary(0.0, self, 0.0, "relu")
-        return _unary(x, self, 1.0, "relu")
+            return _unary(0.0, "relu", self, 0.0)
+        return _unary(x, "relu", self, 1.0)
 
     def sin(self) -> Scalar:
         """Sine; ``nan`` at ``±inf``."""
         x = self.data
         if x - x != 0.0:  # inf or nan, where math.sin raises or gives nan
-            return _unary(_NAN, self, _NAN, "sin")
-        return _unary(_sin(x), self, _cos(x), "sin")
+            return _unary(_NAN, "sin", self, _NAN)
+        return _unary(math.sin(x), "sin", self, math.cos(x))
 
     def cos(self) -> Scalar:
         """Cosine; ``nan`` at ``±inf``."""
         x = self.data
         if x - x != 0.0:
-            return _unary(_NAN, self, _NAN, "cos")
-        return _unary(_cos(x), self, -_sin(x), "cos")
+            return _unary(_NAN, "cos", self, _NAN)
+        return _unary(math.cos(x), "cos", self, -math.sin(x))
 
     def abs(self) -> Scalar:
         """Absolute value; derivative 0 at 0."""
         x = self.data
-        return _unary(abs(x), self, 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0), "abs")
+        return _unary(abs(x), "abs", self, 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))
 
     __abs__ = abs
 
@@ -451,97 +401,82 @@ class Scalar:
     __hash__ = object.__hash__
 
     def __eq__(self, other: object) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data == c
 
     def __ne__(self, other: object) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data != c
 
     def __lt__(self, other: Scalar | float) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data < c
 
     def __gt__(self, other: Scalar | float) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data > c
 
     def __le__(self, other: Scalar | float) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data <= c
 
     def __ge__(self, other: Scalar | float) -> bool:
-        c = _compare_operand(other)
+        c = _value(other)
         return NotImplemented if c is None else self.data >= c
 
 
-# ---------------------------------------------------------------------- node construction
-def _constant(data: float) -> Scalar:
-    out = _new(Scalar)
-    out.data = data
-    out.derivative = None
-    out._name = None
-    out.unique_id = _next_id()
-    out._requires_grad = False
-    out._parents = out._local_grads = _EMPTY
-    out._op = None
-    return out
-
-
-def _unary(data: float, a: Scalar, local: float, op: str | tuple[str, float]) -> Scalar:
-    """A node with one operand ``a``, ``d out / d a = local``, made by ``op`` (see :attr:`Scalar.op`)."""
-    out = _new(Scalar)
-    out.data = data
-    out.derivative = None
-    out._name = None
-    out.unique_id = _next_id()
-    if a._requires_grad:
-        out._requires_grad = True
-        out._parents = (a,)
-        out._local_grads = (local,)
-        out._op = op
-    else:
-        out._requires_grad = False
-        out._parents = out._local_grads = _EMPTY
-        out._op = None
-    return out
-
-
-def _binary(
-    data: float, a: Scalar, b: Scalar, local_a: float, local_b: float, op: str, reflected: str
+# ---------------------------------------------------------------------- making a node
+def _node(
+    data: float,
+    op: str | None = None,
+    parents: tuple[Scalar, ...] = (),
+    local_grads: tuple[float, ...] = (),
+    const: float | None = None,
 ) -> Scalar:
-    """``a op b``; an operand that does not require grad is left out and recorded as a constant.
+    """The result of an operation: the one place every node of a graph is made.
 
-    With only ``a`` kept the op is ``(op, b.data)``; with only ``b`` it is ``(reflected, a.data)``
-    (``a - b`` with a constant ``a`` is ``("rsub", a)``).
+    ``parents`` are the operands that require grad and ``local_grads[k]`` is
+    ``d data / d parents[k]``; ``op`` names the operation and ``const`` is the constant it used,
+    if any (see :attr:`Scalar.op`). With no parents (every operand was a constant) the result
+    is a constant too and records nothing.
     """
-    out = _new(Scalar)
+    if not parents:
+        op, local_grads, const = None, (), None
+    out = _new(Scalar)  # not Scalar(data): __init__ checks what users pass in
     out.data = data
     out.derivative = None
-    out._name = None
     out.unique_id = _next_id()
-    if a._requires_grad:
-        out._requires_grad = True
-        if b._requires_grad:
-            out._parents = (a, b)
-            out._local_grads = (local_a, local_b)
-            out._op = op
-        else:
-            out._parents = (a,)
-            out._local_grads = (local_a,)
-            out._op = (op, b.data)
-    elif b._requires_grad:
-        out._requires_grad = True
-        out._parents = (b,)
-        out._local_grads = (local_b,)
-        out._op = (reflected, a.data)
-    else:
-        out._requires_grad = False
-        out._parents = out._local_grads = _EMPTY
-        out._op = None
+    out._name = None
+    out._requires_grad = parents != ()  # a result requires grad iff one of its operands does
+    out._parents = parents
+    out._local_grads = local_grads
+    out._op = op
+    out._const = const
     return out
 
 
+def _unary(data: float, op: str, x: Scalar, local_grad: float, const: float | None = None) -> Scalar:
+    """The result of an op on ``x`` (and the number ``const``, if any), with ``d data / d x = local_grad``."""
+    return _node(data, op, (x,) if x._requires_grad else (), (local_grad,), const)
+
+
+def _binary(data: float, op: str, a: Scalar, b: Scalar, d_a: float, d_b: float) -> Scalar:
+    """The result of ``a op b``, with ``d data / d a = d_a`` and ``d data / d b = d_b``.
+
+    A Scalar that does not require grad is a constant: it is no parent, and its value is recorded
+    as the op's ``const``, as a number's would be (``x - c`` is ``("sub", c)``, ``c - x`` is
+    ``("rsub", c)``).
+    """
+    if a._requires_grad and b._requires_grad:
+        return _node(data, op, (a, b), (d_a, d_b))
+    if a._requires_grad:
+        return _node(data, op, (a,), (d_a,), b.data)
+    if b._requires_grad:
+        return _node(data, _REFLECTED.get(op, op), (b,), (d_b,), a.data)
+    return _node(data)
+
+
+# ---------------------------------------------------------------------- many-operand ops
 def add_n(values: Iterable[Scalar | float]) -> Scalar:
     """The sum of Scalars (and numbers) as a single node with one edge per Scalar that requires grad.
 
@@ -558,36 +493,18 @@ def add_n(values: Iterable[Scalar | float]) -> Scalar:
     """
     data = 0.0
     parents = []
-    keep = parents.append
     constant = None  # the sum of the terms that are not parents, if any
     for value in values:
-        if isinstance(value, Scalar):
+        if isinstance(value, Scalar) and value._requires_grad:
+            parents.append(value)
             data += value.data
-            if value._requires_grad:
-                keep(value)
-                continue
-            number = value.data
-        else:
-            number = _operand(value)
-            if number is None:
-                raise TypeError(f"add_n takes Scalars and real numbers, got {type(value).__name__}")
-            data += number
+            continue
+        number = _value(value)
+        if number is None:
+            raise TypeError(f"add_n takes Scalars and real numbers, got {type(value).__name__}")
+        data += number
         constant = number if constant is None else constant + number
-    out = _new(Scalar)
-    out.data = data
-    out.derivative = None
-    out._name = None
-    out.unique_id = _next_id()
-    if parents:
-        out._requires_grad = True
-        out._parents = tuple(parents)
-        out._local_grads = _ONE * len(parents)
-        out._op = "add_n" if constant is None else ("add_n", constant)
-    else:
-        out._requires_grad = False
-        out._parents = out._local_grads = _EMPTY
-        out._op = None
-    return out
+    return _node(data, "add_n", tuple(parents), (1.0,) * len(parents), constant)
 
 
 def from_op(
@@ -613,8 +530,8 @@ def from_op(
     if not isinstance(op, str) or not op:
         raise TypeError(f"op must be a non-empty str, got {op!r}")
     if const is not None:
-        number = _operand(const)
-        if number is None:
+        number = _value(const)
+        if number is None or isinstance(const, Scalar):
             raise TypeError(f"const must be a real number or None, got {type(const).__name__}")
         const = number
     if len(operands) != len(local_grads):
@@ -623,33 +540,31 @@ def from_op(
         if not isinstance(operand, Scalar):
             raise TypeError(f"operands must be Scalars, got {type(operand).__name__}")
     kept = [(s, float(g)) for s, g in zip(operands, local_grads) if s._requires_grad]
-    out = _constant(float(data))
-    if kept:
-        out._requires_grad = True
-        out._parents = tuple(s for s, _ in kept)
-        out._local_grads = tuple(g for _, g in kept)
-        out._op = op if const is None else (op, const)
-    return out
+    parents = tuple(s for s, _ in kept)
+    return _node(float(data), op, parents, tuple(g for _, g in kept), const)
 
 
-# ---------------------------------------------------------------------- operand helpers
-def _operand(other: object) -> float | None:
-    """A Python number operand as a float, or None if ``other`` is not a real number."""
-    tp = type(other)
-    if tp is float:
-        return other  # type: ignore[return-value]
-    if tp is int:
-        return float(other)  # type: ignore[arg-type]
-    return _as_number(other)
+# ---------------------------------------------------------------------- float helpers
+def _value(x: object) -> float | None:
+    """The value of an operand as a float (a Scalar's ``data``, a real number), else None."""
+    if isinstance(x, Scalar):
+        return x.data
+    if type(x) is float:  # the usual number, ahead of the much slower check against numbers.Real
+        return x
+    if isinstance(x, numbers.Real):  # int, bool, NumPy scalars, Fraction...
+        return float(x)
+    return None
 
 
-def _compare_operand(other: object) -> float | None:
-    if isinstance(other, Scalar):
-        return other.data
-    return _operand(other)
+def _seed(d_output: object) -> float:
+    """The gradient that :meth:`Scalar.backward` starts from: a real number, or a Scalar's value."""
+    value = _value(d_output)
+    if value is None:
+        raise TypeError(f"d_output must be a real number, got {type(d_output).__name__}")
+    return value
 
 
-def _div(a: float, b: float) -> float:
+def _ieee_div(a: float, b: float) -> float:
     """``a / b`` as IEEE floats: ``±inf`` for a non-zero ``a`` over ``±0``, ``nan`` for ``0 / 0``."""
     try:
         return a / b
@@ -659,7 +574,7 @@ def _div(a: float, b: float) -> float:
         return math.copysign(_INF, a) * math.copysign(1.0, b)
 
 
-def _pow(a: float, b: float) -> float:
+def _ieee_pow(a: float, b: float) -> float:
     """``a ** b`` as IEEE floats (C's ``pow``): overflow is ``±inf``; a negative base to a fraction, nan."""
     try:
         out = a**b
@@ -678,13 +593,13 @@ def _d_pow_base(a: float, b: float) -> float:
     """``d (a ** b) / d a = b * a ** (b - 1)``, and 0 for ``b == 0`` (as PyTorch, even at ``a == 0``)."""
     if b == 0.0:
         return 0.0
-    return b * _pow(a, b - 1.0)
+    return b * _ieee_pow(a, b - 1.0)
 
 
 def _d_pow_exponent(a: float, b: float, out: float) -> float:
     """``d (a ** b) / d b = a ** b * log(a)``: 0 where ``a == 0 <= b`` (as PyTorch), nan where ``a < 0``."""
     if a > 0.0:
-        return out * _log(a)
+        return out * math.log(a)
     if a == 0.0:
         return 0.0 if b >= 0.0 else -out * _INF
     return _NAN
