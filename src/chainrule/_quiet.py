@@ -1,8 +1,9 @@
 """Compute inf and nan silently, as torch does: NumPy's floating-point warnings switched off for a block.
 
-``np.errstate(all="ignore")`` does this but costs ~1.3 µs per use, a lot for an op on a tiny tensor. NumPy 2
-keeps the error state in a context variable, so setting that variable to the "ignore" state directly costs
-~0.3 µs; where that private variable is missing (another NumPy), ``np.errstate`` is used instead.
+``np.errstate(all="ignore")`` does this, but building its context manager costs more than an op on a tiny
+tensor (docs/performance.md). NumPy 2 keeps the error state in a context variable, so this module sets that
+variable to the "ignore" state directly; where that private variable is missing (another NumPy),
+``np.errstate`` is used instead.
 
 >>> import numpy as np
 >>> token = quiet_on()
@@ -29,7 +30,7 @@ except (ImportError, AttributeError):  # pragma: no cover - NumPy without the co
 
 if _state is not None:
     #: Switch warnings off until ``quiet_off(token)``: for hot paths, in a try/finally (no context manager
-    #: object: ~0.2 µs instead of ~1.3).
+    #: object to build).
     quiet_on = functools.partial(_state.set, _IGNORE)
     quiet_off = _state.reset
 else:  # pragma: no cover - NumPy without the context variable
@@ -44,8 +45,8 @@ else:  # pragma: no cover - NumPy without the context variable
 
 
 def silently(method: Any) -> Any:
-    """Decorate a Function's ``forward`` so NumPy's float operations inside warn about nothing (~0.4 µs a
-    call, a third of ``np.errstate``): for ops whose results are inf or nan at some inputs (log, sqrt, /...).
+    """Decorate a Function's ``forward`` so NumPy's float operations inside warn about nothing: for ops
+    whose results are inf or nan at some inputs (log, sqrt, /...).
     Backward formulas need no decoration: the engine runs the whole backward pass quietly."""
 
     @functools.wraps(method)

@@ -791,8 +791,8 @@ def bind_ops(ops_module: Any) -> None:
     for name in ops_module.METHODS:
         if not hasattr(Tensor, name):
             setattr(Tensor, name, getattr(ops_module, name))
-    # The hottest operators call the op directly, one Python frame less than ``__add__`` -> ``_ops.add``
-    # (~5% of a tiny op). Only symmetric ops: ``b + a`` gives the same value and dtype as ``a + b``.
+    # The commonest operators are the ops themselves, not a method calling them (docs/performance.md).
+    # Only symmetric ops: ``b + a`` gives the same value and dtype as ``a + b``.
     for dunder, op in (("__add__", "add"), ("__radd__", "add"), ("__mul__", "mul"), ("__rmul__", "mul")):
         setattr(Tensor, dunder, getattr(ops_module, op))
 

@@ -200,7 +200,7 @@ def _run_rule(f: Function, gys: list[Any]) -> tuple:
     if len(gxs) != len(f.inputs):
         raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs")
     if anomaly:
-        f._check_anomaly("backward", [None if g is None else as_array(getattr(g, "data", g)) for g in gxs])
+        f._check_anomaly("backward", [None if g is None else as_array(g) for g in gxs])
     return gxs
 
 
