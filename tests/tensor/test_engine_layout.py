@@ -5,10 +5,9 @@ docs/performance.md)."""
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
-
-import importlib
 
 engine = importlib.import_module("chainrule.autograd.engine")
 function = importlib.import_module("chainrule.autograd.function")

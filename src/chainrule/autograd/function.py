@@ -96,17 +96,11 @@ class Function:
     def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...]) -> None:
         """Link the outputs to this op and remember what backprop will check (versions, generation)."""
         self.inputs = tensors
-        # One pass over the inputs. Their versions are kept for every op, not only those reading their
-        # inputs: an input rebound by a recorded in-place op later would otherwise get this op's gradient
-        # routed through its new creator.
-        needs, versions, generation = [], [], 0
-        for t in tensors:
-            needs.append(t._requires_grad)
-            versions.append(0 if t._vbox is None else t._vbox[0])
-            generation = max(generation, t.generation)
-        self.needs_input_grad = _interned(tuple(needs))
-        self._input_versions = _interned(tuple(versions))
-        self.generation = generation
+        self.needs_input_grad = _interned(tuple(map(_requires_grad, tensors)))
+        # Versions are kept for every op, not only those reading their inputs: an input rebound by a
+        # recorded in-place op later would otherwise get this op's gradient routed through its new creator.
+        self._input_versions = _versions(tensors)
+        self.generation = generation = max(map(_generation, tensors))
         for out in outputs:
             if out._data.dtype.kind in "fc":  # integer results (argmax, comparisons) carry no gradient
                 out._requires_grad = True
@@ -118,7 +112,7 @@ class Function:
             self._output_refs = tuple(map(weakref.ref, outputs))
             self._output_meta = [(o._data.shape, o._data.dtype) for o in outputs]  # zeros for a missing grad
         if self.uses_outputs:
-            self._output_versions = _interned(tuple(map(version_of, outputs)))
+            self._output_versions = _versions(outputs)
         self._epoch = _mutations[0]
         self._skeleton = None
         if _grad_state.anomaly:
@@ -228,21 +222,29 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 
 
 def _any_requires_grad(tensors: tuple[Tensor, ...]) -> bool:
-    return any(t._requires_grad for t in tensors)
+    return True in map(_requires_grad, tensors)
+
+
+def _versions(tensors: tuple[Tensor, ...]) -> tuple[int, ...]:
+    """The tensors' version numbers (all 0, one shared tuple, unless one was changed in place: a tensor
+    gets its version counter on its first in-place change or view)."""
+    boxes = tuple(map(_vbox, tensors))
+    if boxes.count(None) == len(boxes):
+        return _interned((0,) * len(boxes))
+    return _interned(tuple(0 if box is None else box[0] for box in boxes))
 
 
 def _output_tensor(y: Any) -> Tensor:
-    return _new(y if y.__class__ is np.ndarray else _as_output(y))
-
-
-def _as_output(y: Any) -> np.ndarray:
-    """A forward's non-ndarray result as an array (ufuncs on 0-d arrays return NumPy scalars)."""
-    if isinstance(y, np.generic) and y.dtype.kind in "biufc":
-        return np.asarray(y)
-    return as_array(y)
+    """A forward's result as a Tensor (ufuncs on 0-d arrays return NumPy scalars: made arrays again)."""
+    if y.__class__ is not np.ndarray:
+        y = np.asarray(y) if isinstance(y, np.generic) and y.dtype.kind in "biufc" else as_array(y)
+    return _new(y)
 
 
 _array_of = operator.attrgetter("_data")
+_requires_grad = operator.attrgetter("_requires_grad")
+_generation = operator.attrgetter("generation")
+_vbox = operator.attrgetter("_vbox")
 
 #: One shared copy of each small tuple of flags or versions ((True,), (0, 0)...): a recorded op then keeps
 #: no tuple of its own for them.
