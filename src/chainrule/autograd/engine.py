@@ -147,7 +147,7 @@ class BackwardPass:
         """``f.backward(*gys)``, given arrays if the rule takes them and nothing is recorded, else Tensors."""
         if not self.recorded and not f.rule_takes_arrays:
             gys = [None if g is None else _new(g) for g in gys]
-        return _run_rule(f, gys)
+        return _call_rule(f, gys)
 
     def fit(self, f: Function, i: int, gx: Any, x: Tensor) -> Any:
         """A rule's gradient for input ``i`` as a value of ``x``'s shape and dtype."""
@@ -191,7 +191,7 @@ class BackwardPass:
         return g if self.recorded else g._data
 
 
-def _run_rule(f: Function, gys: list[Any]) -> tuple:
+def _call_rule(f: Function, gys: list[Any]) -> tuple:
     """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error)."""
     anomaly = _grad_state.anomaly
     gxs = f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys)
