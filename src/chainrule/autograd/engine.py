@@ -90,6 +90,8 @@ class BackwardPass:
         self.captured: dict[int, Tensor] = {}
         self.pending: dict[int, list[Any]] = {}
         self.schedule = Schedule()
+        #: How a rule's gradient for an input is shaped into this pass's value (see ``_fit_array``).
+        self.fit = _fit_tensor if create_graph else _fit_array
 
     def run(self, outputs: Sequence[Tensor], seeds: Sequence[Tensor]) -> dict[int, Tensor]:
         """Backpropagate ``seeds`` from ``outputs``; returns the captured gradients (by tensor id)."""
@@ -116,9 +118,10 @@ class BackwardPass:
         gys = self.output_grads(f, outputs)
         f.check_versions()
         gxs = self.run_rule(f, gys)
+        fit = self.fit
         for i, (x, gx) in enumerate(zip(f.inputs, gxs)):  # f.inputs: check_versions may swap one
             if gx is not None and x._requires_grad:
-                self.deliver(x, self.fit(f, i, gx, x))
+                self.deliver(x, fit(f, i, gx, x))
         if not self.retain_graph:
             free_inputs(f)  # intermediates can go now; the structure stays for drawing
 
@@ -144,16 +147,19 @@ class BackwardPass:
         return g
 
     def run_rule(self, f: Function, gys: list[Any]) -> tuple:
-        """``f.backward(*gys)``, given arrays if the rule takes them and nothing is recorded, else Tensors."""
+        """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error); the rule gets
+        arrays if it takes them and nothing is recorded, else Tensors."""
         if not self.recorded and not f.rule_takes_arrays:
             gys = [None if g is None else _new(g) for g in gys]
-        return _call_rule(f, gys)
-
-    def fit(self, f: Function, i: int, gx: Any, x: Tensor) -> Any:
-        """A rule's gradient for input ``i`` as a value of ``x``'s shape and dtype."""
-        if self.recorded:
-            return _fit_tensor(f, i, gx, x)
-        return _fit_array(f, i, gx, x)
+        anomaly = _grad_state.anomaly
+        gxs = f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys)
+        if gxs.__class__ is not tuple:
+            gxs = tuple(gxs) if isinstance(gxs, tuple) else (gxs,)
+        if len(gxs) != len(f.inputs):
+            raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs")
+        if anomaly:
+            f._check_anomaly("backward", [None if g is None else as_array(g) for g in gxs])
+        return gxs
 
     def deliver(self, x: Tensor, g: Any) -> None:
         """Add ``g`` to the gradient ``x`` has received so far; queue ``x``'s creator on the first one."""
@@ -189,19 +195,6 @@ class BackwardPass:
     def value(self, g: Tensor) -> Any:
         """A Tensor as a gradient value of this pass."""
         return g if self.recorded else g._data
-
-
-def _call_rule(f: Function, gys: list[Any]) -> tuple:
-    """``f.backward(*gys)`` as a tuple with one entry per input (else a clear error)."""
-    anomaly = _grad_state.anomaly
-    gxs = f.backward(*gys) if not anomaly else _backward_as_one_step(f, gys)
-    if not isinstance(gxs, tuple):
-        gxs = (gxs,)
-    if len(gxs) != len(f.inputs):
-        raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs")
-    if anomaly:
-        f._check_anomaly("backward", [None if g is None else as_array(g) for g in gxs])
-    return gxs
 
 
 def _backward_as_one_step(f: Function, gys: list[Any]) -> Any:

@@ -71,7 +71,10 @@ class Function:
         tensors = _as_tensors(inputs)
         result = self._forward(tensors)
         several = result.__class__ is tuple
-        outputs = tuple(map(_output_tensor, result)) if several else (_output_tensor(result),)
+        if several:
+            outputs = tuple(map(_output_tensor, result))
+        else:  # the common case, an array, needs no conversion
+            outputs = (_new(result) if result.__class__ is np.ndarray else _output_tensor(result),)
         if self.is_view:
             outputs[0]._vbox = tensors[0]._version_box()
         state = _grad_state
@@ -96,11 +99,18 @@ class Function:
     def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...]) -> None:
         """Link the outputs to this op and remember what backprop will check (versions, generation)."""
         self.inputs = tensors
-        self.needs_input_grad = _interned(tuple(map(_requires_grad, tensors)))
-        # Versions are kept for every op, not only those reading their inputs: an input rebound by a
-        # recorded in-place op later would otherwise get this op's gradient routed through its new creator.
-        self._input_versions = _versions(tensors)
-        self.generation = generation = max(map(_generation, tensors))
+        # One pass over the inputs. Versions are kept for every op, not only those reading their inputs: an
+        # input rebound by a recorded in-place op later would otherwise get this op's gradient routed
+        # through its new creator.
+        needs, versions, generation = [], [], 0
+        for t in tensors:
+            needs.append(t._requires_grad)
+            versions.append(0 if t._vbox is None else t._vbox[0])
+            if t.generation > generation:
+                generation = t.generation
+        self.needs_input_grad = _interned(tuple(needs))
+        self._input_versions = _interned(tuple(versions))
+        self.generation = generation
         for out in outputs:
             if out._data.dtype.kind in "fc":  # integer results (argmax, comparisons) carry no gradient
                 out._requires_grad = True
@@ -112,7 +122,7 @@ class Function:
             self._output_refs = tuple(map(weakref.ref, outputs))
             self._output_meta = [(o._data.shape, o._data.dtype) for o in outputs]  # zeros for a missing grad
         if self.uses_outputs:
-            self._output_versions = _versions(outputs)
+            self._output_versions = _interned(tuple(map(version_of, outputs)))
         self._epoch = _mutations[0]
         self._skeleton = None
         if _grad_state.anomaly:
@@ -141,7 +151,8 @@ class Function:
     @property
     def outputs(self) -> list[Tensor | None]:
         """The output Tensors (None for one that was dropped)."""
-        return [ref() for ref in self.output_refs()]
+        refs = self._output_refs
+        return [refs()] if refs.__class__ is weakref.ref else [ref() for ref in refs]
 
     def output_refs(self) -> tuple[weakref.ref, ...]:
         """Weak references to the outputs, in order (one op, one output is the common case: a bare ref)."""
@@ -225,15 +236,6 @@ def _any_requires_grad(tensors: tuple[Tensor, ...]) -> bool:
     return True in map(_requires_grad, tensors)
 
 
-def _versions(tensors: tuple[Tensor, ...]) -> tuple[int, ...]:
-    """The tensors' version numbers (all 0, one shared tuple, unless one was changed in place: a tensor
-    gets its version counter on its first in-place change or view)."""
-    boxes = tuple(map(_vbox, tensors))
-    if boxes.count(None) == len(boxes):
-        return _interned((0,) * len(boxes))
-    return _interned(tuple(0 if box is None else box[0] for box in boxes))
-
-
 def _output_tensor(y: Any) -> Tensor:
     """A forward's result as a Tensor (ufuncs on 0-d arrays return NumPy scalars: made arrays again)."""
     if y.__class__ is not np.ndarray:
@@ -243,8 +245,6 @@ def _output_tensor(y: Any) -> Tensor:
 
 _array_of = operator.attrgetter("_data")
 _requires_grad = operator.attrgetter("_requires_grad")
-_generation = operator.attrgetter("generation")
-_vbox = operator.attrgetter("_vbox")
 
 #: One shared copy of each small tuple of flags or versions ((True,), (0, 0)...): a recorded op then keeps
 #: no tuple of its own for them.
