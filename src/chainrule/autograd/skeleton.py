@@ -82,8 +82,8 @@ def _source(x: Any) -> Any:
         skeleton, index = None, 0
     else:
         skeleton = creator._skeleton = creator._skeleton or Skeleton()
-        refs = creator.output_refs()
-        index = 0 if len(refs) == 1 else next((k for k, r in enumerate(refs) if r() is x), 0)
+        refs = creator._output_refs  # one weak reference, or a tuple of them for several outputs
+        index = next((k for k, r in enumerate(refs) if r() is x), 0) if refs.__class__ is tuple else 0
     data = x._data
     return (_ref(x), skeleton, index, data.shape, data.dtype, x.name)
 
