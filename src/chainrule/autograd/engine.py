@@ -228,7 +228,12 @@ def _fit_tensor(f: Function, i: int, gx: Any, x: Tensor) -> Tensor:
 def _fit_array(f: Function, i: int, gx: Any, x: Tensor) -> Any:
     """A rule's gradient as an array of ``x``'s shape and dtype (a first-order pass)."""
     if gx.__class__ is not np.ndarray:
-        gx = gx._data if isinstance(gx, Tensor) else as_array(gx, x.dtype if np.isscalar(gx) else None)
+        if isinstance(gx, Tensor):
+            gx = gx._data
+        elif isinstance(gx, np.generic):  # arithmetic on 0-d arrays gives NumPy scalars
+            gx = np.asarray(gx)
+        else:  # a Python number, a CuPy array...
+            gx = as_array(gx, x.dtype if np.isscalar(gx) else None)
     xdata = x._data
     if gx.shape != xdata.shape:
         from chainrule.ops.shape import sum_to_array  # noqa: PLC0415
