@@ -41,18 +41,21 @@ class Function:
     is just one, ``generation`` (depth in the graph, used to order backprop) and ``needs_input_grad``.
     """
 
-    # What a recorded op keeps, in slots: an op costs the garbage collector only itself, its output Tensor,
-    # the inputs tuple and the output's weak reference (docs/performance.md, "Objects per op").
+    # What a recorded op keeps, in slots. The inputs live in fields (most ops take one or two; a tuple only
+    # for more), so an op costs the garbage collector three objects: itself, its output Tensor and the
+    # output's weak reference (docs/performance.md, "The engine redesign").
     __slots__ = (
         "__dict__",
         "__weakref__",
         "_epoch",
+        "_first_input",
         "_input_versions",
+        "_more_inputs",
         "_output_refs",
         "_output_versions",
+        "_second_input",
         "_skeleton",
         "generation",
-        "inputs",
         "needs_input_grad",
     )  # fmt: skip
 
@@ -133,6 +136,26 @@ class Function:
 
     def backward(self, *gys: Tensor) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...] | None:
+        """The input Tensors, held strongly while the op is part of a graph; None once ``backward()`` freed
+        them, or when the call was not recorded."""
+        if self._more_inputs is not None:
+            return self._more_inputs
+        first, second = self._first_input, self._second_input
+        if first is None:
+            return None
+        return (first,) if second is None else (first, second)
+
+    @inputs.setter
+    def inputs(self, tensors: tuple[Tensor, ...] | None) -> None:
+        first = second = more = None
+        if tensors is not None and len(tensors) > 2:
+            more = tuple(tensors)
+        elif tensors is not None:
+            first, second = tensors if len(tensors) == 2 else (tensors[0], None)
+        self._first_input, self._second_input, self._more_inputs = first, second, more
 
     def inputs_like(self, g: Any) -> tuple[Any, ...]:
         """The inputs in the form the gradient ``g`` has: arrays in a first-order pass, Tensors otherwise."""
