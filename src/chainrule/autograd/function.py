@@ -141,9 +141,12 @@ class Function:
     def inputs(self) -> tuple[Tensor, ...] | None:
         """The input Tensors, held strongly while the op is part of a graph; None once ``backward()`` freed
         them, or when the call was not recorded."""
-        if self._more_inputs is not None:
-            return self._more_inputs
-        first, second = self._first_input, self._second_input
+        try:
+            more, first, second = self._more_inputs, self._first_input, self._second_input
+        except AttributeError:  # not called yet
+            return None
+        if more is not None:
+            return more
         if first is None:
             return None
         return (first,) if second is None else (first, second)
