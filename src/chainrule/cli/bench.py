@@ -36,7 +36,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "--only",
         metavar="CASE",
         action="append",
-        help="run only this case (repeatable): tiny, mlp64, mlp784, cnn, lstm, wide, scalar, import, memory",
+        help=(
+            "run only this case (repeatable): tiny, tiny-gc, mlp64, mlp784, cnn, lstm, wide, wide-gc, "
+            "scalar, scalar-gc, import, memory"
+        ),
     )
     p.add_argument(
         "--threads",
