@@ -64,9 +64,9 @@ def broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def expand_grad(g: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast a gradient up to ``shape``: a read-only view of an array (first-order pass), or the
     recorded ``BroadcastTo`` of a Tensor (``create_graph``)."""
-    if isinstance(g, Tensor):
-        return g if g.shape == shape else BroadcastTo(shape)(g)
-    return g if g.shape == shape else broadcast_view(g, shape)
+    if g.shape == shape:
+        return g
+    return BroadcastTo(shape)(g) if isinstance(g, Tensor) else broadcast_view(g, shape)
 
 
 class Reshape(Function):
