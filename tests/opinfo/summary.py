@@ -3,13 +3,16 @@
 Runs the same cases as ``tests/opinfo/test_opinfo.py`` (``--deep``: every sample and the reference inputs, as
 ``make test-deep``) and prints entries mapped and passing, cases run/passed/skipped (by reason)/failing (by
 category), and lists the silent mismatches. ``--write-known`` rewrites ``known_failures.py`` with today's
-failures (run it with ``--deep`` so the list covers both runs, then review the diff).
+failures (run it with ``--deep`` so the list covers both runs, then review the diff). ``--only PATTERN``
+(repeatable, shell-style, e.g. ``'linalg.*'``) restricts the run to matching entries and lists each of their
+failures; it cannot be combined with ``--write-known``.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import fnmatch
 import sys
 import time
 import warnings
@@ -18,13 +21,16 @@ from pathlib import Path
 from . import harness
 
 
-def run_all(deep: bool) -> dict[tuple[str, str, str], tuple[str, str]]:
-    """(check, key, sample id) -> (outcome, detail): outcome is "pass", "skip" or a failure category."""
+def run_all(deep: bool, only: list[str] | None = None) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(check, key, sample id) -> (outcome, detail): outcome is "pass", "skip" or a failure category.
+    ``only``: shell-style patterns; when given, just the entries matching one of them."""
     # chainrule's own RuntimeWarnings are errors in the test suite (pyproject's filterwarnings): here too.
     warnings.filterwarnings("error", category=RuntimeWarning, module=r"chainrule\..*")
     warnings.filterwarnings("ignore", category=UserWarning)
     results = {}
     for case in harness.cases(deep):
+        if only and not any(fnmatch.fnmatchcase(case[1], pattern) for pattern in only):
+            continue
         try:
             harness.run(*case, deep=deep)
         except harness.SkipSample as e:
@@ -38,8 +44,16 @@ def run_all(deep: bool) -> dict[tuple[str, str, str], tuple[str, str]]:
     return results
 
 
-def report(results: dict[tuple[str, str, str], tuple[str, str]], deep: bool, seconds: float) -> str:
+def report(
+    results: dict[tuple[str, str, str], tuple[str, str]],
+    deep: bool,
+    seconds: float,
+    only: list[str] | None = None,
+) -> str:
     db, mapped = harness.op_db(), harness.entries()
+    if only:
+        db = {k: v for k, v in db.items() if any(fnmatch.fnmatchcase(k, p) for p in only)}
+        mapped = {k: v for k, v in mapped.items() if k in db}
     failing_entries = {key for (_, key, _), (outcome, _) in results.items() if outcome in harness.CATEGORIES}
     lines = [
         f"OpInfo vs chainrule ({'deep: every sample + reference inputs' if deep else 'default sampling'}, "
@@ -63,10 +77,12 @@ def report(results: dict[tuple[str, str, str], tuple[str, str]], deep: bool, sec
     skips = collections.Counter(d for o, d in results.values() if o == "skip")
     if skips:
         lines += ["", "skipped, by reason:"] + [f"  {n:5d}  {reason}" for reason, n in skips.most_common()]
-    for category in ("mismatch", "grad mismatch", "harness error"):
+    shown = ("mismatch", "grad mismatch", "harness error") + (("dtype", "raises") if only else ())
+    for category in shown:
         listed = [(case, d) for case, (o, d) in results.items() if o == category]
         if listed:
-            title = f"silent {category}es" if category != "harness error" else "harness errors"
+            titles = {"mismatch": "silent mismatches", "grad mismatch": "silent grad mismatches"}
+            title = titles.get(category, category)
             lines += ["", f"{title} ({len(listed)}):"]
             lines += [f"  {c}/{k}/{s}: {d[:200]}" for (c, k, s), d in listed]
     unmapped = sorted(set(db) - set(mapped))
@@ -108,14 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.opinfo.summary", description=description)
     parser.add_argument("--deep", action="store_true", help="every sample and the reference inputs")
     parser.add_argument("--write-known", action="store_true", help="rewrite known_failures.py")
+    parser.add_argument("--only", action="append", metavar="PATTERN", help="entries matching (repeatable)")
     args = parser.parse_args(argv)
+    if args.only and args.write_known:
+        parser.error("--write-known needs the whole run (without --only)")
     reason = harness.unavailable()
     if reason:
         print(f"summary: error: {reason}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    results = run_all(args.deep)
-    print(report(results, args.deep, time.perf_counter() - start))
+    results = run_all(args.deep, args.only)
+    print(report(results, args.deep, time.perf_counter() - start, args.only))
     if args.write_known:
         write_known(results, Path(__file__).with_name("known_failures.py"))
     return 0
