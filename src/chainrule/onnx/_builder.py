@@ -153,7 +153,9 @@ class GraphBuilder:
     def _initializer(self, array: np.ndarray, base: str, exact: bool = False) -> str:
         name = base if exact and base not in self._used else self.fresh(base)
         self._used.add(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # order="C", not np.ascontiguousarray: that one turns a 0-d scalar into shape (1,), which broadcasts
+        # a 0-d result (x.sum() / 2) to rank 1.
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array, order="C"), name))
         return name
 
     def const(self, array: Any, base: str = "const") -> str:

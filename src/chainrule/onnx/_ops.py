@@ -468,11 +468,24 @@ def _getitem(b: GraphBuilder, f: Function) -> None:
 
 @converts(index.TakeAlongDim)
 def _take_along_dim(b: GraphBuilder, f: Function) -> None:
+    # take_along_dim broadcasts the input and the indices against each other off the axis; GatherElements
+    # does not, so both are brought to the output's shape first (the input keeps its length on the axis).
+    out_shape, twin_shape = _shape_out(b, f)
+    axis = int(b.static(f, "axis")) % len(out_shape)
     g = b.twin_of(f)
-    twin = None if g is None else host(g.indices).astype(np.int64)
-    idx = b.constant(host(f.indices).astype(np.int64), twin,
-                     f, "indices")  # fmt: skip
-    b.node("GatherElements", [b.input(f, 0), idx], b.out(f), axis=int(b.static(f, "axis")))
+    twin = None if g is None else np.broadcast_to(host(g.indices), twin_shape).astype(np.int64)
+    idx = b.constant(np.broadcast_to(host(f.indices), out_shape).astype(np.int64), twin, f, "indices")
+    x = b.input(f, 0)
+    in_shape = tuple(f.in_shape)
+    wanted = out_shape[:axis] + in_shape[axis : axis + 1] + out_shape[axis + 1 :]
+    if wanted != in_shape:
+        twin_wanted = (
+            None
+            if g is None
+            else twin_shape[:axis] + tuple(g.in_shape)[axis : axis + 1] + twin_shape[axis + 1 :]
+        )
+        x = b.node("Expand", [x, b.shape(wanted, twin_wanted, f)])
+    b.node("GatherElements", [x, idx], b.out(f), axis=axis)
 
 
 @converts(linalg.Einsum)
