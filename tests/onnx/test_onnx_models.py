@@ -159,6 +159,28 @@ def test_recurrent_unrolled_keeps_the_batch_dynamic(roundtrip, kind):
     assert "Expand" in _ops(proto)  # the zero initial states follow the batch
 
 
+class _BiLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(4, 5, num_layers=2, bidirectional=True)
+
+    def forward(self, x):
+        out, (h, c) = self.rnn(x.transpose(0, 1))  # (L, N, 2H): the backward direction runs right to left
+        return out.transpose(0, 1).flatten(1), h.transpose(0, 1).flatten(1), c.transpose(0, 1).flatten(1)
+
+
+def test_bidirectional_lstm_exports_each_direction_in_its_time_order(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = _BiLSTM().eval()
+    cr.onnx.export(model, cr.randn(2, 6, 4), tmp_path / "m.onnx", output_names=["out", "h", "c"])
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    x = _randn(3, 6, 4)
+    got = session.run(None, {session.get_inputs()[0].name: x})
+    with cr.no_grad():
+        ref = model(cr.tensor(x))
+    _close(got, [r.numpy() for r in ref])
+
+
 class _Functional(nn.Module):
     """Residual add, reshape, transpose, concat, stack, slicing, matmul, mul/div/sub by constants."""
 

@@ -630,14 +630,37 @@ def _split_last(b: GraphBuilder, x: str, width: int, n: int) -> list[str]:
     return b.node("Split", [x, b.ints([width // n] * n)], n_out=n, axis=-1)
 
 
+def _lstm_gates(b: GraphBuilder, z: str, c_prev: str, width: int, h_out: Any = None, c_out: Any = None):
+    """h', c' from the pre-activations z = gx + gh, gates (i, f, g, o) as torch."""
+    i, fg, g, o = _split_last(b, z, width, 4)
+    i, fg, o = (b.node("Sigmoid", [t]) for t in (i, fg, o))
+    c = b.node("Add", [b.node("Mul", [fg, c_prev]), b.node("Mul", [i, b.node("Tanh", [g])])], c_out)
+    return b.node("Mul", [o, b.node("Tanh", [c])], h_out), c
+
+
 def _lstm_cell(b: GraphBuilder, f: Function) -> None:
-    """(gx, gh, c) -> (h', c'), gates (i, f, g, o) as torch: the LSTM is exported unrolled over time."""
+    """(gx, gh, c) -> (h', c'): one time step."""
     dt = _dtype(f)
     gx, gh, c_prev = (b.input_as(f, i, dt) for i in range(3))
-    i, fg, g, o = _split_last(b, b.node("Add", [gx, gh]), f.inputs[0].shape[-1], 4)
-    i, fg, o = (b.node("Sigmoid", [t]) for t in (i, fg, o))
-    c = b.node("Add", [b.node("Mul", [fg, c_prev]), b.node("Mul", [i, b.node("Tanh", [g])])], b.out(f, 1))
-    b.node("Mul", [o, b.node("Tanh", [c])], b.out(f, 0))
+    _lstm_gates(b, b.node("Add", [gx, gh]), c_prev, f.inputs[0].shape[-1], b.out(f, 0), b.out(f, 1))
+
+
+def _lstm_sequence(b: GraphBuilder, f: Function) -> None:
+    """(gx, h0, c0, w_hh) -> (out, h_n, c_n): one layer and direction, unrolled over the traced length."""
+    dt = _dtype(f)
+    gx, h, c, w_hh = (b.input_as(f, i, dt) for i in range(4))
+    steps, _, width = f.inputs[0].shape
+    if steps == 0:
+        raise NotImplementedError(f"export: {b.where(f)} runs over an empty sequence")
+    w_t = b.node("Transpose", [w_hh], perm=[1, 0])
+    outs: list[Any] = [None] * steps
+    for t in reversed(range(steps)) if f.reverse else range(steps):
+        gx_t = b.node("Gather", [gx, b.scalar(t, np.int64)], axis=0)
+        h, c = _lstm_gates(b, b.node("Add", [gx_t, b.node("MatMul", [h, w_t])]), c, width)
+        outs[t] = b.node("Unsqueeze", [h, b.ints([0])])
+    b.node("Concat", outs, b.out(f, 0), axis=0)
+    b.node("Identity", [h], b.out(f, 1))
+    b.node("Identity", [c], b.out(f, 2))
 
 
 def _gru_cell(b: GraphBuilder, f: Function) -> None:
@@ -656,7 +679,7 @@ def _gru_cell(b: GraphBuilder, f: Function) -> None:
 def _register_rnn_cells() -> None:
     from chainrule.nn.layers import rnn  # noqa: PLC0415
 
-    for name, fn in (("_LSTMCell", _lstm_cell), ("_GRUCell", _gru_cell)):
+    for name, fn in (("_LSTMCell", _lstm_cell), ("_LSTMSequence", _lstm_sequence), ("_GRUCell", _gru_cell)):
         cls = getattr(rnn, name, None)
         if isinstance(cls, type) and issubclass(cls, Function):
             CONVERTERS[cls] = fn

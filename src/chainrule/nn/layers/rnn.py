@@ -467,10 +467,7 @@ class LSTM(RNNBase):
     def _run_direction(
         self, x: Tensor, carry: list[Tensor], params: tuple, reverse: bool
     ) -> tuple[Tensor, list[Tensor]]:
-        """The whole sequence as one Function. Eval mode with grad recording on is what ``onnx.export``
-        traces: it converts the per-step cells (unrolled), so that case keeps the step-by-step loop."""
-        if not self.training and _grad_state.grad_enabled:
-            return super()._run_direction(x, carry, params, reverse)
+        """The whole sequence as one Function (``onnx.export`` unrolls it over time)."""
         w_ih, w_hh, b_ih, b_hh = params
         gx = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)  # both biases in the one input GEMM
         out, h, c = _LSTMSequence(reverse)(gx, carry[0], carry[1], w_hh)
