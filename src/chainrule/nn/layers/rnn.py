@@ -473,9 +473,6 @@ class LSTM(RNNBase):
         out, h, c = _LSTMSequence(reverse)(gx, carry[0], carry[1], w_hh)
         return out, [h, c]
 
-    def _step(self, gx: Tensor, carry: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> list[Tensor]:
-        return list(_lstm_step(gx, carry[0], carry[1], w_hh, b_hh))
-
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # noqa: A002
