@@ -277,10 +277,13 @@ def _with_grad(sample: Any) -> Any:
     return sample
 
 
-def cases(deep: bool) -> list[tuple[str, str, str]]:
-    """Every (check, entry key, sample id) to run, in a stable order."""
+def cases(deep: bool, keep: Callable[[str], bool] | None = None) -> list[tuple[str, str, str]]:
+    """Every (check, entry key, sample id) to run, in a stable order; ``keep``: only the entries it accepts
+    (their samples alone are made)."""
     out = []
     for key, entry in entries().items():
+        if keep is not None and not keep(key):
+            continue
         ids64 = [sid for sid, _ in samples(key, "float64", deep)]
         out += [("values", key, sid) for sid in ids64]
         if entry.op.supports_gradgrad and entry.op.supports_autograd:
