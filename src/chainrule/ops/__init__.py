@@ -123,6 +123,19 @@ from chainrule.ops.shape import (
 )
 from chainrule.tensor import bind_ops
 
+# ---- linear algebra (issue 14): fused products here, torch.linalg's names in chainrule.linalg
+from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # noqa: E402
+from chainrule.linalg.toplevel import (  # noqa: E402
+    cholesky_inverse,
+    cholesky_solve,
+    det,
+    inverse,
+    logdet,
+    matrix_power,
+    slogdet,
+    triangular_solve,
+)
+
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
 METHODS = (
     "abs",
@@ -225,6 +238,23 @@ METHODS = (
     "index_put_",
     "index_add",
     "index_add_",
+    # ---- linear algebra (issue 14)
+    "addbmm",
+    "addmm",
+    "addmv",
+    "addr",
+    "baddbmm",
+    "cross",
+    "mv",
+    "vdot",
+    "cholesky_inverse",
+    "cholesky_solve",
+    "det",
+    "inverse",
+    "logdet",
+    "matrix_power",
+    "slogdet",
+    "triangular_solve",
 )
 
 bind_ops(sys.modules[__name__])
