@@ -46,7 +46,9 @@ class Solve(Function):
         try:
             return np.linalg.solve(A, B)
         except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.solve: The solver failed because the input matrix is singular.") from None
+            raise LinAlgError(
+                "linalg.solve: The solver failed because the input matrix is singular."
+            ) from None
 
     def backward(self, gy):
         A, _ = self.inputs
@@ -92,7 +94,9 @@ def solve(A: Any, B: Any, *, left: bool = True, **kwargs: Any) -> Tensor:
     A, B = tensor(A), tensor(B)
     check_square("linalg.solve", A)
     if A.dtype != B.dtype:
-        raise RuntimeError(f"linalg.solve: expected A and B to have the same dtype, got {A.dtype} and {B.dtype}")
+        raise RuntimeError(
+            f"linalg.solve: expected A and B to have the same dtype, got {A.dtype} and {B.dtype}"
+        )
     if not left:
         return mT(solve(mT(A), mT(B)))
     vector = _is_vector_rhs(A, B)
@@ -244,7 +248,7 @@ class _IdentityLike(Function):
 
 
 def matrix_power(A: Any, n: int, **kwargs: Any) -> Tensor:
-    """``torch.linalg.matrix_power``: A multiplied by itself ``n`` times (``inv(A)`` for negative n, I for 0)."""
+    """``torch.linalg.matrix_power``: A times itself ``n`` times (``inv(A)`` for negative n, I for 0)."""
     no_out("linalg.matrix_power", kwargs)
     A = tensor(A)
     check_square("linalg.matrix_power", A)
@@ -273,12 +277,14 @@ def tensorinv(A: Any, ind: int = 2, **kwargs: Any) -> Tensor:
     rows, cols = A.shape[:ind], A.shape[ind:]
     n, m = int(np.prod(rows)), int(np.prod(cols))
     if n != m:
-        raise RuntimeError(f"linalg.tensorinv: the product of the first {ind} dims must equal the rest: {A.shape}")
+        raise RuntimeError(
+            f"linalg.tensorinv: the product of the first {ind} dims must equal the rest: {A.shape}"
+        )
     return inv(A.reshape(n, m)).reshape(*cols, *rows)
 
 
 def tensorsolve(A: Any, B: Any, dims: Any = None, **kwargs: Any) -> Tensor:
-    """``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``; ``dims`` of A moved last first."""
+    """``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``; ``dims`` of A moved last."""
     no_out("linalg.tensorsolve", kwargs)
     A, B = tensor(A), tensor(B)
     if dims is not None:

@@ -2,6 +2,17 @@
 
 import sys
 
+# ---- linear algebra (issue 14): torch.linalg's names live in chainrule.linalg; the top-level spellings here
+from chainrule.linalg.toplevel import (
+    cholesky_inverse,
+    cholesky_solve,
+    det,
+    inverse,
+    logdet,
+    matrix_power,
+    slogdet,
+    triangular_solve,
+)
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -74,6 +85,7 @@ from chainrule.ops.index import (
     setitem_,
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -122,19 +134,6 @@ from chainrule.ops.shape import (
     view,
 )
 from chainrule.tensor import bind_ops
-
-# ---- linear algebra (issue 14): fused products here, torch.linalg's names in chainrule.linalg
-from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # noqa: E402
-from chainrule.linalg.toplevel import (  # noqa: E402
-    cholesky_inverse,
-    cholesky_solve,
-    det,
-    inverse,
-    logdet,
-    matrix_power,
-    slogdet,
-    triangular_solve,
-)
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
 METHODS = (

@@ -1,4 +1,5 @@
-"""Fused matrix products (``addmm``, ``addmv``, ``addbmm``, ``baddbmm``, ``addr``), ``mv``, ``vdot``, ``cross``.
+"""Fused matrix products (``addmm``, ``addmv``, ``addbmm``, ``baddbmm``, ``addr``), ``mv``, ``vdot``,
+``cross``.
 
 Each is composed of ``matmul``, ``mul`` and ``add``, so its gradients (of every order) are theirs.
 """
@@ -51,7 +52,9 @@ def addmm(input: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1, **
     input, mat1, mat2 = _t(input), _t(mat1), _t(mat2)
     _check_dims("addmm", mat1=(mat1, 2), mat2=(mat2, 2))
     if mat1.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape} and {mat2.shape})")
+        raise RuntimeError(
+            f"addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape} and {mat2.shape})"
+        )
     return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
 
 
@@ -108,7 +111,9 @@ def vdot(input: Any, other: Any, **kwargs: Any) -> Tensor:  # noqa: A002
     _no_out("vdot", kwargs)
     input, other = _t(input), _t(other)
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
-        raise RuntimeError(f"vdot: expects two 1-D tensors of the same size, got {input.shape} and {other.shape}")
+        raise RuntimeError(
+            f"vdot: expects two 1-D tensors of the same size, got {input.shape} and {other.shape}"
+        )
     return matmul(input, other)
 
 
@@ -142,12 +147,14 @@ def linalg_cross(input: Any, other: Any, *, dim: int = -1, **kwargs: Any) -> Ten
         raise IndexError(f"linalg.cross: dim {dim} is out of range for {len(shape)} dimensions")
     if input.ndim != other.ndim:
         raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions, got {input.shape} and {other.shape}"
+            f"linalg.cross: inputs must have the same number of dimensions, got {input.shape} and "
+            f"{other.shape}"
         )
     d = dim % len(shape)
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3, got {input.shape[d]} and {other.shape[d]}"
+            f"linalg.cross: inputs dimension {dim} must have length 3, got {input.shape[d]} and "
+            f"{other.shape[d]}"
         )
     a, b = broadcast_to(input, shape), broadcast_to(other, shape)
 
