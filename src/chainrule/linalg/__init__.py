@@ -8,6 +8,9 @@
 """
 
 from chainrule.linalg._core import LinAlgError
+from chainrule.linalg.decompositions import cholesky, cholesky_ex, eigh, eigvalsh, qr, svd, svdvals
+from chainrule.linalg.norms import cond, lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
+from chainrule.linalg.products import diagonal, matrix_exp, multi_dot, vander, vecdot
 from chainrule.linalg.solve import (
     det,
     inv,
@@ -24,15 +27,34 @@ from chainrule.ops.products import linalg_cross as cross
 
 __all__ = [
     "LinAlgError",
+    "cholesky",
+    "cholesky_ex",
+    "cond",
     "cross",
     "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
     "inv",
     "inv_ex",
+    "lstsq",
+    "matrix_exp",
+    "matrix_norm",
     "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
     "slogdet",
     "solve",
     "solve_ex",
     "solve_triangular",
+    "svd",
+    "svdvals",
     "tensorinv",
     "tensorsolve",
+    "vander",
+    "vecdot",
+    "vector_norm",
 ]

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.linalg.decompositions import cholesky_torch as cholesky
+from chainrule.linalg.decompositions import qr_torch as qr
+from chainrule.linalg.decompositions import svd_torch as svd
+from chainrule.linalg.norms import pinverse
+from chainrule.linalg.products import matrix_exp
 from chainrule.linalg.solve import (
     cholesky_inverse,
     cholesky_solve,
@@ -24,12 +29,17 @@ def inverse(A: Any, **kwargs: Any) -> Tensor:
 
 
 __all__ = [
+    "cholesky",
     "cholesky_inverse",
     "cholesky_solve",
     "det",
     "inverse",
     "logdet",
+    "matrix_exp",
     "matrix_power",
+    "pinverse",
+    "qr",
     "slogdet",
+    "svd",
     "triangular_solve",
 ]

@@ -4,13 +4,18 @@ import sys
 
 # ---- linear algebra (issue 14): torch.linalg's names live in chainrule.linalg; the top-level spellings here
 from chainrule.linalg.toplevel import (
+    cholesky,
     cholesky_inverse,
     cholesky_solve,
     det,
     inverse,
     logdet,
+    matrix_exp,
     matrix_power,
+    pinverse,
+    qr,
     slogdet,
+    svd,
     triangular_solve,
 )
 from chainrule.ops.elementwise import (
@@ -246,8 +251,13 @@ METHODS = (
     "cross",
     "mv",
     "vdot",
+    "cholesky",
     "cholesky_inverse",
     "cholesky_solve",
+    "matrix_exp",
+    "pinverse",
+    "qr",
+    "svd",
     "det",
     "inverse",
     "logdet",
