@@ -67,13 +67,14 @@ class Cholesky(Function):
 def _cholesky(op: str, A: Any, upper: bool) -> Tensor:
     A = _tensor(A)
     check_square(op, A)
-    L = Cholesky(op)(A)
-    return mT(L) if upper else L
+    if upper:  # torch reads the upper triangle then: that of Aᵀ's lower one
+        return mT(Cholesky(op)(mT(A)))
+    return Cholesky(op)(A)
 
 
 def cholesky(A: Any, *, upper: bool = False, **kwargs: Any) -> Tensor:
-    """``torch.linalg.cholesky``: L with ``A = L Lᵀ`` (``Uᵀ U`` when ``upper``); only the lower triangle of A
-    is read. A LinAlgError naming the leading minor when A is not positive-definite."""
+    """``torch.linalg.cholesky``: L with ``A = L Lᵀ`` (``Uᵀ U`` when ``upper``); only the lower (upper) one
+    of A is read. A LinAlgError naming the leading minor when A is not positive-definite."""
     no_out("linalg.cholesky", kwargs)
     return _cholesky("linalg.cholesky", A, upper)
 
