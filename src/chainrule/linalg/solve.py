@@ -214,14 +214,68 @@ def triangular_solve(
     return X, A.clone()
 
 
+def _tri_array(A: np.ndarray, upper: bool) -> np.ndarray:
+    return np.triu(A) if upper else np.tril(A)
+
+
+class CholeskySolve(Function):
+    """X = (L Lᵀ)⁻¹ B from the triangle of L (``Uᵀ U`` when upper), with torch's rule: gB = the same solve of
+    g, and gL = -(gB Xᵀ + X gBᵀ) L (L times it when upper), L taken whole, as torch does."""
+
+    uses_outputs = True
+
+    def __init__(self, upper: bool):
+        self.upper = upper
+
+    def forward(self, B, L):
+        T = _tri_array(L, self.upper)
+        F = mT(T) if self.upper else T  # A = F Fᵀ
+        try:
+            return np.linalg.solve(mT(F), np.linalg.solve(F, B))
+        except np.linalg.LinAlgError:
+            raise LinAlgError("cholesky_solve: the Cholesky factor is singular") from None
+
+    def backward(self, gy):
+        _, L = self.inputs
+        X = self.outputs[0]
+        gB = CholeskySolve(self.upper)(gy, L)
+        common = gB @ mT(X)
+        common = common + mT(common)
+        return gB, -(L @ common if self.upper else common @ L)
+
+
 def cholesky_solve(B: Any, L: Any, upper: bool = False, **kwargs: Any) -> Tensor:
     """``torch.cholesky_solve``: X with ``L Lᵀ X = B`` (``Uᵀ U X = B`` when ``upper``)."""
     no_out("cholesky_solve", kwargs)
     B, L = tensor(B), tensor(L)
     check_square("cholesky_solve", L, "L")
-    T = _triangle(L, upper, False)
-    first, second = (mT(T), T) if upper else (T, mT(T))
-    return _solve_broadcast(second, _solve_broadcast(first, B))
+    if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
+        raise RuntimeError(f"cholesky_solve: incompatible shapes of B {B.shape} and L {L.shape}")
+    return CholeskySolve(bool(upper))(B, L)
+
+
+class CholeskyInverse(Function):
+    """(L Lᵀ)⁻¹ from the triangle of L, with torch's rule gL = -(P (g + gᵀ) P) L (L times it when upper)."""
+
+    uses_outputs = True
+
+    def __init__(self, upper: bool):
+        self.upper = upper
+
+    def forward(self, L):
+        T = _tri_array(L, self.upper)
+        F = mT(T) if self.upper else T
+        try:
+            Finv = np.linalg.inv(F)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("cholesky_inverse: the Cholesky factor is singular") from None
+        return mT(Finv) @ Finv
+
+    def backward(self, gy):
+        (L,) = self.inputs
+        P = self.outputs[0]
+        common = P @ (gy + mT(gy)) @ P
+        return -(L @ common) if self.upper else -(common @ L)
 
 
 def cholesky_inverse(L: Any, upper: bool = False, **kwargs: Any) -> Tensor:
@@ -229,10 +283,7 @@ def cholesky_inverse(L: Any, upper: bool = False, **kwargs: Any) -> Tensor:
     no_out("cholesky_inverse", kwargs)
     L = tensor(L)
     check_square("cholesky_inverse", L, "L")
-    T = _triangle(L, upper, False)
-    F = mT(T) if upper else T  # A = F Fᵀ
-    Finv = inv(F)
-    return matmul(mT(Finv), Finv)
+    return CholeskyInverse(bool(upper))(L)
 
 
 class _IdentityLike(Function):
