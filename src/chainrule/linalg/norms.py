@@ -128,7 +128,10 @@ def matrix_norm(
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
         s = svdvals(_move_last(A, d0, d1))
-        out = _sum(s, -1) if ord == "nuc" else (amax(s, -1) if ord == 2 else amin(s, -1))
+        if ord == "nuc" or (ord == 2 and s.shape[-1] == 0):  # torch: the largest of no values is 0
+            out = _sum(s, -1)
+        else:
+            out = amax(s, -1) if ord == 2 else amin(s, -1)
         if keepdim:
             for d in sorted((d0, d1)):
                 out = out.unsqueeze(d)
@@ -136,7 +139,10 @@ def matrix_norm(
     if ord in (1, -1, _INF, -_INF):
         inner, outer = (d0, d1) if ord in (1, -1) else (d1, d0)
         s = _sum(_abs(A), inner, True)
-        out = (amax if ord > 0 else amin)(s, outer, True)
+        if ord > 0 and s.shape[outer] == 0:  # torch: the largest of no (non-negative) sums is 0
+            out = _sum(s, outer, True)
+        else:
+            out = (amax if ord > 0 else amin)(s, outer, True)
         return out if keepdim else out.squeeze(max(d0, d1)).squeeze(min(d0, d1))
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
