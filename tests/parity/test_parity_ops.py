@@ -1473,6 +1473,19 @@ REGISTRY: list[OpSpec] = [
         lambda x, N: torch.linalg.vander(x, N=N),
         draw_vander,
     ),
+    OpSpec("lu", lambda a: a.lu(), lambda a: torch.linalg.lu_factor(a), draw_matrix),
+    OpSpec(
+        "lu_solve",
+        lambda b, a, upper: cr.lu_solve(b, *cr.lu(_well(cr, a))),
+        lambda b, a, upper: torch.linalg.lu_solve(*torch.linalg.lu_factor(_well(torch, a)), b),
+        draw_cholesky_solve,
+    ),
+    OpSpec(
+        "lu_unpack",
+        lambda a: cr.lu_unpack(*cr.lu(a)),
+        lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)),
+        draw_matrix,
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).
