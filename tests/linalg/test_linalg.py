@@ -198,3 +198,52 @@ def test_onnx_export_of_a_linalg_op_names_the_function():
 
     with pytest.raises(NotImplementedError, match="Det"):
         cr.onnx.export(Det(), cr.randn(2, 4), None)
+
+
+def test_lu_factor_pivots_and_solve_match_torch():
+    a = np.random.default_rng(9).standard_normal((2, 4, 4))
+    b = np.random.default_rng(10).standard_normal((2, 4, 3))
+    x, t = _pair(a)
+    LU, piv = cr.linalg.lu_factor(x)
+    tLU, tpiv = torch.linalg.lu_factor(t)
+    _close(LU, tLU)
+    assert piv.dtype == np.int32 and piv.tolist() == tpiv.tolist()
+    for kw in ({}, {"adjoint": True}, {"left": False}):
+        rhs = b if kw.get("left", True) else b.swapaxes(-1, -2)
+        _close(
+            cr.linalg.lu_solve(LU, piv, cr.tensor(rhs), **kw),
+            torch.linalg.lu_solve(tLU, tpiv, torch.tensor(rhs), **kw),
+        )
+    P, L, U = cr.linalg.lu(x)
+    for got, want in zip((P, L, U), torch.linalg.lu(t)):
+        _close(got, want)
+    LU, piv, info = cr.lu(x, get_infos=True)
+    assert info.dtype == np.int32 and info.tolist() == [0, 0]
+    with pytest.raises(NotImplementedError, match="pivot=False"):
+        cr.linalg.lu_factor(x, pivot=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3)])
+def test_lu_of_a_rectangular_matrix_and_its_gradient(shape):
+    a = np.random.default_rng(11).standard_normal(shape)
+    x, t = _pair(a)
+    w = np.random.default_rng(12).standard_normal(shape)
+    (g,) = cr.grad((cr.linalg.lu_factor(x)[0] * cr.tensor(w)).sum(), x)
+    (tg,) = torch.autograd.grad((torch.linalg.lu_factor(t)[0] * torch.tensor(w)).sum(), t)
+    _close(g, tg, 1e-9)
+
+
+def test_float32_stays_float32():
+    a = cr.tensor(_spd(3).astype(np.float32))
+    for out in (
+        cr.linalg.inv(a),
+        cr.linalg.det(a),
+        cr.linalg.cholesky(a),
+        cr.linalg.eigvalsh(a),
+        cr.linalg.svdvals(a),
+        cr.linalg.matrix_exp(a),
+        cr.linalg.pinv(a),
+        cr.linalg.lu_factor(a)[0],
+        cr.linalg.matrix_norm(a, "nuc"),
+    ):
+        assert out.dtype == np.float32
