@@ -188,16 +188,35 @@ def test_matrix_exp_of_a_nilpotent_and_a_large_matrix():
     _close(cr.linalg.matrix_exp(cr.tensor(big)), torch.linalg.matrix_exp(torch.tensor(big)), 1e-8)
 
 
-def test_onnx_export_of_a_linalg_op_names_the_function():
+def test_onnx_export_of_an_unconverted_linalg_op_names_the_function():
     pytest.importorskip("onnx")
+    from chainrule import nn
+
+    class Inverse(nn.Module):
+        def forward(self, x):
+            return cr.linalg.inv(x.reshape(-1, 2, 2))
+
+    with pytest.raises(NotImplementedError, match="Inv"):
+        cr.onnx.export(Inverse(), cr.randn(2, 4), None)
+
+
+def test_onnx_det_runs_in_onnxruntime(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
     from chainrule import nn
 
     class Det(nn.Module):
         def forward(self, x):
-            return cr.linalg.det(x.reshape(-1, 2, 2))
+            return cr.linalg.det(x.reshape(-1, 3, 3))
 
-    with pytest.raises(NotImplementedError, match="Det"):
-        cr.onnx.export(Det(), cr.randn(2, 4), None)
+    path = tmp_path / "det.onnx"
+    cr.onnx.export(Det(), cr.randn(2, 9), path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(13).standard_normal((5, 9)).astype(np.float32)
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    want = torch.linalg.det(torch.tensor(x).reshape(-1, 3, 3)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_lu_factor_pivots_and_solve_match_torch():

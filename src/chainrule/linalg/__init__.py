@@ -9,10 +9,10 @@
 
 from chainrule.linalg._core import LinAlgError
 from chainrule.linalg.decompositions import cholesky, cholesky_ex, eigh, eigvalsh, qr, svd, svdvals
-from chainrule.linalg.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from chainrule.linalg.norms import cond, lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
+from chainrule.linalg.pivoted_lu import lu, lu_factor, lu_factor_ex, lu_solve
 from chainrule.linalg.products import diagonal, matrix_exp, multi_dot, vander, vecdot
-from chainrule.linalg.solve import (
+from chainrule.linalg.solvers import (
     det,
     inv,
     inv_ex,

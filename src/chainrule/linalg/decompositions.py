@@ -15,7 +15,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.linalg._core import LinAlgError, check_float, check_square, diag_embed, mT, no_out, recording
 from chainrule.linalg._core import tensor as _tensor
-from chainrule.linalg.solve import _solve
+from chainrule.linalg.solvers import _solve
 from chainrule.ops.shape import concat
 from chainrule.tensor import Tensor, _new
 

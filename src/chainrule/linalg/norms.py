@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.linalg._core import check_float, check_square, mT, no_out, tensor
 from chainrule.linalg.decompositions import _eigh_arrays, _svd_arrays, svdvals
-from chainrule.linalg.solve import inv
+from chainrule.linalg.solvers import inv
 from chainrule.ops.reduce import amax, amin, normalize_axes
 from chainrule.ops.reduce import sum as _sum
 from chainrule.tensor import Tensor, _new

@@ -8,11 +8,11 @@ from typing import Any
 from chainrule.linalg.decompositions import cholesky_torch as cholesky
 from chainrule.linalg.decompositions import qr_torch as qr
 from chainrule.linalg.decompositions import svd_torch as svd
-from chainrule.linalg.lu import lu_factor_ex, lu_unpack
-from chainrule.linalg.lu import lu_solve as _lu_solve
 from chainrule.linalg.norms import pinverse
+from chainrule.linalg.pivoted_lu import lu_factor_ex, lu_unpack
+from chainrule.linalg.pivoted_lu import lu_solve as _lu_solve
 from chainrule.linalg.products import matrix_exp
-from chainrule.linalg.solve import (
+from chainrule.linalg.solvers import (
     cholesky_inverse,
     cholesky_solve,
     det,
@@ -21,7 +21,7 @@ from chainrule.linalg.solve import (
     slogdet,
     triangular_solve,
 )
-from chainrule.linalg.solve import inv as _inv
+from chainrule.linalg.solvers import inv as _inv
 from chainrule.tensor import Tensor
 
 

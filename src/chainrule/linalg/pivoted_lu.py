@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.linalg._core import check_float, mT, no_out, tensor, tri_mask
-from chainrule.linalg.solve import _solve, solve_triangular
+from chainrule.linalg.solvers import _solve, solve_triangular
 from chainrule.ops.linalg import matmul
 from chainrule.ops.shape import concat
 from chainrule.tensor import Tensor, _new
