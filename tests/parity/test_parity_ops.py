@@ -772,6 +772,178 @@ def _F() -> Any:  # noqa: N802
     return torch.nn.functional
 
 
+# ---- linear algebra (issue 14): draws and helpers
+def _side(data: Any, label: str, lo: int = 0, hi: int = 3) -> int:
+    return data.draw(st.integers(lo, hi), label=label)
+
+
+def _batch(data: Any) -> tuple[int, ...]:
+    return data.draw(st.sampled_from([(), (2,), (1, 2)]), label="batch")
+
+
+def draw_addmm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, k, p = (_side(data, c) for c in "nkp")
+    inp = data.draw(st.sampled_from([(n, p), (p,), (1, p), ()]), label="input shape")
+    return (inp, (n, k), (k, p)), _scales(data)
+
+
+def _scales(data: Any) -> dict[str, Any]:
+    return {
+        "beta": data.draw(st.sampled_from([1, 0.5, 0]), label="beta"),
+        "alpha": data.draw(st.sampled_from([1, -2.0]), label="alpha"),
+        "_method": data.draw(st.booleans(), label="method"),
+    }
+
+
+def draw_addmv(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, k = _side(data, "n"), _side(data, "k")
+    inp = data.draw(st.sampled_from([(n,), ()])) if n else (n,)  # torch gives shape () for () and n == 0
+    return (inp, (n, k), (k,)), _scales(data)
+
+
+def draw_addbmm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    b, n, k, p = (_side(data, c) for c in "bnkp")
+    return ((n, p), (b, n, k), (b, k, p)), _scales(data)
+
+
+def draw_baddbmm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    b, n, k, p = (_side(data, c) for c in "bnkp")
+    return (data.draw(st.sampled_from([(b, n, p), (n, p)])), (b, n, k), (b, k, p)), _scales(data)
+
+
+def draw_addr(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, m = _side(data, "n"), _side(data, "m")
+    return ((n, m), (n,), (m,)), _scales(data)
+
+
+def draw_mv(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, k = _side(data, "n"), _side(data, "k")
+    return ((n, k), (k,)), {}
+
+
+def draw_vdot(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    k = _side(data, "k", 0, 4)
+    return ((k,), (k,)), {}
+
+
+def draw_cross(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = [_side(data, "a", 1), _side(data, "b", 1)]
+    d = data.draw(st.integers(0, 2), label="dim")
+    shape.insert(d, 3)
+    return (tuple(shape), tuple(shape)), {"dim": d - 3 if data.draw(st.booleans()) else d}
+
+
+def draw_square(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n = _side(data, "n", 1)
+    return ((*_batch(data), n, n),), {}
+
+
+def draw_matrix(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    m, n = _side(data, "m", 1), _side(data, "n", 1)
+    return ((*_batch(data), m, n),), {}
+
+
+def draw_square_power(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shapes, _ = draw_square(data)
+    return shapes, {"n": data.draw(st.integers(-2, 3), label="power")}
+
+
+def draw_square_rhs(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, k = _side(data, "n", 1), _side(data, "k", 1)
+    batch = _batch(data)
+    return ((*batch, n, n), (*batch, n, k)), {"upper": data.draw(st.booleans(), label="upper")}
+
+
+def draw_triangular_solve(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, k = _side(data, "n", 1), _side(data, "k", 1)
+    flags = {c: data.draw(st.booleans(), label=c) for c in ("upper", "transpose", "unitriangular")}
+    return ((n, k), (n, n)), flags
+
+
+def draw_upper(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shapes, _ = draw_square(data)
+    return shapes, {"upper": data.draw(st.booleans(), label="upper")}
+
+
+def draw_qr(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    m, n = _side(data, "m", 1), _side(data, "n", 1)
+    return ((m, n),), {"some": m > n or data.draw(st.booleans(), label="some")}
+
+
+def draw_vector_norm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    ord_ = data.draw(st.sampled_from([2, 1, 3, 0.5, float("inf"), -float("inf")]), label="ord")
+    return (shape,), {"ord": ord_, "dim": _dims(data, len(shape)), "keepdim": data.draw(st.booleans())}
+
+
+def draw_matrix_norm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shapes, _ = draw_matrix(data)
+    ord_ = data.draw(st.sampled_from(["fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")]), label="ord")
+    return shapes, {"ord": ord_, "keepdim": data.draw(st.booleans())}
+
+
+def draw_multi_dot(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    sides = [_side(data, f"s{i}", 1) for i in range(4)]
+    shapes = [(sides[i], sides[i + 1]) for i in range(3)]
+    if data.draw(st.booleans(), label="row first"):
+        shapes[0] = (sides[1],)
+    return tuple(shapes), {}
+
+
+def draw_vander(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    return ((*_batch(data), _side(data, "n", 2)),), {"N": data.draw(st.sampled_from([None, 2, 4]))}
+
+
+def _spd(lib: Any, a: Any) -> Any:
+    """A well-conditioned symmetric positive-definite matrix made from ``a`` (differentiably)."""
+    n = a.shape[-1]
+    return (
+        a @ a.mT
+        + lib.eye(n, dtype=lib.float64 if a.dtype in (np.float64, torch.float64) else lib.float32) * n
+    )
+
+
+def _well(lib: Any, a: Any) -> Any:
+    """``a`` plus 3 I: far from singular for the small gaussian matrices drawn here."""
+    n = a.shape[-1]
+    return a + lib.eye(n, dtype=lib.float64 if a.dtype in (np.float64, torch.float64) else lib.float32) * 3
+
+
+def _fused(name: str) -> Callable[..., Any]:
+    def call(x: Any, a: Any, b: Any, beta: Any, alpha: Any, _method: bool = False) -> Any:
+        if _method:
+            return getattr(x, name)(a, b, beta=beta, alpha=alpha)
+        return getattr(cr, name)(x, a, b, beta=beta, alpha=alpha)
+
+    return call
+
+
+def _th_fused(name: str) -> Callable[..., Any]:
+    return lambda x, a, b, beta, alpha: getattr(torch, name)(x, a, b, beta=beta, alpha=alpha)
+
+
+def _svd_invariants(lib: Any) -> Callable[..., Any]:
+    """torch.svd's outputs up to the singular vectors' signs (LAPACK builds pick them differently)."""
+
+    def call(a: Any, some: bool = True) -> Any:
+        U, S, V = lib.svd(a, some=some)
+        k = S.shape[-1]
+        return U[..., :k].abs(), S, V[..., :k].abs()
+
+    return call
+
+
+def draw_cholesky_solve(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    (a, b), params = draw_square_rhs(data)
+    return (b, a), params
+
+
+def draw_solve(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    (a, b), params = draw_square_rhs(data)
+    left = params["upper"]
+    return (a, b if left else (*b[:-2], b[-1], b[-2])), {"left": left}
+
+
 REGISTRY: list[OpSpec] = [
     # elementwise, one input
     _unary("neg", lambda x: torch.neg(x)),
@@ -1198,6 +1370,121 @@ REGISTRY: list[OpSpec] = [
         lambda *xs, equation: cr.einsum(equation, *xs),
         lambda *xs, equation: torch.einsum(equation, *xs),
         draw_einsum,
+    ),
+    # ---- linear algebra (issue 14)
+    OpSpec("addmm", _fused("addmm"), _th_fused("addmm"), draw_addmm),
+    OpSpec("addmv", _fused("addmv"), _th_fused("addmv"), draw_addmv),
+    OpSpec("addbmm", _fused("addbmm"), _th_fused("addbmm"), draw_addbmm),
+    OpSpec("baddbmm", _fused("baddbmm"), _th_fused("baddbmm"), draw_baddbmm),
+    OpSpec("addr", _fused("addr"), _th_fused("addr"), draw_addr),
+    OpSpec("mv", lambda a, b: a.mv(b), lambda a, b: torch.mv(a, b), draw_mv),
+    OpSpec("vdot", lambda a, b: cr.vdot(a, b), lambda a, b: torch.vdot(a, b), draw_vdot),
+    OpSpec(
+        "cross",
+        lambda a, b, dim: cr.cross(a, b, dim=dim),
+        lambda a, b, dim: torch.cross(a, b, dim=dim),
+        draw_cross,
+        aliases=("linalg.cross",),
+    ),
+    OpSpec("det", lambda a: a.det(), lambda a: torch.det(a), draw_square),
+    OpSpec(
+        "inverse", lambda a: cr.inverse(_well(cr, a)), lambda a: torch.inverse(_well(torch, a)), draw_square
+    ),
+    OpSpec("logdet", lambda a: cr.logdet(_spd(cr, a)), lambda a: torch.logdet(_spd(torch, a)), draw_square),
+    OpSpec(
+        "slogdet", lambda a: cr.slogdet(_well(cr, a)), lambda a: torch.slogdet(_well(torch, a)), draw_square
+    ),
+    OpSpec(
+        "matrix_power",
+        lambda a, n: cr.matrix_power(_well(cr, a), n),
+        lambda a, n: torch.matrix_power(_well(torch, a), n),
+        draw_square_power,
+    ),
+    OpSpec("matrix_exp", lambda a: a.matrix_exp(), lambda a: torch.matrix_exp(a), draw_square),
+    OpSpec(
+        "cholesky",
+        lambda a, upper: cr.cholesky(_spd(cr, a), upper),
+        lambda a, upper: torch.linalg.cholesky(_spd(torch, a), upper=upper),
+        draw_upper,
+    ),
+    OpSpec(
+        "cholesky_solve",
+        lambda b, a, upper: cr.cholesky_solve(b, cr.linalg.cholesky(_spd(cr, a), upper=upper), upper),
+        lambda b, a, upper: torch.cholesky_solve(
+            b, torch.linalg.cholesky(_spd(torch, a), upper=upper), upper
+        ),
+        draw_cholesky_solve,
+    ),
+    OpSpec(
+        "cholesky_inverse",
+        lambda a, upper: cr.cholesky_inverse(cr.linalg.cholesky(_spd(cr, a), upper=upper), upper),
+        lambda a, upper: torch.cholesky_inverse(torch.linalg.cholesky(_spd(torch, a), upper=upper), upper),
+        draw_upper,
+    ),
+    OpSpec(
+        "triangular_solve",
+        lambda b, a, **kw: cr.triangular_solve(b, _well(cr, a), **kw),
+        lambda b, a, **kw: torch.triangular_solve(b, _well(torch, a), **kw),
+        draw_triangular_solve,
+    ),
+    OpSpec("pinverse", lambda a: a.pinverse(), lambda a: torch.pinverse(a), draw_matrix),
+    OpSpec(
+        "qr",
+        lambda a, some: cr.qr(a, some),
+        lambda a, some: torch.linalg.qr(a, "reduced" if some else "complete"),
+        draw_qr,
+    ),
+    OpSpec("svd", _svd_invariants(cr), _svd_invariants(torch), draw_qr),
+    OpSpec(
+        "linalg.solve",
+        lambda a, b, left: cr.linalg.solve(_well(cr, a), b, left=left),
+        lambda a, b, left: torch.linalg.solve(_well(torch, a), b, left=left),
+        draw_solve,
+    ),
+    OpSpec(
+        "linalg.eigvalsh",
+        lambda a: cr.linalg.eigvalsh(a + a.mT),
+        lambda a: torch.linalg.eigvalsh(a + a.mT),
+        draw_square,
+    ),
+    OpSpec("linalg.svdvals", lambda a: cr.linalg.svdvals(a), lambda a: torch.linalg.svdvals(a), draw_matrix),
+    OpSpec(
+        "linalg.vector_norm",
+        lambda x, **kw: cr.linalg.vector_norm(x, **kw),
+        lambda x, **kw: torch.linalg.vector_norm(x, **kw),
+        draw_vector_norm,
+        domain="nonzero",
+    ),
+    OpSpec(
+        "linalg.matrix_norm",
+        lambda x, **kw: cr.linalg.matrix_norm(x, **kw),
+        lambda x, **kw: torch.linalg.matrix_norm(x, **kw),
+        draw_matrix_norm,
+    ),
+    OpSpec(
+        "linalg.multi_dot",
+        lambda *xs: cr.linalg.multi_dot(xs),
+        lambda *xs: torch.linalg.multi_dot(xs),
+        draw_multi_dot,
+    ),
+    OpSpec(
+        "linalg.vander",
+        lambda x, N: cr.linalg.vander(x, N=N),
+        lambda x, N: torch.linalg.vander(x, N=N),
+        draw_vander,
+    ),
+    OpSpec("lu", lambda a: a.lu(), lambda a: torch.linalg.lu_factor(a), draw_matrix),
+    OpSpec(
+        "lu_solve",
+        lambda b, a, upper: cr.lu_solve(b, *cr.lu(_well(cr, a))),
+        lambda b, a, upper: torch.linalg.lu_solve(*torch.linalg.lu_factor(_well(torch, a)), b),
+        draw_cholesky_solve,
+    ),
+    OpSpec(
+        "lu_unpack",
+        lambda a: cr.lu_unpack(*cr.lu(a)),
+        lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)),
+        draw_matrix,
     ),
 ]
 

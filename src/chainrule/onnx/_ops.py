@@ -686,3 +686,16 @@ def _register_rnn_cells() -> None:
 
 
 _register_rnn_cells()
+
+
+# ---- linear algebra (issue 14): the ops ONNX has directly
+def _register_linalg() -> None:
+    from chainrule.linalg import solvers as linalg_solvers  # noqa: PLC0415
+
+    def det(b: GraphBuilder, f: Function) -> None:
+        b.node("Det", [b.input(f, 0)], b.out(f))
+
+    CONVERTERS[linalg_solvers.Det] = det
+
+
+_register_linalg()

@@ -2,6 +2,25 @@
 
 import sys
 
+# ---- linear algebra (issue 14): torch.linalg's names live in chainrule.linalg; the top-level spellings here
+from chainrule.linalg.toplevel import (
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    det,
+    inverse,
+    logdet,
+    lu,
+    lu_solve,
+    lu_unpack,
+    matrix_exp,
+    matrix_power,
+    pinverse,
+    qr,
+    slogdet,
+    svd,
+    triangular_solve,
+)
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -74,6 +93,7 @@ from chainrule.ops.index import (
     setitem_,
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -225,6 +245,30 @@ METHODS = (
     "index_put_",
     "index_add",
     "index_add_",
+    # ---- linear algebra (issue 14)
+    "addbmm",
+    "addmm",
+    "addmv",
+    "addr",
+    "baddbmm",
+    "cross",
+    "mv",
+    "vdot",
+    "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
+    "matrix_exp",
+    "pinverse",
+    "qr",
+    "svd",
+    "det",
+    "inverse",
+    "logdet",
+    "lu",
+    "lu_solve",
+    "matrix_power",
+    "slogdet",
+    "triangular_solve",
 )
 
 bind_ops(sys.modules[__name__])
