@@ -61,8 +61,8 @@ from chainrule.ops.elementwise import (
     to_device,
     where,
 )
+from chainrule.ops.flat import put, put_, take
 from chainrule.ops.index import (
-    gather,
     getitem,
     index_add,
     index_add_,
@@ -74,6 +74,7 @@ from chainrule.ops.index import (
     setitem_,
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.masked import masked_scatter, masked_scatter_, masked_select
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -97,6 +98,22 @@ from chainrule.ops.reduce import (
     topk,
     var,
 )
+from chainrule.ops.scatter import (
+    gather,
+    index_copy,
+    index_copy_,
+    index_fill,
+    index_fill_,
+    index_reduce,
+    index_reduce_,
+    scatter,
+    scatter_,
+    scatter_add,
+    scatter_add_,
+    scatter_reduce,
+    scatter_reduce_,
+)
+from chainrule.ops.search import argwhere, bucketize, isin, searchsorted, unravel_index
 from chainrule.ops.shape import (
     broadcast_to,
     cat,
@@ -225,6 +242,26 @@ METHODS = (
     "index_put_",
     "index_add",
     "index_add_",
+    # ---- indexing, scatter and search (issue 14)
+    "scatter",
+    "scatter_",
+    "scatter_add",
+    "scatter_add_",
+    "scatter_reduce",
+    "scatter_reduce_",
+    "index_copy",
+    "index_copy_",
+    "index_fill",
+    "index_fill_",
+    "index_reduce",
+    "index_reduce_",
+    "masked_select",
+    "masked_scatter",
+    "masked_scatter_",
+    "take",
+    "put",
+    "put_",
+    "argwhere",
 )
 
 bind_ops(sys.modules[__name__])
