@@ -228,6 +228,9 @@ def _no_out(op: str, out: Any) -> None:
 def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False, out: Any = None) -> Tensor:
     """torch's ``gather``: ``out[i][j] = input[i][index[i][j]]`` for ``dim=1`` (the index's shape)."""
     _no_out("gather", out)
+    idx = _index_array(index, "gather")
+    if idx.size == 0:  # torch accepts an empty index of any shape: an empty result of that shape
+        return input.reshape(-1)[np.zeros(0, dtype=np.int64)].reshape(idx.shape)
     x1, dim, idx, _ = _prepare("gather", input, dim, index)
     res = Gather(dim, idx, x1.shape)(x1)
     return res.reshape(()) if np.ndim(index.data if isinstance(index, Tensor) else index) == 0 else res

@@ -62,13 +62,10 @@ def searchsorted(
                 f"searchsorted(): boundaries {seq.shape} and input {values.shape} must have the same dims "
                 "except the last"
             )
-        rows_s = seq.reshape(-1, seq.shape[-1])
-        rows_v = values.reshape(-1, values.shape[-1])
-        found = (
-            np.stack([np.searchsorted(s, v, side=side) for s, v in zip(rows_s, rows_v)])
-            if rows_v.size
-            else np.zeros(rows_v.shape)
-        )
+        if values.size == 0:
+            return _new(np.zeros(values.shape, dtype=np.int32 if out_int32 else np.int64))
+        rows = zip(seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1]))
+        found = np.stack([np.searchsorted(s, v, side=side) for s, v in rows])
         found = found.reshape(values.shape)
     return _new(np.asarray(found, dtype=np.int32 if out_int32 else np.int64))
 
