@@ -98,7 +98,7 @@ from chainrule.ops.reduce import (
     topk,
     var,
 )
-from chainrule.ops.scatter import (
+from chainrule.ops.gather_scatter import (
     gather,
     index_copy,
     index_copy_,

@@ -49,6 +49,6 @@ def put(input: Tensor, index: Any, source: Tensor, accumulate: bool = False) -> 
 
 def put_(self: Tensor, index: Any, source: Tensor, accumulate: bool = False) -> Tensor:
     """In-place :func:`put`."""
-    from chainrule.ops.scatter import in_place  # noqa: PLC0415
+    from chainrule.ops.gather_scatter import in_place  # noqa: PLC0415
 
     return in_place(self, "put_", source, lambda t: put(t, index, source, accumulate))

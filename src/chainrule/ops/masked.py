@@ -61,6 +61,6 @@ def masked_scatter(input: Tensor, mask: Any, source: Tensor) -> Tensor:
 
 def masked_scatter_(self: Tensor, mask: Any, source: Tensor) -> Tensor:
     """In-place :func:`masked_scatter` (the mask broadcasts to ``self``'s shape)."""
-    from chainrule.ops.scatter import in_place  # noqa: PLC0415
+    from chainrule.ops.gather_scatter import in_place  # noqa: PLC0415
 
     return in_place(self, "masked_scatter_", source, lambda t: masked_scatter(t, mask, source))
