@@ -62,6 +62,21 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.flat import put, put_, take
+from chainrule.ops.gather_scatter import (
+    gather,
+    index_copy,
+    index_copy_,
+    index_fill,
+    index_fill_,
+    index_reduce,
+    index_reduce_,
+    scatter,
+    scatter_,
+    scatter_add,
+    scatter_add_,
+    scatter_reduce,
+    scatter_reduce_,
+)
 from chainrule.ops.index import (
     getitem,
     index_add,
@@ -97,21 +112,6 @@ from chainrule.ops.reduce import (
     take_along_dim,
     topk,
     var,
-)
-from chainrule.ops.gather_scatter import (
-    gather,
-    index_copy,
-    index_copy_,
-    index_fill,
-    index_fill_,
-    index_reduce,
-    index_reduce_,
-    scatter,
-    scatter_,
-    scatter_add,
-    scatter_add_,
-    scatter_reduce,
-    scatter_reduce_,
 )
 from chainrule.ops.search import argwhere, bucketize, isin, searchsorted, unravel_index
 from chainrule.ops.shape import (
