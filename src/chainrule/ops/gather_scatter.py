@@ -349,7 +349,7 @@ def in_place(t: Tensor, op: str, other: Any, compute: Callable[[Tensor], Tensor]
     """Replace ``t`` by ``compute(t)`` in place (version bump, torch's in-place checks); ``other`` is the
     tensor argument that may require grad. ``compute`` sees a snapshot of ``t`` when the op is recorded, so
     a backward that reads ``t``'s old value (``scatter_reduce_``'s) still gets it."""
-    from chainrule.ops.index import _check_recordable, _rebind, _records, _snapshot  # noqa: PLC0415
+    from chainrule.ops.index import _check_recordable, _functional, _rebind, _records, _snapshot  # noqa: PLC0415
     from chainrule.tensor import bump_version  # noqa: PLC0415
 
     if not _records(t, other):
@@ -363,7 +363,9 @@ def in_place(t: Tensor, op: str, other: Any, compute: Callable[[Tensor], Tensor]
         return t
     _check_recordable(t, op)
     old = _snapshot(t)
-    out = compute(old)
+    # through a copy op: ``t`` becomes that op's output, so an op whose backward reads its own output
+    # (scatter_reduce's amax/prod) keeps it unchanged
+    out = _functional(old, "copy", compute(old))
     if out.shape != t.shape:
         raise RuntimeError(f"{op}: output with shape {t.shape} doesn't match the result shape {out.shape}")
     return _rebind(t, out if out.dtype == t.dtype else out.to(t.dtype), old)
