@@ -183,7 +183,7 @@ def test_errors_name_the_argument():
     i = cr.tensor(np.array([[0, 1]]))
     with pytest.raises(RuntimeError, match="out of bounds"):
         cr.scatter(x, 1, cr.tensor(np.array([[4]])), 1.0)
-    with pytest.raises(RuntimeError, match="same number of dimensions"):
+    with pytest.raises(ValueError, match="same number of dimensions"):
         cr.gather(x, 0, cr.tensor(np.array([0])))
     with pytest.raises(RuntimeError, match="reduce argument"):
         cr.scatter_reduce(x, 1, i, cr.randn(1, 2), "max")

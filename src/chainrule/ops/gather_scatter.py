@@ -192,7 +192,10 @@ def _prepare(op: str, x: Tensor, dim: int, index: Any, src: Any = None) -> tuple
     if idx.ndim == 0:
         idx = idx.reshape(1)
     if idx.ndim != n:
-        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as self tensor")
+        raise ValueError(  # ValueError as chainrule's other shape checks (torch: RuntimeError)
+            f"{op}(): index has {idx.ndim} dims but the input has {n}: Index tensor must have the same "
+            "number of dimensions as self tensor"
+        )
     for d in range(n):
         if d != dim and idx.shape[d] > x1.shape[d]:
             raise RuntimeError(f"{op}(): index {tuple(idx.shape)} is larger than self {x.shape} in dim {d}")
