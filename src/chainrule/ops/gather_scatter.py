@@ -121,7 +121,10 @@ class ScatterReduce(Function):
         out = x.copy()
         if not self.include_self:
             out[grid] = _identity(self.reduce, x.dtype)
-        _AT[self.reduce].at(out, grid, src)
+        if self.reduce in ("sum", "mean"):
+            backend.scatter_add(out, grid, src)  # CuPy too
+        else:
+            _AT[self.reduce].at(out, grid, src)
         if self.reduce == "mean":
             n = _counts(self.dim, self.idx, x.shape, self.include_self)
             out = out / n if out.dtype.kind == "f" else out // n
