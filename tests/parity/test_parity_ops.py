@@ -763,6 +763,98 @@ def draw_index_add(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return (shape, tuple(source)), {"dim": d, "index": index, "alpha": data.draw(st.sampled_from([1, 2.5]))}
 
 
+# ---- indexing, scatter and search draws (issue 14)
+def _scatter_index(data: Any, shape: tuple[int, ...], d: int, unique: bool) -> np.ndarray:
+    """A scatter/gather index: at most ``shape`` in the other dims, any length (<= 3) along ``d``; with
+    ``unique``, no position written twice (plain ``scatter`` is nondeterministic on repeats)."""
+    idx_shape = [data.draw(st.integers(1, s), label="index side") for s in shape]
+    top = shape[d] if unique else 3
+    idx_shape[d] = data.draw(st.integers(0, top), label="index length")
+    rng = data.draw(st.randoms(use_true_random=False), label="rng")
+    out = np.zeros(idx_shape, dtype=np.int64)
+    for col in np.ndindex(*[s for i, s in enumerate(idx_shape) if i != d]):
+        pos = list(col)
+        pos.insert(d, slice(None))
+        n = idx_shape[d]
+        picks = rng.sample(range(shape[d]), n) if unique else [rng.randrange(shape[d]) for _ in range(n)]
+        out[tuple(pos)] = picks
+    return out
+
+
+def draw_scatter(data: Any, unique: bool = True, **choices: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    index = _scatter_index(data, shape, d % len(shape), unique)
+    params = {k: data.draw(st.sampled_from(v), label=k) for k, v in choices.items()}
+    # src has the index's shape: torch's backward fails for a larger src (its src gradient is index-sized)
+    return (shape, index.shape), {"dim": d, "index": index, **params}
+
+
+def draw_scatter_value(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    value = data.draw(st.sampled_from([0.0, -1.5, 2.0]), label="value")
+    return (shape,), {"dim": d, "index": _scatter_index(data, shape, d % len(shape), True), "value": value}
+
+
+def _index_along(data: Any, n: int, unique: bool) -> np.ndarray:
+    if unique:
+        return np.array(data.draw(st.permutations(list(range(n))))[: data.draw(st.integers(0, n))], np.int64)
+    return np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=4)), dtype=np.int64)
+
+
+def draw_index_along(data: Any, unique: bool = True, **choices: Any) -> tuple[Shapes, dict[str, Any]]:
+    """index_copy/index_reduce: a 1-d index along ``dim`` and a source with that many slices."""
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    index = _index_along(data, shape[d], unique)
+    source = list(shape)
+    source[d] = len(index)
+    params = {k: data.draw(st.sampled_from(v), label=k) for k, v in choices.items()}
+    return (shape, tuple(source)), {"dim": d, "index": index, **params}
+
+
+def draw_index_fill(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=0, min_side=1)
+    d = _dim(data, len(shape))
+    index = _index_along(data, shape[d] if shape else 1, False)
+    return (shape,), {
+        "dim": d,
+        "index": index,
+        "value": data.draw(st.sampled_from([0.0, -2.5]), label="value"),
+    }
+
+
+def draw_masked_select(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    (mask_shape,), shape = data.draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=1, min_dims=0, max_dims=3, max_side=3)
+    )
+    return (shape,), {"mask": _mask(data, mask_shape)}
+
+
+def draw_masked_scatter(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data)
+    mask = _mask(data, _broadcasts_to(data, shape))
+    return (shape, shape), {"mask": mask}
+
+
+def draw_take(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_side=1)
+    n = math.prod(shape)
+    index_shape = _shape(data, max_dims=2)
+    count = math.prod(index_shape)
+    values = data.draw(st.lists(st.integers(-n, n - 1), min_size=count, max_size=count), label="index")
+    return (shape,), {"index": np.array(values, dtype=np.int64).reshape(index_shape)}
+
+
+def draw_put(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_side=1)
+    accumulate = data.draw(st.booleans(), label="accumulate")
+    n = math.prod(shape)
+    index = _index_along(data, n, unique=not accumulate)
+    return (shape, (len(index),)), {"index": index, "accumulate": accumulate}
+
+
 # ---------------------------------------------------------------------------- the registry
 def _unary(name: str, th: Callable[..., Any], domain: str = "real", **choices: Any) -> OpSpec:
     return OpSpec(name, _method_or_function(name), th, unary(**choices), domain=domain)
@@ -1485,6 +1577,109 @@ REGISTRY: list[OpSpec] = [
         lambda a: cr.lu_unpack(*cr.lu(a)),
         lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)),
         draw_matrix,
+    # ---- indexing, scatter and search (issue 14)
+    OpSpec(
+        "scatter",
+        lambda x, src, dim, index: x.scatter(dim, cr.tensor(index), src),
+        lambda x, src, dim, index: x.scatter(dim, _t(index), src),
+        draw_scatter,
+    ),
+    OpSpec(
+        "scatter[value]",
+        lambda x, dim, index, value: cr.scatter(x, dim, cr.tensor(index), value=value),
+        lambda x, dim, index, value: torch.scatter(x, dim, _t(index), value=value),
+        draw_scatter_value,
+    ),
+    OpSpec(
+        "scatter_add",
+        lambda x, src, dim, index: cr.scatter_add(x, dim, cr.tensor(index), src),
+        lambda x, src, dim, index: torch.scatter_add(x, dim, _t(index), src),
+        lambda data: draw_scatter(data, unique=False),
+    ),
+    OpSpec(
+        "scatter_reduce",
+        lambda x, src, dim, index, reduce, include_self: x.scatter_reduce(
+            dim, cr.tensor(index), src, reduce, include_self=include_self
+        ),
+        lambda x, src, dim, index, reduce, include_self: x.scatter_reduce(
+            dim, _t(index), src, reduce, include_self=include_self
+        ),
+        lambda data: draw_scatter(
+            data, unique=False, reduce=["sum", "prod", "mean", "amax", "amin"], include_self=[True, False]
+        ),
+    ),
+    OpSpec(  # ties: torch splits the gradient evenly among equal maxima (not smooth: no gradcheck)
+        "scatter_reduce[ties]",
+        lambda x, src, dim, index, reduce, include_self: cr.scatter_reduce(
+            x, dim, cr.tensor(index), src, reduce, include_self=include_self
+        ),
+        lambda x, src, dim, index, reduce, include_self: torch.scatter_reduce(
+            x, dim, _t(index), src, reduce, include_self=include_self
+        ),
+        lambda data: draw_scatter(data, unique=False, reduce=["amax", "amin"], include_self=[True, False]),
+        domain=("ties", "ties"),
+        gradcheck=False,
+    ),
+    OpSpec(  # zeros: the exact leave-one-out products (torch refuses double backward with 2 zeros in a group)
+        "scatter_reduce[prod zeros]",
+        lambda x, src, dim, index, include_self: cr.scatter_reduce(
+            x, dim, cr.tensor(index), src, "prod", include_self=include_self
+        ),
+        lambda x, src, dim, index, include_self: torch.scatter_reduce(
+            x, dim, _t(index), src, "prod", include_self=include_self
+        ),
+        lambda data: draw_scatter(data, unique=False, include_self=[True, False]),
+        domain=("zeros", "zeros"),
+        second_order=False,
+    ),
+    OpSpec(
+        "index_copy",
+        lambda x, src, dim, index: x.index_copy(dim, cr.tensor(index), src),
+        lambda x, src, dim, index: x.index_copy(dim, _t(index), src),
+        draw_index_along,
+    ),
+    OpSpec(
+        "index_reduce",
+        lambda x, src, dim, index, reduce, include_self: x.index_reduce(
+            dim, cr.tensor(index), src, reduce, include_self=include_self
+        ),
+        lambda x, src, dim, index, reduce, include_self: x.index_reduce(
+            dim, _t(index), src, reduce, include_self=include_self
+        ),
+        lambda data: draw_index_along(
+            data, unique=False, reduce=["prod", "mean", "amax", "amin"], include_self=[True, False]
+        ),
+    ),
+    OpSpec(
+        "index_fill",
+        lambda x, dim, index, value: x.index_fill(dim, cr.tensor(index), value),
+        lambda x, dim, index, value: x.index_fill(dim, _t(index), value),
+        draw_index_fill,
+    ),
+    OpSpec(
+        "masked_select",
+        lambda x, mask: x.masked_select(cr.tensor(mask)),
+        lambda x, mask: x.masked_select(_t(mask)),
+        draw_masked_select,
+        broadcasts=True,
+    ),
+    OpSpec(
+        "masked_scatter",
+        lambda x, src, mask: x.masked_scatter(cr.tensor(mask), src),
+        lambda x, src, mask: x.masked_scatter(_t(mask), src),
+        draw_masked_scatter,
+    ),
+    OpSpec(
+        "take",
+        lambda x, index: cr.take(x, cr.tensor(index)),
+        lambda x, index: torch.take(x, _t(index)),
+        draw_take,
+    ),
+    OpSpec(
+        "put",
+        lambda x, src, index, accumulate: x.put(cr.tensor(index), src, accumulate),
+        lambda x, src, index, accumulate: x.put(_t(index), src, accumulate),
+        draw_put,
     ),
 ]
 
@@ -1521,6 +1716,20 @@ NOT_DIFFERENTIABLE = {
     "getitem",
     "max",
     "min",
+    # ---- indexing, scatter and search (issue 14): searches, and in-place forms covered by their op
+    "argwhere",
+    "bucketize",
+    "isin",
+    "searchsorted",
+    "unravel_index",
+    "scatter_",
+    "scatter_add_",
+    "scatter_reduce_",
+    "index_copy_",
+    "index_fill_",
+    "index_reduce_",
+    "masked_scatter_",
+    "put_",
 }
 
 

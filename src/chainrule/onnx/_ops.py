@@ -699,3 +699,24 @@ def _register_linalg() -> None:
 
 
 _register_linalg()
+# ---- indexing, scatter and search (issue 14)
+from chainrule.ops import gather_scatter as scatter  # noqa: E402 (kept in this section: one per family)
+
+
+def _scatter_index(b: GraphBuilder, f: Function) -> str:
+    g = b.twin_of(f)
+    twin = None if g is None else host(g.idx).astype(np.int64)
+    return b.constant(host(f.idx).astype(np.int64), twin, f, "indices")
+
+
+@converts(scatter.Gather)
+def _gather(b: GraphBuilder, f: Function) -> None:
+    idx = _scatter_index(b, f)
+    b.node("GatherElements", [b.input(f, 0), idx], b.out(f), axis=int(b.static(f, "dim")))
+
+
+@converts(scatter.ScatterSet)
+def _scatter_set(b: GraphBuilder, f: Function) -> None:
+    idx = _scatter_index(b, f)
+    inputs = [b.input(f, 0), idx, b.input(f, 1)]
+    b.node("ScatterElements", inputs, b.out(f), axis=int(b.static(f, "dim")))

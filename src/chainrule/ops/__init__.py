@@ -80,8 +80,23 @@ from chainrule.ops.elementwise import (
     to_device,
     where,
 )
-from chainrule.ops.index import (
+from chainrule.ops.flat import put, put_, take
+from chainrule.ops.gather_scatter import (
     gather,
+    index_copy,
+    index_copy_,
+    index_fill,
+    index_fill_,
+    index_reduce,
+    index_reduce_,
+    scatter,
+    scatter_,
+    scatter_add,
+    scatter_add_,
+    scatter_reduce,
+    scatter_reduce_,
+)
+from chainrule.ops.index import (
     getitem,
     index_add,
     index_add_,
@@ -94,6 +109,7 @@ from chainrule.ops.index import (
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
+from chainrule.ops.masked import masked_scatter, masked_scatter_, masked_select
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -117,6 +133,7 @@ from chainrule.ops.reduce import (
     topk,
     var,
 )
+from chainrule.ops.search import argwhere, bucketize, isin, searchsorted, unravel_index
 from chainrule.ops.shape import (
     broadcast_to,
     cat,
@@ -269,6 +286,26 @@ METHODS = (
     "matrix_power",
     "slogdet",
     "triangular_solve",
+    # ---- indexing, scatter and search (issue 14)
+    "scatter",
+    "scatter_",
+    "scatter_add",
+    "scatter_add_",
+    "scatter_reduce",
+    "scatter_reduce_",
+    "index_copy",
+    "index_copy_",
+    "index_fill",
+    "index_fill_",
+    "index_reduce",
+    "index_reduce_",
+    "masked_select",
+    "masked_scatter",
+    "masked_scatter_",
+    "take",
+    "put",
+    "put_",
+    "argwhere",
 )
 
 bind_ops(sys.modules[__name__])

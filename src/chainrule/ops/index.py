@@ -209,21 +209,22 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
 
 
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """torch's ``gather``: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
-    idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
-    idx = backend.to_device_of(idx, x.data)
-    if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim}")
-    return TakeAlongDim(idx.astype(np.int64, copy=False), dim % x.ndim)(x)
-
-
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     """The entries of ``x`` at the int positions ``index`` along ``dim`` (``torch.index_select``)."""
     idx = index.data if isinstance(index, Tensor) else backend.asarray(index, like=index)
-    key = [slice(None)] * x.ndim
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got {idx.ndim} dims")
+    idx = idx.reshape(-1)
+    x1 = x.reshape(1) if x.ndim == 0 else x
+    if not -x1.ndim <= dim < x1.ndim:
+        raise IndexError(f"index_select(): dim {dim} is out of range for a tensor of {x.ndim} dims")
+    size = x1.shape[dim]
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError(f"index_select(): index out of range in self (size {size} along dim {dim})")
+    key = [slice(None)] * x1.ndim
     key[dim] = idx
-    return getitem(x, tuple(key))
+    out = getitem(x1, tuple(key))
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -460,6 +461,9 @@ def index_put_(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -
 def index_add_(t: Tensor, dim: int, index: Any, source: Any, alpha: float = 1) -> Tensor:
     """torch's ``index_add_``: ``t[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
     dim = dim % builtins_max(t.ndim, 1)
+    if t.ndim == 0:  # a 0-d tensor: index and source hold one entry (there is no dim to index)
+        src = source if isinstance(source, Tensor) else _new(as_array(source, t.dtype))
+        return inplace(t, "add", (src if alpha == 1 else src * alpha).reshape(()))
     key = (slice(None),) * dim + (index,)
     return index_put_(t, key, source if alpha == 1 else source * alpha, accumulate=True)
 

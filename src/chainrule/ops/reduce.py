@@ -470,12 +470,15 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return TopkResult(values, _new(idx.astype(np.int64)))
 
 
-def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
-    """The values of ``x`` at ``indices`` along ``dim`` (``torch.take_along_dim``)."""
+def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """The values of ``x`` at ``indices`` along ``dim`` (``torch.take_along_dim``); ``dim=None`` reads the
+    flattened ``x`` at the flattened ``indices``."""
     from chainrule.ops.index import TakeAlongDim  # noqa: PLC0415
 
     idx = indices.data if isinstance(indices, Tensor) else backend.asarray(indices, like=indices)
     idx = backend.to_device_of(idx, x.data)
+    if dim is None:
+        return TakeAlongDim(idx.reshape(-1), 0)(x.reshape(-1))
     return TakeAlongDim(idx, dim)(x)
 
 
