@@ -1577,6 +1577,7 @@ REGISTRY: list[OpSpec] = [
         lambda a: cr.lu_unpack(*cr.lu(a)),
         lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)),
         draw_matrix,
+    ),
     # ---- indexing, scatter and search (issue 14)
     OpSpec(
         "scatter",

@@ -108,8 +108,8 @@ from chainrule.ops.index import (
     setitem_,
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
-from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
 from chainrule.ops.masked import masked_scatter, masked_scatter_, masked_select
+from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
 from chainrule.ops.reduce import (
     all,
     amax,
