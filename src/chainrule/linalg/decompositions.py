@@ -73,8 +73,8 @@ def _cholesky(op: str, A: Any, upper: bool) -> Tensor:
 
 
 def cholesky(A: Any, *, upper: bool = False, **kwargs: Any) -> Tensor:
-    """``torch.linalg.cholesky``: L with ``A = L Lᵀ`` (``Uᵀ U`` when ``upper``); only the lower (upper) one
-    of A is read. A LinAlgError naming the leading minor when A is not positive-definite."""
+    """``torch.linalg.cholesky``: L with ``A = L Lᵀ`` (``Uᵀ U`` when ``upper``), read from A's lower (upper)
+    triangle only. A LinAlgError naming the leading minor when A is not positive-definite."""
     no_out("linalg.cholesky", kwargs)
     return _cholesky("linalg.cholesky", A, upper)
 
