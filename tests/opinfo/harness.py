@@ -199,6 +199,10 @@ RANDOM = frozenset(
         "randint",
         "nn.functional.dropout",
         "nn.functional.dropout2d",
+        # ---- pooling, resampling, fold, dropouts (issue 14)
+        "nn.functional.dropout3d",
+        "nn.functional.alpha_dropout",
+        "nn.functional.feature_alpha_dropout.with_train",
     )
 )
 

@@ -62,6 +62,12 @@ from chainrule.nn.functional._pooling import (
 )
 from chainrule.nn.functional._sparse import embedding, one_hot
 
+# ---- pooling, resampling, fold, dropouts (issue 14)
+from chainrule.nn.functional._conv import conv_transpose3d
+from chainrule.nn.functional._dropout import alpha_dropout, dropout3d, feature_alpha_dropout
+from chainrule.nn.functional._pooling import adaptive_avg_pool3d
+from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
+
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
@@ -121,4 +127,13 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    # ---- pooling, resampling, fold, dropouts (issue 14)
+    "adaptive_avg_pool3d",
+    "alpha_dropout",
+    "channel_shuffle",
+    "conv_transpose3d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "pixel_shuffle",
+    "pixel_unshuffle",
 ]
