@@ -34,8 +34,22 @@ from chainrule.nn.functional._activation import (
     tanh,
 )
 from chainrule.nn.functional._attention import multi_head_attention_forward, scaled_dot_product_attention
-from chainrule.nn.functional._conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
-from chainrule.nn.functional._dropout import dropout, dropout1d, dropout2d
+from chainrule.nn.functional._conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from chainrule.nn.functional._dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from chainrule.nn.functional._linear import bilinear, linear
 from chainrule.nn.functional._loss import (
     binary_cross_entropy,
@@ -53,6 +67,7 @@ from chainrule.nn.functional._padding import pad
 from chainrule.nn.functional._pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -60,17 +75,14 @@ from chainrule.nn.functional._pooling import (
     max_pool2d,
     max_pool3d,
 )
-from chainrule.nn.functional._sparse import embedding, one_hot
-
-# ---- pooling, resampling, fold, dropouts (issue 14)
-from chainrule.nn.functional._conv import conv_transpose3d
-from chainrule.nn.functional._dropout import alpha_dropout, dropout3d, feature_alpha_dropout
-from chainrule.nn.functional._pooling import adaptive_avg_pool3d
 from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
+from chainrule.nn.functional._sparse import embedding, one_hot
 
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -79,18 +91,22 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout1d",
     "dropout2d",
+    "dropout3d",
     "elu",
     "embedding",
+    "feature_alpha_dropout",
     "gelu",
     "group_norm",
     "hardsigmoid",
@@ -115,6 +131,8 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "relu",
     "relu6",
     "scaled_dot_product_attention",
@@ -127,13 +145,4 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
-    # ---- pooling, resampling, fold, dropouts (issue 14)
-    "adaptive_avg_pool3d",
-    "alpha_dropout",
-    "channel_shuffle",
-    "conv_transpose3d",
-    "dropout3d",
-    "feature_alpha_dropout",
-    "pixel_shuffle",
-    "pixel_unshuffle",
 ]

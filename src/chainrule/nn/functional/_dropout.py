@@ -88,7 +88,9 @@ def _alpha_dropout(x: Tensor, p: float, training: bool, op: str, feature: bool) 
     if p == 1:
         return x * 0.0
     if feature and x.ndim < 2:
-        raise RuntimeError(f"{op}: Feature dropout requires at least 2 dimensions in the input, got {x.shape}")
+        raise RuntimeError(
+            f"{op}: Feature dropout requires at least 2 dimensions in the input, got {x.shape}"
+        )
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
     keep = (_random.generator().random(shape, dtype=np.float32) >= p).astype(x.dtype)
     a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p))

@@ -34,9 +34,9 @@ class _Pool:
     ) -> None:
         nd = len(spatial)
         self.kernel = ntuple(kernel_size, nd, "kernel_size", op, minimum=1)
-        self.stride = (
-            self.kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else ntuple(stride, nd, "stride", op, minimum=1)
-        )
+        # torch reads an empty stride (``stride=()``) as the kernel size too.
+        empty = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+        self.stride = self.kernel if empty else ntuple(stride, nd, "stride", op, minimum=1)
         pad = ntuple(padding, nd, "padding", op, minimum=0)
         self.dilation = ntuple(dilation, nd, "dilation", op, minimum=1)
         for p, k in zip(pad, self.kernel):

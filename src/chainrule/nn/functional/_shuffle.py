@@ -63,7 +63,5 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
         raise ShapeError(f"channel_shuffle expects input to have at least 3 dimensions, but got {x.shape}")
     n, c, *rest = x.shape
     if c % g:
-        raise ShapeError(
-            f"channel_shuffle: number of channels ({c}) must be divisible by groups ({g})"
-        )
+        raise ShapeError(f"channel_shuffle: number of channels ({c}) must be divisible by groups ({g})")
     return x.reshape(n, g, c // g, *rest).swapaxes(1, 2).reshape(x.shape)
