@@ -77,6 +77,7 @@ from chainrule.nn.functional._pooling import (
 )
 from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from chainrule.nn.functional._sparse import embedding, one_hot
+from chainrule.nn.functional._upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -114,6 +115,7 @@ __all__ = [
     "hardtanh",
     "huber_loss",
     "instance_norm",
+    "interpolate",
     "kl_div",
     "l1_loss",
     "layer_norm",
@@ -145,4 +147,7 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]
