@@ -50,6 +50,7 @@ from chainrule.nn.functional._dropout import (
     dropout3d,
     feature_alpha_dropout,
 )
+from chainrule.nn.functional._fold import fold, unfold
 from chainrule.nn.functional._linear import bilinear, linear
 from chainrule.nn.functional._loss import (
     binary_cross_entropy,
@@ -108,6 +109,7 @@ __all__ = [
     "elu",
     "embedding",
     "feature_alpha_dropout",
+    "fold",
     "gelu",
     "group_norm",
     "hardsigmoid",
@@ -147,6 +149,7 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    "unfold",
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",
