@@ -33,6 +33,11 @@ from chainrule.nn.functional._activation import (
     softsign,
     tanh,
 )
+from chainrule.nn.functional._adaptive_max import (
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from chainrule.nn.functional._attention import multi_head_attention_forward, scaled_dot_product_attention
 from chainrule.nn.functional._conv import (
     conv1d,
@@ -78,12 +83,16 @@ from chainrule.nn.functional._pooling import (
 )
 from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from chainrule.nn.functional._sparse import embedding, one_hot
+from chainrule.nn.functional._unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from chainrule.nn.functional._upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
@@ -128,6 +137,9 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
     "mish",
     "mse_loss",
     "multi_head_attention_forward",
