@@ -45,7 +45,7 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool) -> n
 
 def _source(n_in: int, n_out: int, scale: float | None, align_corners: bool, cubic: bool, dtype: Any):
     """(floor index, fraction) of each output's source coordinate: ``area_pixel_compute_source_index``
-    then ``guard_index_and_lambda``, in ``dtype``."""
+    then (linear modes) ``guard_index_and_lambda``, in ``dtype``."""
     t = np.dtype(dtype).type
     if align_corners:
         s = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
@@ -58,6 +58,9 @@ def _source(n_in: int, n_out: int, scale: float | None, align_corners: bool, cub
         src = s * (dst + t(0.5)) - t(0.5)
         if not cubic:
             src = np.maximum(src, t(0))
+    if cubic:  # the bicubic kernel floors without clamping (its taps are clamped instead)
+        i0 = np.floor(src).astype(np.int64)
+        return i0, (src - i0.astype(dtype)).astype(dtype)
     i0 = np.clip(np.floor(src).astype(np.int64), 0, n_in - 1)
     lam = np.clip(src - i0.astype(dtype), 0, 1).astype(dtype)
     return i0, lam
