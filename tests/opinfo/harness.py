@@ -186,6 +186,8 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "where": lambda: lambda x, condition, other, **kw: cr.where(condition, x, other, **kw),
     "nn.functional.embedding": lambda: lambda weight, idx, **kw: _functional().embedding(idx, weight, **kw),
     "zero_": lambda: lambda x: x.clone().zero_(),
+    # ---- pooling, resampling, fold, dropouts (issue 14)
+    "nn.functional.embedding_bag": lambda: lambda w, idx, **kw: _functional().embedding_bag(idx, w, **kw),
 }
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and

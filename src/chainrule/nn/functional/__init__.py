@@ -55,6 +55,7 @@ from chainrule.nn.functional._dropout import (
     dropout3d,
     feature_alpha_dropout,
 )
+from chainrule.nn.functional._embedding_bag import embedding_bag
 from chainrule.nn.functional._fold import fold, unfold
 from chainrule.nn.functional._linear import bilinear, linear
 from chainrule.nn.functional._loss import (
@@ -117,6 +118,7 @@ __all__ = [
     "dropout3d",
     "elu",
     "embedding",
+    "embedding_bag",
     "feature_alpha_dropout",
     "fold",
     "gelu",
