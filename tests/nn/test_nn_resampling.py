@@ -157,3 +157,33 @@ def test_onnx_refuses_unfold_by_name():
     pytest.importorskip("onnx")
     with pytest.raises(NotImplementedError, match="_Unfold"):
         cr.onnx.export(nn.Unfold(2), cr.randn(1, 2, 4, 4), None)
+
+
+def test_embedding_bag_modes_module_and_errors():
+    w = _randn(6, 3)
+    idx = np.array([1, 2, 4, 5, 4, 0, 3])
+    off = np.array([0, 2, 2, 5])  # the second bag is empty
+    for mode in ("sum", "mean", "max"):
+        got = F.embedding_bag(cr.tensor(idx), cr.tensor(w), cr.tensor(off), mode=mode, padding_idx=4)
+        want = TF.embedding_bag(
+            torch.tensor(idx), torch.tensor(w), torch.tensor(off), mode=mode, padding_idx=4
+        )
+        _same(got, want)
+    bag = nn.EmbeddingBag(6, 3, mode="sum", _weight=cr.tensor(w))
+    psw = _randn(2, 3)
+    got = bag(cr.tensor(idx[:6].reshape(2, 3)), per_sample_weights=cr.tensor(psw))
+    _same(
+        got,
+        TF.embedding_bag(
+            torch.tensor(idx[:6].reshape(2, 3)),
+            torch.tensor(w),
+            mode="sum",
+            per_sample_weights=torch.tensor(psw),
+        ),
+    )
+    with pytest.raises(NotImplementedError, match="only supported for mode='sum'"):
+        F.embedding_bag(cr.tensor(idx), cr.tensor(w), cr.tensor(off), per_sample_weights=cr.ones(7))
+    with pytest.raises(ValueError, match="offsets has to be None"):
+        F.embedding_bag(cr.tensor(idx[:6].reshape(2, 3)), cr.tensor(w), cr.tensor(off))
+    with pytest.raises(IndexError, match="index out of range"):
+        F.embedding_bag(cr.tensor([7]), cr.tensor(w), cr.tensor([0]))

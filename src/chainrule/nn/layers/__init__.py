@@ -33,6 +33,7 @@ from chainrule.nn.layers.dropout import (
     FeatureAlphaDropout,
 )
 from chainrule.nn.layers.embedding import Embedding
+from chainrule.nn.layers.embedding_bag import EmbeddingBag
 from chainrule.nn.layers.flatten import Flatten, Unflatten
 from chainrule.nn.layers.linear import Bilinear, Identity, Linear, NonDynamicallyQuantizableLinear
 from chainrule.nn.layers.loss import (
@@ -113,6 +114,7 @@ __all__ = [
     "Dropout2d",
     "Dropout3d",
     "Embedding",
+    "EmbeddingBag",
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",
