@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.nn.functional._sparse import _renorm_
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.ops import gather, index_add, index_select, masked_fill
 from chainrule.tensor import Tensor, _new
@@ -92,8 +93,8 @@ def embedding_bag(
             [2., 3.]])
     """
     w = as_tensor(weight, "embedding_bag", "weight")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding_bag: scale_grad_by_freq and sparse gradients are not supported")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
@@ -109,6 +110,8 @@ def embedding_bag(
     flat, bag, n_bags = _bags(idx.astype(np.int64), offsets, include_last_offset)
     if flat.size and (flat.min() < 0 or flat.max() >= w.shape[0]):
         raise IndexError(f"embedding_bag: index out of range in self (indices must be in [0, {w.shape[0]}))")
+    if max_norm is not None:  # torch rescales the looked-up rows of weight in place first
+        _renorm_(w, flat, max_norm, norm_type)
     keep = bag < n_bags
     if padding_idx is not None:
         pad = padding_idx + w.shape[0] if padding_idx < 0 else padding_idx
