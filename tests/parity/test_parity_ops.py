@@ -857,6 +857,16 @@ def draw_conv_transpose3d(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return ((1, 2 * groups, *spatial), (2 * groups, 1, *k)), {"stride": stride, "groups": groups}
 
 
+def draw_embedding_bag(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, d = data.draw(st.integers(1, 5), label="rows"), data.draw(st.integers(1, 3), label="dim")
+    size = data.draw(st.integers(1, 6), label="indices")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="index seed"))
+    idx = rng.integers(0, n, size).astype(np.int64)
+    offsets = np.unique(np.concatenate([[0], rng.integers(0, size + 1, 2)])).astype(np.int64)
+    mode = data.draw(st.sampled_from(["sum", "mean", "max"]), label="mode")
+    return ((n, d),), {"idx": idx, "offsets": offsets, "mode": mode}
+
+
 # ---------------------------------------------------------------------------- the registry
 def _unary(name: str, th: Callable[..., Any], domain: str = "real", **choices: Any) -> OpSpec:
     return OpSpec(name, _method_or_function(name), th, unary(**choices), domain=domain)
@@ -1356,6 +1366,14 @@ REGISTRY: list[OpSpec] = [
         lambda x, w, **kw: cr.nn.functional.conv_transpose3d(x, w, **kw),
         lambda x, w, **kw: _F().conv_transpose3d(x, w, **kw),
         draw_conv_transpose3d,
+    ),
+    OpSpec(
+        "embedding_bag",
+        lambda w, idx, offsets, mode: cr.nn.functional.embedding_bag(
+            cr.tensor(idx), w, cr.tensor(offsets), mode=mode
+        ),
+        lambda w, idx, offsets, mode: _F().embedding_bag(_t(idx), w, _t(offsets), mode=mode),
+        draw_embedding_bag,
     ),
 ]
 
