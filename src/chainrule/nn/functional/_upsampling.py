@@ -157,7 +157,7 @@ def interpolate(
     >>> import chainrule as cr
     >>> x = cr.arange(4.0).reshape(1, 1, 4)
     >>> cr.nn.functional.interpolate(x, size=2, mode="linear")
-    tensor([[[0.5000, 2.5000]]])
+    tensor([[[0.5, 2.5]]])
     """
     x = as_tensor(input, "interpolate")
     _check_mode(x, mode, align_corners, antialias)
