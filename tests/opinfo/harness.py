@@ -189,6 +189,8 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     # torch's OpInfo calls these through wrappers that build the operands: the same wrapping for chainrule
     "linalg.pinv.singular": lambda: lambda a, b: cr.linalg.pinv(a @ b.mT),
     "linalg.lstsq.grad_oriented": lambda: lambda a, b, driver: cr.linalg.lstsq(a, b, driver=driver)[:2],
+    # ---- pooling, resampling, fold, dropouts (issue 14)
+    "nn.functional.embedding_bag": lambda: lambda w, idx, **kw: _functional().embedding_bag(idx, w, **kw),
 }
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and
@@ -202,6 +204,10 @@ RANDOM = frozenset(
         "randint",
         "nn.functional.dropout",
         "nn.functional.dropout2d",
+        # ---- pooling, resampling, fold, dropouts (issue 14)
+        "nn.functional.dropout3d",
+        "nn.functional.alpha_dropout",
+        "nn.functional.feature_alpha_dropout.with_train",
     )
 )
 

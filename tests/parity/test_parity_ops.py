@@ -853,6 +853,108 @@ def draw_put(data: Any) -> tuple[Shapes, dict[str, Any]]:
     n = math.prod(shape)
     index = _index_along(data, n, unique=not accumulate)
     return (shape, (len(index),)), {"index": index, "accumulate": accumulate}
+# ---- pooling, resampling, fold, dropouts (issue 14): draws
+_INTERP_MODES = {
+    "nearest": 0,
+    "nearest-exact": 0,
+    "area": 0,
+    "linear": 1,
+    "bilinear": 2,
+    "bicubic": 2,
+    "trilinear": 3,
+}
+
+
+def draw_interpolate(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    mode = data.draw(st.sampled_from(sorted(_INTERP_MODES)), label="mode")
+    nd = _INTERP_MODES[mode] or data.draw(st.integers(1, 3), label="nd")
+    spatial = tuple(data.draw(st.integers(1, 5), label="side") for _ in range(nd))
+    params: dict[str, Any] = {"mode": mode}
+    if data.draw(st.booleans(), label="by size"):
+        params["size"] = tuple(data.draw(st.integers(1, 7), label="out") for _ in range(nd))
+    else:
+        params["scale_factor"] = data.draw(st.sampled_from([0.6, 1.0, 1.7, 2.0, 2.5]), label="scale")
+        if min(spatial) * params["scale_factor"] < 1:
+            params["scale_factor"] = 2.0
+        params["recompute_scale_factor"] = data.draw(st.sampled_from([None, True, False]), label="recompute")
+    if _INTERP_MODES[mode]:
+        params["align_corners"] = data.draw(st.booleans(), label="align_corners")
+    return ((2, 2, *spatial),), params
+
+
+def draw_unfold(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    k = (data.draw(st.integers(1, 3), label="kh"), data.draw(st.integers(1, 3), label="kw"))
+    d = data.draw(st.integers(1, 2), label="dilation")
+    p = data.draw(st.integers(0, 1), label="padding")
+    s = data.draw(st.integers(1, 2), label="stride")
+    h = data.draw(st.integers(max(1, d * (k[0] - 1) + 1 - 2 * p), 5), label="h")
+    w = data.draw(st.integers(max(1, d * (k[1] - 1) + 1 - 2 * p), 5), label="w")
+    batch = data.draw(st.sampled_from([(), (2,)]), label="batch")
+    return ((*batch, 2, h, w),), {"kernel_size": k, "dilation": d, "padding": p, "stride": s}
+
+
+def draw_fold(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    (shape,), params = draw_unfold(data)
+    h, w = shape[-2:]
+    kh, kw = params["kernel_size"]
+    d, p, s = params["dilation"], params["padding"], params["stride"]
+    blocks = ((h + 2 * p - d * (kh - 1) - 1) // s + 1) * ((w + 2 * p - d * (kw - 1) - 1) // s + 1)
+    return ((*shape[:-3], 2 * kh * kw, blocks),), {**params, "output_size": (h, w)}
+
+
+def draw_pixel_shuffle(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    r = data.draw(st.integers(1, 3), label="r")
+    lead = data.draw(st.sampled_from([(), (2,), (1, 2)]), label="lead")
+    return ((*lead, 2 * r * r, 2, 3),), {"upscale_factor": r}
+
+
+def draw_pixel_unshuffle(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    r = data.draw(st.integers(1, 3), label="r")
+    lead = data.draw(st.sampled_from([(), (2,)]), label="lead")
+    return ((*lead, 2, 2 * r, r),), {"downscale_factor": r}
+
+
+def draw_channel_shuffle(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    g = data.draw(st.integers(1, 3), label="groups")
+    rest = data.draw(st.sampled_from([(3,), (2, 3), (1, 2, 2)]), label="spatial")
+    return ((2, 2 * g, *rest),), {"groups": g}
+
+
+def draw_adaptive_pool(nd: int) -> Draw:
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        spatial = tuple(data.draw(st.integers(1, 6), label="side") for _ in range(nd))
+        out = tuple(data.draw(st.integers(1, 4), label="out") for _ in range(nd))
+        batch = data.draw(st.sampled_from([(), (2,)]), label="batch")
+        return ((*batch, 2, *spatial),), {"output_size": out}
+
+    return draw
+
+
+def draw_max_unpool2d(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    h, w = data.draw(st.integers(1, 3), label="h"), data.draw(st.integers(1, 3), label="w")
+    k = 2
+    out = (h * k, w * k)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="index seed"))
+    idx = np.stack([rng.permutation(out[0] * out[1])[: h * w] for _ in range(4)]).reshape(2, 2, h, w)
+    return ((2, 2, h, w),), {"indices": idx.astype(np.int64), "kernel_size": k}
+
+
+def draw_conv_transpose3d(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    groups = data.draw(st.integers(1, 2), label="groups")
+    k = tuple(data.draw(st.integers(1, 2), label="k") for _ in range(3))
+    stride = data.draw(st.integers(1, 2), label="stride")
+    spatial = tuple(data.draw(st.integers(1, 3), label="side") for _ in range(3))
+    return ((1, 2 * groups, *spatial), (2 * groups, 1, *k)), {"stride": stride, "groups": groups}
+
+
+def draw_embedding_bag(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, d = data.draw(st.integers(1, 5), label="rows"), data.draw(st.integers(1, 3), label="dim")
+    size = data.draw(st.integers(1, 6), label="indices")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="index seed"))
+    idx = rng.integers(0, n, size).astype(np.int64)
+    offsets = np.unique(np.concatenate([[0], rng.integers(0, size + 1, 2)])).astype(np.int64)
+    mode = data.draw(st.sampled_from(["sum", "mean", "max"]), label="mode")
+    return ((n, d),), {"idx": idx, "offsets": offsets, "mode": mode}
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -1681,6 +1783,77 @@ REGISTRY: list[OpSpec] = [
         lambda x, src, index, accumulate: x.put(cr.tensor(index), src, accumulate),
         lambda x, src, index, accumulate: x.put(_t(index), src, accumulate),
         draw_put,
+    # ---- pooling, resampling, fold, dropouts (issue 14)
+    OpSpec(
+        "interpolate",
+        lambda x, **kw: cr.nn.functional.interpolate(x, **kw),
+        lambda x, **kw: _F().interpolate(x, **kw),
+        draw_interpolate,
+    ),
+    OpSpec(
+        "unfold[F]",
+        lambda x, **kw: cr.nn.functional.unfold(x, **kw),
+        lambda x, **kw: _F().unfold(x, **kw),
+        draw_unfold,
+    ),
+    OpSpec(
+        "fold", lambda x, **kw: cr.nn.functional.fold(x, **kw), lambda x, **kw: _F().fold(x, **kw), draw_fold
+    ),
+    OpSpec(
+        "pixel_shuffle",
+        lambda x, upscale_factor: cr.nn.functional.pixel_shuffle(x, upscale_factor),
+        lambda x, upscale_factor: _F().pixel_shuffle(x, upscale_factor),
+        draw_pixel_shuffle,
+    ),
+    OpSpec(
+        "pixel_unshuffle",
+        lambda x, downscale_factor: cr.nn.functional.pixel_unshuffle(x, downscale_factor),
+        lambda x, downscale_factor: _F().pixel_unshuffle(x, downscale_factor),
+        draw_pixel_unshuffle,
+    ),
+    OpSpec(
+        "channel_shuffle",
+        lambda x, groups: cr.nn.functional.channel_shuffle(x, groups),
+        lambda x, groups: _F().channel_shuffle(x, groups),
+        draw_channel_shuffle,
+    ),
+    OpSpec(
+        "adaptive_max_pool2d",
+        lambda x, output_size: cr.nn.functional.adaptive_max_pool2d(x, output_size),
+        lambda x, output_size: _F().adaptive_max_pool2d(x, output_size),
+        draw_adaptive_pool(2),
+    ),
+    OpSpec(
+        "adaptive_max_pool1d",
+        lambda x, output_size: cr.nn.functional.adaptive_max_pool1d(x, output_size, return_indices=True),
+        lambda x, output_size: _F().adaptive_max_pool1d(x, output_size, return_indices=True),
+        draw_adaptive_pool(1),
+    ),
+    OpSpec(
+        "adaptive_avg_pool3d",
+        lambda x, output_size: cr.nn.functional.adaptive_avg_pool3d(x, output_size),
+        lambda x, output_size: _F().adaptive_avg_pool3d(x, output_size),
+        draw_adaptive_pool(3),
+    ),
+    OpSpec(
+        "max_unpool2d",
+        lambda x, indices, kernel_size: cr.nn.functional.max_unpool2d(x, cr.tensor(indices), kernel_size),
+        lambda x, indices, kernel_size: _F().max_unpool2d(x, _t(indices), kernel_size),
+        draw_max_unpool2d,
+    ),
+    OpSpec(
+        "conv_transpose3d",
+        lambda x, w, **kw: cr.nn.functional.conv_transpose3d(x, w, **kw),
+        lambda x, w, **kw: _F().conv_transpose3d(x, w, **kw),
+        draw_conv_transpose3d,
+    ),
+    OpSpec(
+        "embedding_bag",
+        lambda w, idx, offsets, mode: cr.nn.functional.embedding_bag(
+            cr.tensor(idx), w, cr.tensor(offsets), mode=mode
+        ),
+        lambda w, idx, offsets, mode: _F().embedding_bag(_t(idx), w, _t(offsets), mode=mode),
+        draw_embedding_bag,
     ),
 ]
 

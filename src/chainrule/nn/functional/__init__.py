@@ -33,9 +33,30 @@ from chainrule.nn.functional._activation import (
     softsign,
     tanh,
 )
+from chainrule.nn.functional._adaptive_max import (
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from chainrule.nn.functional._attention import multi_head_attention_forward, scaled_dot_product_attention
-from chainrule.nn.functional._conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
-from chainrule.nn.functional._dropout import dropout, dropout1d, dropout2d
+from chainrule.nn.functional._conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from chainrule.nn.functional._dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
+from chainrule.nn.functional._embedding_bag import embedding_bag
+from chainrule.nn.functional._fold import fold, unfold
 from chainrule.nn.functional._linear import bilinear, linear
 from chainrule.nn.functional._loss import (
     binary_cross_entropy,
@@ -53,6 +74,7 @@ from chainrule.nn.functional._padding import pad
 from chainrule.nn.functional._pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -60,11 +82,19 @@ from chainrule.nn.functional._pooling import (
     max_pool2d,
     max_pool3d,
 )
+from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from chainrule.nn.functional._sparse import embedding, one_hot
+from chainrule.nn.functional._unpool import max_unpool1d, max_unpool2d, max_unpool3d
+from chainrule.nn.functional._upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -73,18 +103,24 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout1d",
     "dropout2d",
+    "dropout3d",
     "elu",
     "embedding",
+    "embedding_bag",
+    "feature_alpha_dropout",
+    "fold",
     "gelu",
     "group_norm",
     "hardsigmoid",
@@ -92,6 +128,7 @@ __all__ = [
     "hardtanh",
     "huber_loss",
     "instance_norm",
+    "interpolate",
     "kl_div",
     "l1_loss",
     "layer_norm",
@@ -102,6 +139,9 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
     "mish",
     "mse_loss",
     "multi_head_attention_forward",
@@ -109,6 +149,8 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "relu",
     "relu6",
     "scaled_dot_product_attention",
@@ -121,4 +163,8 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

@@ -430,3 +430,19 @@ def conv_transpose2d(
     return _conv_transpose(
         2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups, dilation
     )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,  # noqa: A002
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed 3-D convolution; ``weight`` is (C_in, C_out/groups, kd, kh, kw)."""
+    return _conv_transpose(
+        3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups, dilation
+    )

@@ -1,4 +1,5 @@
-"""Dropout: zero elements with probability ``p`` during training and scale the rest by 1/(1-p)."""
+"""Dropout: zero elements with probability ``p`` during training and scale the rest by 1/(1-p); alpha
+dropout (for SELU networks) sets them to SELU's negative saturation and keeps the mean and variance."""
 
 from __future__ import annotations
 
@@ -68,3 +69,47 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels of a (N, C, H, W) input."""
     return _feature_dropout(as_tensor(input, "dropout2d"), p, training, "dropout2d", 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of a (N, C, D, H, W) (or unbatched (C, D, H, W)) input."""
+    return _feature_dropout(as_tensor(input, "dropout3d"), p, training, "dropout3d", 3)
+
+
+#: -SELU's negative saturation value (scale * alpha), the value alpha dropout gives dropped elements.
+_ALPHA = 1.7580993408473766
+
+
+def _alpha_dropout(x: Tensor, p: float, training: bool, op: str, feature: bool) -> Tensor:
+    """torch's rule: y = x·keep·a + (keep - 1)·alpha·a + alpha·a·p with a = 1/sqrt((alpha²p + 1)(1 - p))."""
+    _check_p(p, op)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    if feature and x.ndim < 2:
+        raise RuntimeError(
+            f"{op}: Feature dropout requires at least 2 dimensions in the input, got {x.shape}"
+        )
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+    keep = (_random.generator().random(shape, dtype=np.float32) >= p).astype(x.dtype)
+    a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p))
+    shift = (keep - 1.0) * (_ALPHA * a) + _ALPHA * a * p
+    y = _MaskMul(backend.to_device_of(keep * x.dtype.type(a), x.data))(x)
+    return y + _new(backend.to_device_of(shift.astype(x.dtype), x.data))
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Alpha dropout (``training`` defaults to False, as in torch): keeps zero mean and unit variance."""
+    return _alpha_dropout(as_tensor(input, "alpha_dropout"), p, training, "alpha_dropout", False)
+
+
+def feature_alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Alpha dropout of whole channels (dim 1) of a (N, C, *) input."""
+    x = as_tensor(input, "feature_alpha_dropout")
+    return _alpha_dropout(x, p, training, "feature_alpha_dropout", True)

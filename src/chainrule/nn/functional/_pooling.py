@@ -34,9 +34,9 @@ class _Pool:
     ) -> None:
         nd = len(spatial)
         self.kernel = ntuple(kernel_size, nd, "kernel_size", op, minimum=1)
-        self.stride = (
-            self.kernel if stride is None or stride == [] else ntuple(stride, nd, "stride", op, minimum=1)
-        )
+        # torch reads an empty stride (``stride=()``) as the kernel size too.
+        empty = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+        self.stride = self.kernel if empty else ntuple(stride, nd, "stride", op, minimum=1)
         pad = ntuple(padding, nd, "padding", op, minimum=0)
         self.dilation = ntuple(dilation, nd, "dilation", op, minimum=1)
         for p, k in zip(pad, self.kernel):
@@ -471,3 +471,8 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     """Average into an (oh, ow) grid of torch's adaptive bins (``None`` keeps a dim)."""
     return _adaptive_avg(2, "adaptive_avg_pool2d", input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average into an (od, oh, ow) grid of torch's adaptive bins (``None`` keeps a dim)."""
+    return _adaptive_avg(3, "adaptive_avg_pool3d", input, output_size)

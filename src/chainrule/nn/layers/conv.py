@@ -255,7 +255,7 @@ class _ConvTranspose(_ConvNd):
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         self._check(input)
         out_pad = self._output_padding(input, output_size)
-        conv = (F.conv_transpose1d, F.conv_transpose2d)[self._nd - 1]
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
         return conv(
             input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation
         )
@@ -271,3 +271,9 @@ class ConvTranspose2d(_ConvTranspose):
     """Transposed 2-D convolution (upsampling); weight (C_in, C_out/groups, kh, kw)."""
 
     _nd = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """Transposed 3-D convolution; weight (C_in, C_out/groups, kd, kh, kw)."""
+
+    _nd = 3

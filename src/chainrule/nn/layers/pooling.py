@@ -177,7 +177,7 @@ class _AdaptiveAvgPoolNd(_PoolNd):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)
-        pool = F.adaptive_avg_pool1d if self._nd == 1 else F.adaptive_avg_pool2d
+        pool = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[self._nd - 1]
         return pool(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -194,3 +194,72 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Average into a fixed (oh, ow) grid whatever the input size (``AdaptiveAvgPool2d(1)``: global)."""
 
     _nd = 2
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Applies :func:`chainrule.nn.functional.adaptive_avg_pool3d`."""
+
+    _nd = 3
+
+
+class _AdaptiveMaxPoolNd(_AdaptiveAvgPoolNd):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002
+        self._check_input(input)
+        pool = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)[self._nd - 1]
+        return pool(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Applies :func:`chainrule.nn.functional.adaptive_max_pool1d`."""
+
+    _nd = 1
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max into a fixed (oh, ow) grid of adaptive bins whatever the input size."""
+
+    _nd = 2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Applies :func:`chainrule.nn.functional.adaptive_max_pool3d`."""
+
+    _nd = 3
+
+
+class _MaxUnpoolNd(_PoolNd):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        _check_window(type(self).__name__, kernel_size, stride, padding)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        unpool = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[self._nd - 1]
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Applies :func:`chainrule.nn.functional.max_unpool1d` (the inverse of ``MaxPool1d``'s indices)."""
+
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Applies :func:`chainrule.nn.functional.max_unpool2d`."""
+
+    _nd = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Applies :func:`chainrule.nn.functional.max_unpool3d`."""
+
+    _nd = 3
