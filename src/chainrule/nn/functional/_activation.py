@@ -259,7 +259,10 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     no-grad in-place clamp does)."""
     a, b = as_tensor(x1, "cosine_similarity"), as_tensor(x2, "cosine_similarity", "x2")
     if a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
-        a, b = a.to(np.float32) if a.dtype.kind not in "fc" else a, b.to(np.float32) if b.dtype.kind not in "fc" else b
+        a, b = (
+            a.to(np.float32) if a.dtype.kind not in "fc" else a,
+            b.to(np.float32) if b.dtype.kind not in "fc" else b,
+        )
     shape = np.broadcast_shapes(a.shape, b.shape)
     a, b = a.expand(*shape), b.expand(*shape)
 

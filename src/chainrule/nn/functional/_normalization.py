@@ -204,7 +204,14 @@ def instance_norm(
     rm = None if running_mean is None else _new(np.tile(running_mean.data, n))
     rv = None if running_var is None else _new(np.tile(running_var.data, n))
     y = batch_norm(
-        x.reshape(1, n * c, *x.shape[2:]), rm, rv, repeated(weight), repeated(bias), use_input_stats, momentum, eps
+        x.reshape(1, n * c, *x.shape[2:]),
+        rm,
+        rv,
+        repeated(weight),
+        repeated(bias),
+        use_input_stats,
+        momentum,
+        eps,
     )
     for stat, rep in ((running_mean, rm), (running_var, rv)):
         if stat is not None and use_input_stats:

@@ -105,7 +105,8 @@ def embedding(
     """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no gradient.
 
     ``sparse=True`` is accepted but the weight's gradient is dense (chainrule has no sparse tensors): the
-    same numbers. With ``max_norm``, the rows looked up are first rescaled in place to norm at most ``max_norm`` (as torch).
+    same numbers. With ``max_norm``, the rows looked up are first rescaled in place to norm at most
+    ``max_norm`` (as torch).
     """
     idx = _indices(input, "embedding")
     w = as_tensor(weight, "embedding", "weight")
