@@ -207,6 +207,8 @@ def _random(entry: Entry, sample: Any) -> bool:
     """Random values: a random op, or a sample with dropout (``sdpa(dropout_p=0.5)``)."""
     if entry.key == "nn.functional.multi_head_attention_forward":  # dropout_p is positional there
         return bool(sample.args[9]) and sample.kwargs.get("training", True)
+    if entry.key == "nn.functional.rrelu":  # random slopes in training
+        return bool(sample.kwargs.get("training", False))
     return entry.key in RANDOM or bool(sample.kwargs.get("dropout_p", 0))
 
 

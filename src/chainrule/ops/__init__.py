@@ -123,6 +123,9 @@ from chainrule.ops.shape import (
 )
 from chainrule.tensor import bind_ops
 
+# ---- nn.functional activations/distances/losses/norms (issue 14)
+from chainrule.ops.distance import cdist  # noqa: E402
+
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
 METHODS = (
     "abs",

@@ -62,6 +62,10 @@ from chainrule.nn.functional._pooling import (
 )
 from chainrule.nn.functional._sparse import embedding, one_hot
 
+# ---- nn.functional activations, distances, losses, norms (issue 14)
+from chainrule.nn.functional._distance import pairwise_distance, pdist
+from chainrule.nn.functional._shrink import glu, hardshrink, prelu, rrelu, softshrink, tanhshrink, threshold
+
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
@@ -121,4 +125,14 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    # ---- issue 14: activations, distances, losses, norms
+    "glu",
+    "hardshrink",
+    "pairwise_distance",
+    "pdist",
+    "prelu",
+    "rrelu",
+    "softshrink",
+    "tanhshrink",
+    "threshold",
 ]
