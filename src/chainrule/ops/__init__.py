@@ -2,6 +2,7 @@
 
 import sys
 
+from chainrule.ops.distance import cdist
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -122,9 +123,6 @@ from chainrule.ops.shape import (
     view,
 )
 from chainrule.tensor import bind_ops
-
-# ---- nn.functional activations/distances/losses/norms (issue 14)
-from chainrule.ops.distance import cdist  # noqa: E402
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
 METHODS = (

@@ -35,6 +35,7 @@ from chainrule.nn.functional._activation import (
 )
 from chainrule.nn.functional._attention import multi_head_attention_forward, scaled_dot_product_attention
 from chainrule.nn.functional._conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
+from chainrule.nn.functional._distance import pairwise_distance, pdist
 from chainrule.nn.functional._dropout import dropout, dropout1d, dropout2d
 from chainrule.nn.functional._linear import bilinear, linear
 from chainrule.nn.functional._loss import (
@@ -60,11 +61,8 @@ from chainrule.nn.functional._pooling import (
     max_pool2d,
     max_pool3d,
 )
-from chainrule.nn.functional._sparse import embedding, one_hot
-
-# ---- nn.functional activations, distances, losses, norms (issue 14)
-from chainrule.nn.functional._distance import pairwise_distance, pdist
 from chainrule.nn.functional._shrink import glu, hardshrink, prelu, rrelu, softshrink, tanhshrink, threshold
+from chainrule.nn.functional._sparse import embedding, one_hot
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -90,7 +88,9 @@ __all__ = [
     "elu",
     "embedding",
     "gelu",
+    "glu",
     "group_norm",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
@@ -113,8 +113,12 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
+    "pdist",
+    "prelu",
     "relu",
     "relu6",
+    "rrelu",
     "scaled_dot_product_attention",
     "selu",
     "sigmoid",
@@ -123,16 +127,9 @@ __all__ = [
     "softmax",
     "softmin",
     "softplus",
+    "softshrink",
     "softsign",
     "tanh",
-    # ---- issue 14: activations, distances, losses, norms
-    "glu",
-    "hardshrink",
-    "pairwise_distance",
-    "pdist",
-    "prelu",
-    "rrelu",
-    "softshrink",
     "tanhshrink",
     "threshold",
 ]

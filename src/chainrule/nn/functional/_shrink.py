@@ -47,7 +47,7 @@ class Threshold(_Masked):
 
 class Hardshrink(_Masked):
     """torch's ``-lambd <= x <= lambd ? 0 : x``; the gradient passes where ``|x| > lambd`` (so not at NaN, as
-    torch's vectorized kernel: its scalar tail loop, used for the last elements of short inputs, passes it)."""
+    torch's vectorized kernel; its scalar tail loop, for the last elements of short inputs, passes it)."""
 
     def __init__(self, lambd: float):
         self.lambd = lambd
