@@ -186,7 +186,22 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "where": lambda: lambda x, condition, other, **kw: cr.where(condition, x, other, **kw),
     "nn.functional.embedding": lambda: lambda weight, idx, **kw: _functional().embedding(idx, weight, **kw),
     "zero_": lambda: lambda x: x.clone().zero_(),
+    "nn.functional.triplet_margin_with_distance_loss": lambda: _triplet_with_distance,
 }
+
+
+def _triplet_with_distance(
+    anchor: Any, positive: Any, negative: Any, distance_function: Any = None, **kw: Any
+) -> Any:
+    """The samples pass torch's ``nn.PairwiseDistance()`` module: the same distance in chainrule."""
+    F = _functional()  # noqa: N806
+    if distance_function is not None:
+        p, eps, keepdim = distance_function.norm, distance_function.eps, distance_function.keepdim
+        distance_function = functools.partial(F.pairwise_distance, p=p, eps=eps, keepdim=keepdim)
+    return F.triplet_margin_with_distance_loss(
+        anchor, positive, negative, distance_function=distance_function, **kw
+    )
+
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and
 #: the gradients' shapes.
