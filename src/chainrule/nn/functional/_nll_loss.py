@@ -33,8 +33,12 @@ def poisson_nll_loss(
     t = _like(target, x)
     loss = ops.exp(x) - t * x if log_input else x - t * ops.log(x + eps)
     if full:
-        stirling = t * ops.log(t) - t + 0.5 * ops.log(2 * math.pi * t)
-        loss = loss + ops.where(t.data <= 1, _new(np.zeros_like(stirling.data)), stirling)
+        # the term is only taken where t > 1: there t is used, elsewhere 2 (finite, then masked out), so a
+        # target of 0 gives no 0 · log 0 (torch's target gradient is nan there; this one is 0)
+        big = t.data > 1
+        ts = ops.where(big, t, 2.0)
+        stirling = ts * ops.log(ts) - ts + 0.5 * ops.log(2 * math.pi * ts)
+        loss = loss + ops.where(big, stirling, _new(np.zeros_like(stirling.data)))
     return _apply(loss, red)
 
 
