@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._conv import ShapeError
@@ -201,8 +201,10 @@ def instance_norm(
     def repeated(t: Tensor | None) -> Tensor | None:
         return None if t is None else ops.repeat(t, n)
 
-    rm = None if running_mean is None else _new(np.tile(running_mean.data, n))
-    rv = None if running_var is None else _new(np.tile(running_var.data, n))
+    def tiled(t: Tensor | None) -> Tensor | None:  # a copy per instance, as torch's repeat
+        return None if t is None else _new(backend.get_array_module(t.data).tile(t.data, n))
+
+    rm, rv = tiled(running_mean), tiled(running_var)
     y = batch_norm(
         x.reshape(1, n * c, *x.shape[2:]),
         rm,

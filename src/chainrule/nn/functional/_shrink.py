@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule._quiet import silently
 from chainrule.autograd.function import Function
 from chainrule.nn.functional._utils import as_tensor
@@ -154,6 +154,6 @@ def rrelu(
         raise ValueError(f"rrelu: lower bound {lower} must be <= upper bound {upper}")
     if not training:
         return ops.leaky_relu(x, (lower + upper) / 2)
-    slopes = generator().uniform(lower, upper, size=x.shape).astype(x.dtype)
-    noise = np.where(x.data <= 0, slopes, np.ones((), x.dtype))
-    return x * _new(noise)
+    slopes = backend.to_device_of(generator().uniform(lower, upper, size=x.shape).astype(x.dtype), x.data)
+    xp = backend.get_array_module(x.data)
+    return x * _new(xp.where(x.data <= 0, slopes, xp.ones((), x.dtype)))
