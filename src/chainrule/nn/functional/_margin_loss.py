@@ -254,7 +254,8 @@ def multi_margin_loss(
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     x = as_tensor(input, "multi_margin_loss")
-    t = _class_targets(x, target, "multi_margin_loss").reshape(-1)
+    t_in = _class_targets(x, target, "multi_margin_loss")
+    t = t_in.reshape(-1)
     if x.ndim > 2:
         raise RuntimeError(f"multi_margin_loss: expected 0-, 1- or 2-D input, got shape {x.shape}")
     rows_x = x.reshape(1, -1) if x.ndim < 2 else x
@@ -276,5 +277,5 @@ def multi_margin_loss(
         w = as_tensor(weight, "multi_margin_loss", "weight")
         h = h * w[t].unsqueeze(1)
     loss = h.sum(dim=1) / c
-    loss = loss.reshape(()) if x.ndim < 2 else loss
+    loss = loss.reshape(t_in.shape) if x.ndim < 2 else loss  # a 1-D input: the target's shape, as torch
     return _reduce(loss, red)
