@@ -191,7 +191,22 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "linalg.lstsq.grad_oriented": lambda: lambda a, b, driver: cr.linalg.lstsq(a, b, driver=driver)[:2],
     # ---- pooling, resampling, fold, dropouts (issue 14)
     "nn.functional.embedding_bag": lambda: lambda w, idx, **kw: _functional().embedding_bag(idx, w, **kw),
+    "nn.functional.triplet_margin_with_distance_loss": lambda: _triplet_with_distance,
 }
+
+
+def _triplet_with_distance(
+    anchor: Any, positive: Any, negative: Any, distance_function: Any = None, **kw: Any
+) -> Any:
+    """The samples pass torch's ``nn.PairwiseDistance()`` module: the same distance in chainrule."""
+    F = _functional()  # noqa: N806
+    if distance_function is not None:
+        p, eps, keepdim = distance_function.norm, distance_function.eps, distance_function.keepdim
+        distance_function = functools.partial(F.pairwise_distance, p=p, eps=eps, keepdim=keepdim)
+    return F.triplet_margin_with_distance_loss(
+        anchor, positive, negative, distance_function=distance_function, **kw
+    )
+
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and
 #: the gradients' shapes.
@@ -214,6 +229,10 @@ RANDOM = frozenset(
 
 def _random(entry: Entry, sample: Any) -> bool:
     """Random values: a random op, or a sample with dropout (``sdpa(dropout_p=0.5)``)."""
+    if entry.key == "nn.functional.multi_head_attention_forward":  # dropout_p is positional there
+        return bool(sample.args[9]) and sample.kwargs.get("training", True)
+    if entry.key == "nn.functional.rrelu":  # random slopes in training
+        return bool(sample.kwargs.get("training", False))
     return entry.key in RANDOM or bool(sample.kwargs.get("dropout_p", 0))
 
 

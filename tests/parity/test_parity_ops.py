@@ -853,6 +853,8 @@ def draw_put(data: Any) -> tuple[Shapes, dict[str, Any]]:
     n = math.prod(shape)
     index = _index_along(data, n, unique=not accumulate)
     return (shape, (len(index),)), {"index": index, "accumulate": accumulate}
+
+
 # ---- pooling, resampling, fold, dropouts (issue 14): draws
 _INTERP_MODES = {
     "nearest": 0,
@@ -1108,6 +1110,134 @@ def _fused(name: str) -> Callable[..., Any]:
         if _method:
             return getattr(x, name)(a, b, beta=beta, alpha=alpha)
         return getattr(cr, name)(x, a, b, beta=beta, alpha=alpha)
+
+
+# ---- nn.functional activations, distances, losses, norms (issue 14): draws and call helpers
+def _crF() -> Any:  # noqa: N802
+    return cr.nn.functional
+
+
+def _signs(data: Any, shape: tuple[int, ...], label: str = "target") -> np.ndarray:
+    seed = data.draw(st.integers(0, 2**16), label=label)
+    return np.random.default_rng(seed).choice([-1.0, 1.0], shape)
+
+
+def draw_glu(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = list(_shape(data, min_dims=1, min_side=1))
+    dim = _dim(data, len(shape))
+    shape[dim] *= 2
+    return (tuple(shape),), {"dim": dim}
+
+
+def draw_prelu(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=2, min_side=1)
+    per_channel = data.draw(st.booleans(), label="per channel")
+    return (shape, (shape[1],) if per_channel else (1,)), {}
+
+
+def draw_rows(data: Any, num: int = 2, **choices: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, d = data.draw(st.integers(1, 4), label="rows"), data.draw(st.integers(1, 4), label="cols")
+    params = {k: data.draw(st.sampled_from(v), label=k) for k, v in choices.items()}
+    return ((n, d),) * num, params
+
+
+def _rows(num: int = 2, **choices: Any) -> Draw:
+    return lambda data: draw_rows(data, num, **choices)
+
+
+def draw_pdist(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, m = data.draw(st.integers(2, 5), label="rows"), data.draw(st.integers(1, 4), label="cols")
+    return ((n, m),), {"p": data.draw(st.sampled_from([2.0, 1.0, 3.0]), label="p")}
+
+
+def draw_cdist(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    b, pr, r, m = (data.draw(st.integers(1, 3), label=k) for k in ("batch", "P", "R", "M"))
+    p = data.draw(st.sampled_from([2.0, 1.0, 3.0]), label="p")
+    return ((b, pr, m), (b, r, m)), {"p": p}
+
+
+def draw_signed_target(data: Any, **choices: Any) -> tuple[Shapes, dict[str, Any]]:
+    """One input and a ±1 target of its shape (hinge, soft-margin, margin-ranking losses)."""
+    shape = _shape(data, min_dims=1, min_side=1)
+    params = {k: data.draw(st.sampled_from(v), label=k) for k, v in choices.items()}
+    return (shape,), {"target": _signs(data, shape), **params}
+
+
+def _signed(**choices: Any) -> Draw:
+    return lambda data: draw_signed_target(data, **choices)
+
+
+def draw_margin_ranking(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    margin = data.draw(st.sampled_from([0.0, 0.5]), label="margin")
+    return (shape, shape), {"target": _signs(data, shape), "margin": margin, "reduction": "sum"}
+
+
+def draw_cosine_embedding(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, d = data.draw(st.integers(1, 4), label="rows"), data.draw(st.integers(1, 4), label="cols")
+    margin = data.draw(st.sampled_from([0.0, 0.3]), label="margin")
+    red = data.draw(st.sampled_from(["mean", "none"]), label="reduction")
+    return ((n, d), (n, d)), {"target": _signs(data, (n,)), "margin": margin, "reduction": red}
+
+
+def draw_multilabel(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, c = data.draw(st.integers(1, 4), label="rows"), data.draw(st.integers(1, 5), label="classes")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="target"))
+    return ((n, c),), {"target": rng.integers(0, 2, (n, c)).astype(np.float64)}
+
+
+def draw_multilabel_margin(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, c = data.draw(st.integers(1, 4), label="rows"), data.draw(st.integers(1, 5), label="classes")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="target"))
+    t = np.full((n, c), -1, dtype=np.int64)
+    for row in t:
+        k = rng.integers(0, c + 1)
+        row[:k] = rng.permutation(c)[:k]
+    return ((n, c),), {"target": t}
+
+
+def draw_multi_margin(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n, c = data.draw(st.integers(1, 4), label="rows"), data.draw(st.integers(1, 5), label="classes")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="target"))
+    p = data.draw(st.sampled_from([1, 2]), label="p")
+    margin = data.draw(st.sampled_from([1.0, 0.5]), label="margin")
+    return ((n, c),), {"target": rng.integers(0, c, n), "p": p, "margin": margin}
+
+
+def draw_poisson(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="target"))
+    full = data.draw(st.booleans(), label="full")
+    return (shape,), {"target": rng.integers(0, 5, shape).astype(np.float64), "full": full}
+
+
+def draw_gaussian(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    homoscedastic = data.draw(st.booleans(), label="var without last dim")
+    full = data.draw(st.booleans(), label="full")
+    return (shape, shape, shape[:-1] if homoscedastic else shape), {"full": full}
+
+
+def draw_rms_norm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    k = data.draw(st.integers(1, len(shape)), label="normalized dims")
+    eps = data.draw(st.sampled_from([None, 1e-5]), label="eps")
+    return (shape, shape[len(shape) - k :]), {"normalized_shape": shape[len(shape) - k :], "eps": eps}
+
+
+def draw_lrn(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=3, max_dims=4, min_side=1)
+    size = data.draw(st.integers(1, 4), label="size")
+    return (shape,), {"size": size, "alpha": 0.5, "beta": 0.75, "k": 1.0}
+
+
+def _with_target(name: str, torch_side: bool) -> Callable[..., Any]:
+    """``F.name(*xs, target, **p)`` with the drawn target array as a tensor."""
+
+    def call(*xs: Any, target: np.ndarray, **p: Any) -> Any:
+        if torch_side:
+            return getattr(_F(), name)(*xs, torch.as_tensor(target), **p)
+        return getattr(_crF(), name)(*xs, cr.tensor(target), **p)
 
     return call
 
@@ -1783,6 +1913,7 @@ REGISTRY: list[OpSpec] = [
         lambda x, src, index, accumulate: x.put(cr.tensor(index), src, accumulate),
         lambda x, src, index, accumulate: x.put(_t(index), src, accumulate),
         draw_put,
+    ),
     # ---- pooling, resampling, fold, dropouts (issue 14)
     OpSpec(
         "interpolate",
@@ -1854,6 +1985,147 @@ REGISTRY: list[OpSpec] = [
         ),
         lambda w, idx, offsets, mode: _F().embedding_bag(_t(idx), w, _t(offsets), mode=mode),
         draw_embedding_bag,
+    ),
+    # ---- nn.functional activations, distances, losses, norms (issue 14)
+    OpSpec("glu", lambda x, dim: _crF().glu(x, dim), lambda x, dim: _F().glu(x, dim), draw_glu),
+    OpSpec("prelu", lambda x, w: _crF().prelu(x, w), lambda x, w: _F().prelu(x, w), draw_prelu),
+    OpSpec(
+        "threshold",
+        lambda x, threshold, value, _method=False: _crF().threshold(x, threshold, value),
+        lambda x, threshold, value: _F().threshold(x, threshold, value),
+        unary(threshold=[0.0, 0.5], value=[-1.0, 2.0]),
+        "ties",
+    ),
+    OpSpec(
+        "hardshrink",
+        lambda x, lambd, _method=False: _crF().hardshrink(x, lambd),
+        lambda x, lambd: _F().hardshrink(x, lambd),
+        unary(lambd=[0.5, 1.0]),
+        "ties",
+    ),
+    OpSpec(
+        "softshrink",
+        lambda x, lambd, _method=False: _crF().softshrink(x, lambd),
+        lambda x, lambd: _F().softshrink(x, lambd),
+        unary(lambd=[0.5, 1.0]),
+        "ties",
+    ),
+    OpSpec(
+        "tanhshrink", lambda x, _method=False: _crF().tanhshrink(x), lambda x: _F().tanhshrink(x), unary()
+    ),
+    OpSpec(
+        "rrelu[eval]",
+        lambda x, lower, _method=False: _crF().rrelu(x, lower, 0.4),
+        lambda x, lower: _F().rrelu(x, lower, 0.4),
+        unary(lower=[0.1, 0.3]),
+        "ties",
+    ),
+    OpSpec(
+        "pairwise_distance",
+        lambda a, b, p, keepdim: _crF().pairwise_distance(a, b, p, keepdim=keepdim),
+        lambda a, b, p, keepdim: _F().pairwise_distance(a, b, p, keepdim=keepdim),
+        _rows(p=[2.0, 1.0, 3.0], keepdim=[False, True]),
+    ),
+    OpSpec(
+        "pdist",
+        lambda x, p: _crF().pdist(x, p),
+        lambda x, p: _F().pdist(x, p),
+        draw_pdist,
+        second_order=False,
+    ),
+    OpSpec(
+        "cdist",
+        lambda a, b, p: cr.cdist(a, b, p),
+        lambda a, b, p: torch.cdist(a, b, p),
+        draw_cdist,
+        second_order=False,
+    ),
+    OpSpec(
+        "cosine_similarity",
+        lambda a, b: _crF().cosine_similarity(a, b),
+        lambda a, b: _F().cosine_similarity(a, b),
+        _rows(),
+    ),
+    OpSpec(
+        "margin_ranking_loss",
+        _with_target("margin_ranking_loss", False),
+        _with_target("margin_ranking_loss", True),
+        draw_margin_ranking,
+    ),
+    OpSpec(
+        "hinge_embedding_loss",
+        _with_target("hinge_embedding_loss", False),
+        _with_target("hinge_embedding_loss", True),
+        _signed(margin=[1.0, 0.5], reduction=["mean", "none"]),
+    ),
+    OpSpec(
+        "soft_margin_loss",
+        _with_target("soft_margin_loss", False),
+        _with_target("soft_margin_loss", True),
+        _signed(reduction=["mean", "none"]),
+    ),
+    OpSpec(
+        "multilabel_soft_margin_loss",
+        _with_target("multilabel_soft_margin_loss", False),
+        _with_target("multilabel_soft_margin_loss", True),
+        draw_multilabel,
+    ),
+    OpSpec(
+        "multilabel_margin_loss",
+        _with_target("multilabel_margin_loss", False),
+        _with_target("multilabel_margin_loss", True),
+        draw_multilabel_margin,
+        second_order=False,  # torch: derivative for multilabel_margin_loss_backward is not implemented
+    ),
+    OpSpec(
+        "multi_margin_loss",
+        _with_target("multi_margin_loss", False),
+        _with_target("multi_margin_loss", True),
+        draw_multi_margin,
+        second_order=False,  # torch: derivative for multi_margin_loss_backward is not implemented
+    ),
+    OpSpec(
+        "cosine_embedding_loss",
+        _with_target("cosine_embedding_loss", False),
+        _with_target("cosine_embedding_loss", True),
+        draw_cosine_embedding,
+    ),
+    OpSpec(
+        "triplet_margin_loss",
+        lambda a, p, n, margin, swap: _crF().triplet_margin_loss(a, p, n, margin, swap=swap),
+        lambda a, p, n, margin, swap: _F().triplet_margin_loss(a, p, n, margin, swap=swap),
+        _rows(3, margin=[1.0, 0.5], swap=[False, True]),
+    ),
+    OpSpec(
+        "triplet_margin_with_distance_loss",
+        lambda a, p, n, swap: _crF().triplet_margin_with_distance_loss(a, p, n, swap=swap),
+        lambda a, p, n, swap: _F().triplet_margin_with_distance_loss(a, p, n, swap=swap),
+        _rows(3, swap=[False, True]),
+    ),
+    OpSpec(
+        "poisson_nll_loss",
+        _with_target("poisson_nll_loss", False),
+        _with_target("poisson_nll_loss", True),
+        draw_poisson,
+    ),
+    OpSpec(
+        "gaussian_nll_loss",
+        lambda x, t, v, full: _crF().gaussian_nll_loss(x, t, v, full=full),
+        lambda x, t, v, full: _F().gaussian_nll_loss(x, t, v, full=full),
+        draw_gaussian,
+        ("real", "real", "positive"),
+    ),
+    OpSpec(
+        "rms_norm",
+        lambda x, w, normalized_shape, eps: _crF().rms_norm(x, normalized_shape, w, eps),
+        lambda x, w, normalized_shape, eps: _F().rms_norm(x, normalized_shape, w, eps),
+        draw_rms_norm,
+    ),
+    OpSpec(
+        "local_response_norm",
+        lambda x, **p: _crF().local_response_norm(x, **p),
+        lambda x, **p: _F().local_response_norm(x, **p),
+        draw_lrn,
     ),
 ]
 

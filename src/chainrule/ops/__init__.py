@@ -21,6 +21,7 @@ from chainrule.linalg.toplevel import (
     svd,
     triangular_solve,
 )
+from chainrule.ops.distance import cdist
 from chainrule.ops.elementwise import (
     abs,
     add,

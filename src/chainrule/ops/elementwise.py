@@ -641,7 +641,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         (x,) = self.inputs_like(gy)
-        return gy * (x > 0)  # the mask is a constant: no gradient flows into it
+        return gy * ~(x <= 0)  # a constant mask; torch's "not <= 0" passes the gradient at NaN
 
 
 class LeakyReLU(Function):

@@ -47,6 +47,7 @@ from chainrule.nn.functional._conv import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from chainrule.nn.functional._distance import pairwise_distance, pdist
 from chainrule.nn.functional._dropout import (
     alpha_dropout,
     dropout,
@@ -69,6 +70,19 @@ from chainrule.nn.functional._loss import (
     nll_loss,
     smooth_l1_loss,
 )
+from chainrule.nn.functional._margin_loss import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from chainrule.nn.functional._nll_loss import gaussian_nll_loss, poisson_nll_loss
+from chainrule.nn.functional._norm_extra import local_response_norm, rms_norm
 from chainrule.nn.functional._normalization import batch_norm, group_norm, instance_norm, layer_norm
 from chainrule.nn.functional._padding import pad
 from chainrule.nn.functional._pooling import (
@@ -82,6 +96,7 @@ from chainrule.nn.functional._pooling import (
     max_pool2d,
     max_pool3d,
 )
+from chainrule.nn.functional._shrink import glu, hardshrink, prelu, rrelu, softshrink, tanhshrink, threshold
 from chainrule.nn.functional._shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from chainrule.nn.functional._sparse import embedding, one_hot
 from chainrule.nn.functional._unpool import max_unpool1d, max_unpool2d, max_unpool3d
@@ -110,6 +125,7 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "cosine_embedding_loss",
     "cosine_similarity",
     "cross_entropy",
     "dropout",
@@ -121,11 +137,15 @@ __all__ = [
     "embedding_bag",
     "feature_alpha_dropout",
     "fold",
+    "gaussian_nll_loss",
     "gelu",
+    "glu",
     "group_norm",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hinge_embedding_loss",
     "huber_loss",
     "instance_norm",
     "interpolate",
@@ -134,8 +154,10 @@ __all__ = [
     "layer_norm",
     "leaky_relu",
     "linear",
+    "local_response_norm",
     "log_softmax",
     "logsigmoid",
+    "margin_ranking_loss",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
@@ -145,24 +167,39 @@ __all__ = [
     "mish",
     "mse_loss",
     "multi_head_attention_forward",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
     "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
+    "pdist",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "poisson_nll_loss",
+    "prelu",
     "relu",
     "relu6",
+    "rms_norm",
+    "rrelu",
     "scaled_dot_product_attention",
     "selu",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
     "softmin",
     "softplus",
+    "softshrink",
     "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
     "unfold",
     "upsample",
     "upsample_bilinear",

@@ -31,6 +31,8 @@ def _norm_dim(dim: int | None, ndim: int, op: str) -> int:
 
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.size == 0:  # an empty row (or batch) has no max: nothing to shift
+        return x
     m = np.max(x, axis=axis, keepdims=True)
     return x - np.where(np.isfinite(m), m, 0)
 
@@ -252,12 +254,23 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (torch's formula: each side normalized
-    first), broadcasting x1 and x2."""
+    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (torch's formula: x1 and x2 broadcast
+    first, then each side is normalized by its own clamped norm; the clamp passes the gradient, as torch's
+    no-grad in-place clamp does)."""
     a, b = as_tensor(x1, "cosine_similarity"), as_tensor(x2, "cosine_similarity", "x2")
-    na = ops.clamp(ops.norm(a, 2, dim, keepdim=True), min=eps)
-    nb = ops.clamp(ops.norm(b, 2, dim, keepdim=True), min=eps)
-    return ((a / na) * (b / nb)).sum(dim=dim)
+    if a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
+        a, b = (
+            a.to(np.float32) if a.dtype.kind not in "fc" else a,
+            b.to(np.float32) if b.dtype.kind not in "fc" else b,
+        )
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = a.expand(*shape), b.expand(*shape)
+
+    def unit(t: Tensor) -> Tensor:
+        n = ops.norm(t, 2, dim, keepdim=True)
+        return t / (n + _new((np.maximum(n.data, eps) - n.data).astype(n.dtype, copy=False)))
+
+    return (unit(a) * unit(b)).sum(dim=dim)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002

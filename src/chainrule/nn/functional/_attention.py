@@ -54,32 +54,100 @@ def scaled_dot_product_attention(
     return ops.matmul(weights, value)
 
 
-def multi_head_attention_forward(
+def _in_projection(
     query: Tensor,
     key: Tensor,
     value: Tensor,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    separate: bool,
+    weights: tuple[Tensor | None, Tensor | None, Tensor | None],
+) -> tuple[Tensor, Tensor, Tensor]:
+    """q, k, v projected by the packed ``in_proj_weight`` (or the three separate weights)."""
+    b_q = b_k = b_v = None
+    if in_proj_bias is not None:
+        b_q, b_k, b_v = ops.chunk(in_proj_bias, 3)
+    if not separate:
+        if in_proj_weight is None:
+            raise ValueError(
+                "multi_head_attention_forward: use_separate_proj_weight is False but in_proj_weight is None"
+            )
+        if query is key and key is value:
+            return ops.chunk(linear(query, in_proj_weight, in_proj_bias), 3, dim=-1)
+        w_q, w_k, w_v = ops.chunk(in_proj_weight, 3)
+    else:
+        if any(w is None for w in weights):
+            raise ValueError(
+                "multi_head_attention_forward: use_separate_proj_weight is True but q_proj_weight, "
+                "k_proj_weight or v_proj_weight is None"
+            )
+        w_q, w_k, w_v = weights
+    return linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+
+
+def _pad_last(mask: Tensor | None) -> Tensor | None:
+    """A mask with one more (zero: attend) key column, for an appended bias_k or zero-attention key."""
+    return (
+        None if mask is None else ops.cat([mask, _new(np.zeros((*mask.shape[:-1], 1), mask.dtype))], dim=-1)
+    )
+
+
+def _attn_mask(attn_mask: Any, dtype: np.dtype, device: str, shape2: tuple, shape3: tuple) -> Tensor | None:
+    mask = _additive_mask(attn_mask, dtype, allowed_when_true=False, device=device)
+    if mask is None:
+        return None
+    if mask.ndim == 2:
+        if mask.shape != shape2:
+            raise RuntimeError(f"The shape of the 2D attn_mask is {mask.shape}, but should be {shape2}.")
+        return mask.unsqueeze(0)
+    if mask.ndim != 3 or mask.shape != shape3:
+        raise RuntimeError(f"The shape of the 3D attn_mask is {mask.shape}, but should be {shape3}.")
+    return mask
+
+
+def multi_head_attention_forward(  # noqa: PLR0913
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
     num_heads: int,
     in_proj_weight: Tensor | None,
     in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
     out_proj_weight: Tensor,
     out_proj_bias: Tensor | None,
+    training: bool = True,
     key_padding_mask: Any = None,
     need_weights: bool = True,
     attn_mask: Any = None,
-    average_attn_weights: bool = True,
-    dropout_p: float = 0.0,
-    training: bool = True,
+    use_separate_proj_weight: bool = False,
     q_proj_weight: Tensor | None = None,
     k_proj_weight: Tensor | None = None,
     v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
     is_causal: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
-    """torch's multi-head attention on (L, N, E) query and (S, N, E) key/value; returns (output, weights).
+    """torch's multi-head attention (same positional signature) on (L, N, E) query and (S, N, E) key/value
+    (or unbatched (L, E) and (S, E)); returns (output, weights averaged over heads or per head, or None).
 
     Boolean masks mark positions to IGNORE (True), as in ``nn.MultiheadAttention``; float masks are added.
+    ``bias_k``/``bias_v`` append one learned key/value; ``add_zero_attn`` appends a zero key/value.
     """
+    if query.ndim not in (2, 3):
+        raise ValueError(f"multi_head_attention_forward: query should be 2-D or 3-D, got shape {query.shape}")
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = _additive_mask(key_padding_mask, query.dtype, False, query.device).unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
-    src_len = key.shape[0]
+    if embed_dim != embed_dim_to_check:
+        raise ValueError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
     if embed_dim % num_heads:
         raise ValueError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     head_dim = embed_dim // num_heads
@@ -87,47 +155,77 @@ def multi_head_attention_forward(
         raise ShapeError(
             f"multi_head_attention: key {key.shape} and value {value.shape} must match query {query.shape}"
         )
-    b_q = b_k = b_v = None
-    if in_proj_bias is not None:
-        b_q, b_k, b_v = ops.chunk(in_proj_bias, 3)
-    if in_proj_weight is not None:
-        if query is key and key is value:
-            q, k, v = ops.chunk(linear(query, in_proj_weight, in_proj_bias), 3, dim=-1)
-        else:
-            w_q, w_k, w_v = ops.chunk(in_proj_weight, 3)
-            q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
-    else:
-        q, k, v = (
-            linear(query, q_proj_weight, b_q),
-            linear(key, k_proj_weight, b_k),
-            linear(value, v_proj_weight, b_v),
-        )
-    bh = bsz * num_heads
-    q = q.reshape(tgt_len, bh, head_dim).transpose(0, 1)
-    k = k.reshape(src_len, bh, head_dim).transpose(0, 1)
-    v = v.reshape(src_len, bh, head_dim).transpose(0, 1)
+    weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    q, k, v = _in_projection(
+        query, key, value, in_proj_weight, in_proj_bias, use_separate_proj_weight, weights
+    )
     if is_causal and attn_mask is None:
-        attn_mask = np.triu(np.ones((tgt_len, src_len), dtype=bool), 1)
-    mask = _additive_mask(attn_mask, q.dtype, allowed_when_true=False, device=q.device)
-    if mask is not None and mask.ndim == 3 and mask.shape[0] != bh:
-        raise ShapeError(
-            f"The shape of the 3D attn_mask is {mask.shape}, but should be {(bh, tgt_len, src_len)}."
-        )
+        attn_mask = np.triu(np.ones((tgt_len, key.shape[0]), dtype=bool), 1)
+    bh = bsz * num_heads
+    mask = _attn_mask(attn_mask, q.dtype, q.device, (tgt_len, key.shape[0]), (bh, tgt_len, key.shape[0]))
     pad = _additive_mask(key_padding_mask, q.dtype, allowed_when_true=False, device=q.device)
+    if bias_k is not None and bias_v is not None:
+        k = ops.cat([k, bias_k.reshape(1, 1, embed_dim).expand(1, bsz, embed_dim)])
+        v = ops.cat([v, bias_v.reshape(1, 1, embed_dim).expand(1, bsz, embed_dim)])
+        mask, pad = _pad_last(mask), _pad_last(pad)
+    elif bias_k is not None or bias_v is not None:
+        raise ValueError("multi_head_attention_forward: bias_k and bias_v must both be given or both be None")
+    q = q.reshape(tgt_len, bh, head_dim).transpose(0, 1)
+    k = k.reshape(k.shape[0], bh, head_dim).transpose(0, 1) if static_k is None else static_k
+    v = v.reshape(v.shape[0], bh, head_dim).transpose(0, 1) if static_v is None else static_v
+    if add_zero_attn:
+        zeros = _new(np.zeros((bh, 1, head_dim), q.dtype))
+        k, v = ops.cat([k, zeros], dim=1), ops.cat([v, zeros], dim=1)
+        mask, pad = _pad_last(mask), _pad_last(pad)
+    src_len = k.shape[1]
     if pad is not None:
         if pad.shape != (bsz, src_len):
             raise ShapeError(f"key_padding_mask should have shape {(bsz, src_len)}, got {pad.shape}")
-        pad = _new(np.repeat(pad.data[:, None, None, :], num_heads, axis=1).reshape(bh, 1, src_len))
+        pad = pad.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len).reshape(bh, 1, src_len)
         mask = pad if mask is None else mask + pad
-    scores = ops.matmul(q * (1.0 / math.sqrt(head_dim)), k.transpose(-2, -1))
+    return _attend(
+        q,
+        k,
+        v,
+        mask,
+        dropout_p if training else 0.0,
+        out_proj_weight,
+        out_proj_bias,
+        (tgt_len, bsz, num_heads),
+        need_weights,
+        average_attn_weights,
+        unbatched,
+    )
+
+
+def _attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    sizes: tuple[int, int, int],
+    need_weights: bool,
+    average: bool,
+    unbatched: bool,
+) -> tuple[Tensor, Tensor | None]:
+    """softmax(q·kᵀ/√d + mask)·v per head, merged and projected; weights shaped as torch returns them."""
+    tgt_len, bsz, num_heads = sizes
+    head_dim = q.shape[-1]
+    scores = ops.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
     if mask is not None:
         scores = scores + mask
     weights = softmax(scores, dim=-1)
-    if dropout_p > 0 and training:
+    if dropout_p > 0:
         weights = dropout(weights, dropout_p)
+    embed_dim = head_dim * num_heads
     out = ops.matmul(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
-    if not need_weights:
-        return out, None
-    w = weights.reshape(bsz, num_heads, tgt_len, src_len)
-    return out, (w.mean(dim=1) if average_attn_weights else w)
+    w = weights.reshape(bsz, num_heads, tgt_len, k.shape[1])
+    if average:
+        w = w.mean(dim=1)
+    if unbatched:
+        return out.squeeze(1), (w.squeeze(0) if need_weights else None)
+    return out, (w if need_weights else None)

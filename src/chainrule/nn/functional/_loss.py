@@ -355,12 +355,14 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 # ---------------------------------------------------------------------------- binary losses
 class _BinaryCrossEntropy(Function):
-    """-(t·log x + (1-t)·log(1-x)), each log clamped at -100 (as torch)."""
+    """-(t·log x + (1-t)·log(1-x)), each log clamped at -100 (as torch). The backward is torch's in tensor
+    ops: (x - t) / max((1 - x)·x, 1e-12) for the input and -logit(x) for the target, so that second-order
+    gradients (including the target gradient's dependence on x) match torch's."""
 
     def forward(self, x, t):
         with np.errstate(divide="ignore"):
-            self.log_x, self.log_1mx = np.log(x), np.log1p(-x)
-        return -(t * np.maximum(self.log_x, -100) + (1 - t) * np.maximum(self.log_1mx, -100))
+            log_x, log_1mx = np.log(x), np.log1p(-x)
+        return -(t * np.maximum(log_x, -100) + (1 - t) * np.maximum(log_1mx, -100))
 
     def backward(self, gy):
         x, t = self.inputs
@@ -369,8 +371,7 @@ class _BinaryCrossEntropy(Function):
         if need_x:
             gx = gy * (x - t) / ops.clamp((1 - x) * x, min=1e-12)
         if need_t:  # unclamped logs, as torch: infinite at x = 0 or 1
-            with np.errstate(invalid="ignore"):
-                gt = gy * _new((self.log_1mx - self.log_x).astype(gy.dtype, copy=False))
+            gt = gy * (ops.log1p(-x) - ops.log(x))
         return gx, gt
 
 

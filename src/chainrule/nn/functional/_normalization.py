@@ -7,10 +7,12 @@ differentiated again) when a graph is being built (``create_graph=True``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from chainrule import backend, ops
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._conv import ShapeError
@@ -68,6 +70,8 @@ def batch_norm(
     with ``momentum`` (the running variance is the unbiased one, as torch). Eval: the running stats are used.
     """
     x = as_tensor(input, "batch_norm")
+    if x.shape == (0,):  # torch accepts an empty 1-D input (with empty statistics): an empty result
+        return x * 1
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C, *), got shape {x.shape}")
     c = x.shape[1]
@@ -153,7 +157,8 @@ def group_norm(
             f"got shape {x.shape}"
         )
     n = x.shape[0]
-    y = Normalize((2,), eps)(x.reshape(n, num_groups, -1)).reshape(x.shape)
+    per_group = math.prod(x.shape[1:]) // num_groups  # explicit: a -1 cannot be inferred for batch 0
+    y = Normalize((2,), eps)(x.reshape(n, num_groups, per_group)).reshape(x.shape)
     if weight is not None:
         y = y * _channel_view(weight, x.ndim)
     if bias is not None:
@@ -171,13 +176,47 @@ def instance_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each (sample, channel) over its spatial dims (running stats are not supported)."""
+    """Normalise each (sample, channel) over its spatial dims.
+
+    As torch: (N, C, *) is batch-normalised as (1, N·C, *) with the running stats repeated N times;
+    ``use_input_stats`` uses each instance's statistics (and updates the running stats with ``momentum`` to
+    the batch mean of the per-instance ones), otherwise the running stats normalise.
+    """
     x = as_tensor(input, "instance_norm")
-    if not use_input_stats or running_mean is not None:
-        raise NotImplementedError("instance_norm: running statistics are not supported")
-    y = Normalize(tuple(range(2, x.ndim)), eps)(x)
-    if weight is not None:
-        y = y * _channel_view(weight, x.ndim)
-    if bias is not None:
-        y = y + _channel_view(bias, x.ndim)
-    return y
+    if x.ndim < 2:
+        raise ShapeError(f"instance_norm: expected an input of shape (N, C, *), got shape {x.shape}")
+    n, c = x.shape[0], x.shape[1]
+    if use_input_stats and math.prod(x.shape[2:]) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {x.shape}")
+    if running_mean is None and running_var is None:
+        if not use_input_stats:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        y = Normalize(tuple(range(2, x.ndim)), eps)(x)
+        if weight is not None:
+            y = y * _channel_view(weight, x.ndim)
+        if bias is not None:
+            y = y + _channel_view(bias, x.ndim)
+        return y
+
+    def repeated(t: Tensor | None) -> Tensor | None:
+        return None if t is None else ops.repeat(t, n)
+
+    def tiled(t: Tensor | None) -> Tensor | None:  # a copy per instance, as torch's repeat
+        return None if t is None else _new(backend.get_array_module(t.data).tile(t.data, n))
+
+    rm, rv = tiled(running_mean), tiled(running_var)
+    y = batch_norm(
+        x.reshape(1, n * c, *x.shape[2:]),
+        rm,
+        rv,
+        repeated(weight),
+        repeated(bias),
+        use_input_stats,
+        momentum,
+        eps,
+    )
+    for stat, rep in ((running_mean, rm), (running_var, rv)):
+        if stat is not None and use_input_stats:
+            stat.data[...] = rep.data.reshape(n, c).mean(axis=0).astype(stat.dtype, copy=False)
+            bump_version(stat)
+    return y.reshape(x.shape)

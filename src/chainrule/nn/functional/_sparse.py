@@ -68,14 +68,16 @@ class _Lookup(Function):
 
     uses_inputs = False
 
-    def __init__(self, idx: np.ndarray, padding_idx: int | None):
-        self.idx, self.padding_idx = idx, padding_idx
+    def __init__(self, idx: np.ndarray, padding_idx: int | None, grad_scale: np.ndarray | None = None):
+        self.idx, self.padding_idx, self.grad_scale = idx, padding_idx, grad_scale
 
     def forward(self, w):
         self.num = w.shape[0]
         return w[self.idx]
 
     def backward(self, gy):
+        if self.grad_scale is not None:  # scale_grad_by_freq: each row's gradient / its count in the batch
+            gy = gy * _new(self.grad_scale.astype(gy.dtype, copy=False))
         return _EmbeddingGrad(self.idx, self.num, self.padding_idx)(gy)
 
 
@@ -102,7 +104,9 @@ def embedding(
 ) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no gradient.
 
-    With ``max_norm``, the rows looked up are first rescaled in place to norm at most ``max_norm`` (as torch).
+    ``sparse=True`` is accepted but the weight's gradient is dense (chainrule has no sparse tensors): the
+    same numbers. With ``max_norm``, the rows looked up are first rescaled in place to norm at most
+    ``max_norm`` (as torch).
     """
     idx = _indices(input, "embedding")
     w = as_tensor(weight, "embedding", "weight")
@@ -120,8 +124,11 @@ def embedding(
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx %= n
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
     if max_norm is not None:
         _renorm_(w, idx, max_norm, norm_type)
-    return _Lookup(backend.to_device_of(idx.astype(np.int64, copy=False), w.data), padding_idx)(w)
+    scale = None
+    if scale_grad_by_freq:
+        host = backend.to_device(idx, "cpu").astype(np.int64, copy=False)
+        counts = np.bincount(host.reshape(-1), minlength=n)
+        scale = backend.to_device_of((1.0 / np.maximum(counts, 1))[host][..., None], w.data)
+    return _Lookup(backend.to_device_of(idx.astype(np.int64, copy=False), w.data), padding_idx, scale)(w)
