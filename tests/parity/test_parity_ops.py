@@ -1111,6 +1111,8 @@ def _fused(name: str) -> Callable[..., Any]:
             return getattr(x, name)(a, b, beta=beta, alpha=alpha)
         return getattr(cr, name)(x, a, b, beta=beta, alpha=alpha)
 
+    return call
+
 
 # ---- nn.functional activations, distances, losses, norms (issue 14): draws and call helpers
 def _crF() -> Any:  # noqa: N802
