@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.ops import index_select
 from chainrule.ops import pad as _constant_pad
+from chainrule.ops.shape import crop_negative
 from chainrule.tensor import Tensor
 
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -39,15 +40,14 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         )
     if value not in (None, 0, 0.0):
         raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
-    out = x
+    out = x = crop_negative(x, pads)  # negative padding crops first, as torch (circular wraps the crop)
+    pads = tuple(max(p, 0) for p in pads)
     for i in range(len(pads) // 2):
         dim = x.ndim - 1 - i
         lo, hi = pads[2 * i], pads[2 * i + 1]
         if lo == 0 and hi == 0:
             continue
         size = x.shape[dim]
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding is not supported for mode {mode!r}, got {pads}")
         if mode == "reflect" and (lo >= size or hi >= size):
             raise ValueError(
                 f"pad: padding ({lo}, {hi}) should be less than the dimension size {size} for reflect padding"
