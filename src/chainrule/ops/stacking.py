@@ -258,7 +258,7 @@ def _contracted(a: Tensor, b: Tensor, dims: Any) -> tuple[list[int], list[int]]:
     da = [_axis(int(d), a.ndim, "tensordot") for d in da]
     db = [_axis(int(d), b.ndim, "tensordot") for d in db]
     for i, j in zip(da, db):
-        if a.shape[i] != b.shape[j]:
+        if a.shape[i] != b.shape[j] and 1 not in (a.shape[i], b.shape[j]):
             raise RuntimeError(
                 f"contracted dimensions need to match, but first has size {a.shape[i]} in dim "
                 f"{i} and second has size {b.shape[j]} in dim {j}"
@@ -272,6 +272,12 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     if out is not None:
         raise TypeError("tensordot: out= is not supported")
     da, db = _contracted(a, b, dims)
+    for i, j in zip(da, db):  # a size-1 dim against a larger one: torch sums the other side first
+        if a.shape[i] != b.shape[j]:
+            if a.shape[i] == 1:
+                b = b.sum(j, keepdim=True)
+            else:
+                a = a.sum(i, keepdim=True)
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     k = int(np.prod([a.shape[d] for d in da]))
