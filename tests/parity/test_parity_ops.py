@@ -979,6 +979,13 @@ def _draw_pad_crop(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return (shape,), {"pad": tuple(pad), "mode": mode}
 
 
+def _draw_constant_pad_nd(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=2)
+    k = data.draw(st.integers(1, len(shape)), label="padded dims")
+    pad = data.draw(st.lists(st.integers(-1, 2), min_size=2 * k, max_size=2 * k), label="pad")
+    return (shape,), {"pad": tuple(pad), "value": data.draw(st.sampled_from([0.0, -1.5]), label="value")}
+
+
 def _with_method(draw: Draw) -> Draw:
     """``draw`` plus a drawn ``_method`` switch (Tensor method or function form)."""
 
@@ -1662,6 +1669,12 @@ REGISTRY: list[OpSpec] = [
         lambda x, s, **p: cr.slice_scatter(x, s, **p),
         lambda x, s, **p: torch.slice_scatter(x, s, **p),
         _draw_scatter("slice"),
+    ),
+    OpSpec(
+        "constant_pad_nd",
+        lambda x, pad, value: cr.constant_pad_nd(x, pad, value),
+        lambda x, pad, value: torch.constant_pad_nd(x, pad, value),
+        _draw_constant_pad_nd,
     ),
     OpSpec(
         "pad[negative, every mode]",

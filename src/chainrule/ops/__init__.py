@@ -101,6 +101,7 @@ from chainrule.ops.index import (
 )
 from chainrule.ops.layout import TENSOR_ONLY as _LAYOUT_TENSOR_ONLY
 from chainrule.ops.layout import (
+    constant_pad_nd,
     moveaxis,
     movedim,
     narrow,

@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.ops.index import getitem, index_select, setitem_
 from chainrule.ops.shape import ShapeError, _axis, cat, flip, permute, repeat, reshape, sum_to, transpose
+from chainrule.ops.shape import pad as _pad
 from chainrule.tensor import Tensor, _shape_arg
 
 
@@ -304,6 +305,11 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor: 
     out = input.clone()
     setitem_(out, key, src)
     return out
+
+
+def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:  # noqa: A002
+    """``torch.constant_pad_nd``: ``F.pad`` in constant mode (negative widths crop)."""
+    return _pad(input, pad, "constant", value)
 
 
 #: Tensor-only names (torch has no function of these names): methods and properties bound by chainrule.ops.
