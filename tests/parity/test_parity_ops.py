@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -1270,6 +1271,269 @@ def draw_solve(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return (a, b if left else (*b[:-2], b[-1], b[-2])), {"left": left}
 
 
+# ---- shape and layout ops (issue 14): draws
+def _draw_dim_op(min_dims: int = 1, min_side: int = 0, **extra: Callable[[Any, tuple, int], Any]) -> Draw:
+    """One input and a dim; ``extra`` draws more parameters from (data, shape, normalised dim)."""
+
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        shape = _shape(data, min_dims=min_dims, min_side=min_side)
+        dim = _dim(data, len(shape))
+        params = {"dim": dim, **{k: f(data, shape, dim % max(len(shape), 1)) for k, f in extra.items()}}
+        return (shape,), params
+
+    return draw
+
+
+def _draw_shape_only(min_dims: int = 0, max_dims: int = 3, min_side: int = 0, **choices: Any) -> Draw:
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        params = {k: data.draw(st.sampled_from(v), label=k) for k, v in choices.items()}
+        return (_shape(data, min_dims=min_dims, max_dims=max_dims, min_side=min_side),), params
+
+    return draw
+
+
+def _draw_many(num: tuple[int, int], same: bool, min_dims: int = 0, max_dims: int = 3) -> Draw:
+    """Several inputs: all of one shape (``same``) or of free shapes."""
+
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        n = data.draw(st.integers(*num), label="count")
+        if same:
+            shape = _shape(data, min_dims=min_dims, max_dims=max_dims)
+            return (shape,) * n, {}
+        return tuple(_shape(data, min_dims=min_dims, max_dims=max_dims) for _ in range(n)), {}
+
+    return draw
+
+
+def _draw_stack_like(kind: str) -> Draw:
+    """Inputs hstack/vstack/dstack/column_stack accept: one shape except along the joined dim."""
+
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        n = data.draw(st.integers(1, 3), label="count")
+        ndim = data.draw(st.integers(0, 3), label="ndim")
+        base = list(_shape(data, min_dims=ndim, max_dims=ndim, min_side=1))
+        join = {"hstack": 0 if ndim == 1 else 1, "vstack": 0, "dstack": 2, "column_stack": 1}[kind]
+        one_d = ndim == 1 and kind in ("hstack", "column_stack", "vstack")
+        if ndim == 0 or one_d or join >= ndim:
+            return (tuple(base),) * n, {}
+        shapes = []
+        for _ in range(n):
+            s = list(base)
+            s[join] = data.draw(st.integers(1, 3), label="joined size")
+            shapes.append(tuple(s))
+        return tuple(shapes), {}
+
+    return draw
+
+
+def _draw_narrow(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    d = _dim(data, len(shape))
+    n = shape[d]
+    start = data.draw(st.integers(-n, n) if n else st.just(0), label="start")
+    s = start + n if start < 0 else start
+    return (shape,), {"dim": d, "start": start, "length": data.draw(st.integers(0, n - s), label="length")}
+
+
+def _draw_select(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    d = _dim(data, len(shape))
+    return (shape,), {"dim": d, "index": data.draw(st.integers(-shape[d], shape[d] - 1), label="index")}
+
+
+def _draw_unflatten(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    a, b = data.draw(st.integers(1, 3), label="a"), data.draw(st.integers(0, 3), label="b")
+    shape = list(_shape(data, max_dims=2))
+    d = data.draw(st.integers(0, len(shape)), label="at")
+    shape.insert(d, a * b)
+    sizes = (a, b) if data.draw(st.booleans(), label="explicit") or b == 0 else (a, -1)
+    return (tuple(shape),), {"dim": d - len(shape) if data.draw(st.booleans()) else d, "sizes": sizes}
+
+
+def _draw_movedim(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    nd = len(shape)
+    k = data.draw(st.integers(1, nd), label="moved")
+    src = data.draw(st.lists(st.integers(0, nd - 1), min_size=k, max_size=k, unique=True), label="source")
+    dst = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=k, max_size=k, unique_by=lambda v: v % nd))
+    return (shape,), {"source": tuple(src), "destination": tuple(dst)}
+
+
+def _draw_roll(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    if data.draw(st.booleans(), label="flat"):
+        return (shape,), {"shifts": data.draw(st.integers(-5, 5)), "dims": None}
+    dims = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True))
+    return (shape,), {"shifts": tuple(data.draw(st.integers(-4, 4)) for _ in dims), "dims": tuple(dims)}
+
+
+def _draw_rot90(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=2)
+    dims = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=2, max_size=2, unique=True))
+    return (shape,), {"k": data.draw(st.integers(-5, 5), label="k"), "dims": tuple(dims)}
+
+
+def _draw_repeat_interleave(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=0)
+    dim = None if not shape or data.draw(st.booleans(), label="flat") else _dim(data, len(shape))
+    n = math.prod(shape) if dim is None else shape[dim]
+    if data.draw(st.booleans(), label="int repeats"):
+        return (shape,), {"repeats": data.draw(st.integers(0, 3)), "dim": dim}
+    reps = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    return (shape,), {"repeats": reps, "dim": dim}
+
+
+def _draw_diagonal(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=2)
+    d1, d2 = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=2, max_size=2, unique=True))
+    return (shape,), {"offset": data.draw(st.integers(-3, 3)), "dim1": d1, "dim2": d2 - len(shape)}
+
+
+def _draw_diag_embed(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    n = len(shape) + 1
+    d1, d2 = data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=2, unique=True))
+    return (shape,), {"offset": data.draw(st.integers(-2, 2)), "dim1": d1, "dim2": d2}
+
+
+def _draw_tensor_split(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    d = _dim(data, len(shape))
+    if data.draw(st.booleans(), label="sections"):
+        return (shape,), {"indices_or_sections": data.draw(st.integers(1, 4)), "dim": d}
+    idx = data.draw(st.lists(st.integers(-4, 5), max_size=3), label="indices")
+    return (shape,), {"indices_or_sections": tuple(idx), "dim": d}
+
+
+def _draw_kron(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    return (_shape(data, max_dims=3), _shape(data, max_dims=3)), {}
+
+
+def _draw_tensordot(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    k = data.draw(st.integers(0, 2), label="contracted")
+    shared = _shape(data, min_dims=k, max_dims=k)
+    fa, fb = _shape(data, max_dims=2), _shape(data, max_dims=2)
+    if data.draw(st.booleans(), label="int dims"):
+        return (fa + shared, shared + fb), {"dims": k}
+    perm = data.draw(st.permutations(range(k)), label="order")
+    da = list(range(len(fa), len(fa) + k))
+    db = [perm[i] for i in range(k)]
+    b_shape = tuple(shared[perm.index(j)] for j in range(k)) + fb
+    return (fa + shared, b_shape), {"dims": (da, [perm.index(i) for i in range(k)] if k else db)}
+
+
+def _draw_inner(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    if data.draw(st.booleans(), label="scalar"):
+        return ((), _shape(data, max_dims=2)), {}
+    last = data.draw(st.integers(0, 3), label="last")
+    return ((*_shape(data, max_dims=2), last), (*_shape(data, max_dims=2), last)), {}
+
+
+def _draw_block_diag(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    n = data.draw(st.integers(1, 3), label="count")
+    # no 1-d empty tensors: torch's backward misplaces the blocks after one (its forward is right)
+    return tuple(s if s != (0,) else (1,) for s in (_shape(data, max_dims=2) for _ in range(n))), {}
+
+
+def _draw_unfold(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    d = _dim(data, len(shape))
+    size = data.draw(st.integers(0, shape[d]), label="size")
+    return (shape,), {"dimension": d, "size": size, "step": data.draw(st.integers(1, 3), label="step")}
+
+
+def _draw_scatter(kind: str) -> Draw:
+    def draw(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        if kind == "diagonal":
+            (shape,), params = _draw_diagonal(data)
+            src = np.empty(shape).diagonal(params["offset"], params["dim1"], params["dim2"]).shape
+            return (shape, src), params
+        if kind == "select":
+            (shape,), params = _draw_select(data)
+            return (shape, _selected(shape, params)), params
+        shape = _shape(data, min_dims=1)
+        d = _dim(data, len(shape))
+        start = data.draw(st.one_of(st.none(), st.integers(0, 3)), label="start")
+        end = data.draw(st.one_of(st.none(), st.integers(0, 4)), label="end")
+        step = data.draw(st.integers(1, 2), label="step")
+        key = (slice(None),) * (d % len(shape)) + (slice(start, end, step),)
+        return (shape, np.empty(shape)[key].shape), {"dim": d, "start": start, "end": end, "step": step}
+
+    return draw
+
+
+def _selected(shape: tuple[int, ...], params: dict[str, Any]) -> tuple[int, ...]:
+    d = params["dim"] % len(shape)
+    return shape[:d] + shape[d + 1 :]
+
+
+def _draw_pad_crop(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    """F.pad with negative (cropping) and positive widths, in every mode."""
+    shape = _shape(data, min_dims=2, max_dims=4, min_side=3, max_side=4)
+    mode = data.draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]), label="mode")
+    k = len(shape) - 1 if mode != "constant" else data.draw(st.integers(1, len(shape)), label="padded dims")
+    lo = -1 if mode == "circular" else -2
+    pad = data.draw(st.lists(st.integers(lo, 2), min_size=2 * k, max_size=2 * k), label="pad")
+    return (shape,), {"pad": tuple(pad), "mode": mode}
+
+
+def _draw_constant_pad_nd(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=2)
+    k = data.draw(st.integers(1, len(shape)), label="padded dims")
+    pad = data.draw(st.lists(st.integers(-1, 2), min_size=2 * k, max_size=2 * k), label="pad")
+    return (shape,), {"pad": tuple(pad), "value": data.draw(st.sampled_from([0.0, -1.5]), label="value")}
+
+
+def _with_method(draw: Draw) -> Draw:
+    """``draw`` plus a drawn ``_method`` switch (Tensor method or function form)."""
+
+    def wrapped(data: Any) -> tuple[Shapes, dict[str, Any]]:
+        shapes, params = draw(data)
+        return shapes, {**params, "_method": data.draw(st.booleans(), label="method form")}
+
+    return wrapped
+
+
+def _draw_matrix(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    return (_shape(data, min_dims=2, max_dims=2),), {"_method": data.draw(st.booleans(), label="method form")}
+
+
+def _reversed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(reversed(shape))
+
+
+def _draw_tile(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data)
+    n = data.draw(st.integers(0, len(shape) + 1), label="count of reps")
+    return (shape,), {"dims": tuple(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))}
+
+
+def _draw_split_sizes(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1)
+    d = _dim(data, len(shape))
+    cuts = sorted(data.draw(st.lists(st.integers(0, shape[d]), min_size=1, max_size=3), label="cuts"))
+    sizes = [b - a for a, b in zip([0, *cuts], [*cuts, shape[d]])]
+    return (shape,), {"split_sizes": sizes, "dim": d}
+
+
+#: ``*_copy`` ops called the same way on chainrule (``m=cr``) and torch (``m=torch``).
+_COPIES: dict[str, Callable[[Any, Any], Any]] = {
+    "alias_copy": lambda m, x: m.alias_copy(x),
+    "expand_copy": lambda m, x: m.expand_copy(x, (2, *x.shape)),
+    "permute_copy": lambda m, x: m.permute_copy(x, tuple(range(x.ndim))[::-1]),
+    "t_copy": lambda m, x: m.t_copy(x),
+    "transpose_copy": lambda m, x: m.transpose_copy(x, 0, -1),
+    "unsqueeze_copy": lambda m, x: m.unsqueeze_copy(x, 0),
+    "squeeze_copy": lambda m, x: m.squeeze_copy(x),
+    "view_copy": lambda m, x: m.view_copy(x, (-1,)),
+    "unbind_copy": lambda m, x: m.unbind_copy(x, 0),
+}
+
+
+def _draw_copy(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    return (_shape(data, min_dims=1, max_dims=2),), {"fn": data.draw(st.sampled_from(sorted(_COPIES)))}
+
+
 REGISTRY: list[OpSpec] = [
     # elementwise, one input
     _unary("neg", lambda x: torch.neg(x)),
@@ -2129,6 +2393,232 @@ REGISTRY: list[OpSpec] = [
         lambda x, **p: _F().local_response_norm(x, **p),
         draw_lrn,
     ),
+    # ---- shape and layout ops (issue 14)
+    OpSpec(
+        "narrow",
+        _method_or_function("narrow"),
+        lambda x, dim, start, length: torch.narrow(x, dim, start, length),
+        _with_method(_draw_narrow),
+        aliases=("narrow_copy",),  # torch's narrow_copy has no gradient; chainrule's is narrow's
+    ),
+    OpSpec(
+        "select",
+        _method_or_function("select"),
+        lambda x, **p: torch.select(x, **p),
+        _with_method(_draw_select),
+    ),
+    OpSpec(
+        "unflatten",
+        _method_or_function("unflatten"),
+        lambda x, **p: torch.unflatten(x, **p),
+        _with_method(_draw_unflatten),
+    ),
+    OpSpec(
+        "movedim",
+        _method_or_function("movedim"),
+        lambda x, **p: torch.movedim(x, **p),
+        _with_method(_draw_movedim),
+        aliases=("moveaxis",),
+    ),
+    OpSpec("roll", _method_or_function("roll"), lambda x, **p: torch.roll(x, **p), _with_method(_draw_roll)),
+    OpSpec(
+        "rot90", _method_or_function("rot90"), lambda x, **p: torch.rot90(x, **p), _with_method(_draw_rot90)
+    ),
+    OpSpec(
+        "tile",
+        lambda x, dims, _method=False: x.tile(dims) if _method else cr.tile(x, dims),
+        lambda x, dims: torch.tile(x, dims),
+        _with_method(_draw_tile),
+    ),
+    OpSpec(
+        "repeat_interleave",
+        lambda x, repeats, dim, _method=False: (
+            x.repeat_interleave if _method else partial(cr.repeat_interleave, x)
+        )(cr.tensor(repeats) if isinstance(repeats, np.ndarray) else repeats, dim),
+        lambda x, repeats, dim: torch.repeat_interleave(
+            x, torch.as_tensor(repeats) if isinstance(repeats, np.ndarray) else repeats, dim
+        ),
+        _with_method(_draw_repeat_interleave),
+    ),
+    OpSpec(
+        "tril",
+        _method_or_function("tril"),
+        lambda x, diagonal: torch.tril(x, diagonal),
+        unary(min_dims=2, diagonal=[-2, 0, 1, 3]),
+        aliases=("tril_",),
+    ),
+    OpSpec(
+        "triu",
+        _method_or_function("triu"),
+        lambda x, diagonal: torch.triu(x, diagonal),
+        unary(min_dims=2, diagonal=[-3, -1, 0, 2]),
+        aliases=("triu_",),
+    ),
+    OpSpec(
+        "diagonal",
+        _method_or_function("diagonal"),
+        lambda x, **p: torch.diagonal(x, **p),
+        _with_method(_draw_diagonal),
+        aliases=("diagonal_copy",),
+    ),
+    OpSpec(
+        "diag_embed",
+        _method_or_function("diag_embed"),
+        lambda x, **p: torch.diag_embed(x, **p),
+        _with_method(_draw_diag_embed),
+    ),
+    OpSpec(
+        "diag",
+        lambda x, _method=False, **p: x.diag(**p) if _method else cr.diag(x, **p),
+        lambda x, **p: torch.diag(x, **p),
+        lambda data: (
+            (_shape(data, min_dims=1, max_dims=2),),
+            {"diagonal": data.draw(st.integers(-2, 2)), "_method": data.draw(st.booleans())},
+        ),
+    ),
+    OpSpec(
+        "diagflat",
+        _method_or_function("diagflat"),
+        lambda x, offset: torch.diagflat(x, offset),
+        unary(offset=[-1, 0, 2]),
+    ),
+    OpSpec("trace", _method_or_function("trace"), lambda x: torch.trace(x), _draw_matrix),
+    OpSpec("ravel", _method_or_function("ravel"), lambda x: torch.ravel(x), unary()),
+    OpSpec(
+        "view_as",
+        lambda x, _method=False: (x.view_as if _method else partial(cr.view_as, x))(
+            cr.zeros(_reversed(x.shape))
+        ),
+        lambda x: x.view_as(torch.zeros(_reversed(x.shape))),
+        unary(),
+        aliases=("reshape_as",),
+    ),
+    OpSpec(
+        "tensor_split",
+        _method_or_function("tensor_split"),
+        lambda x, indices_or_sections, dim: torch.tensor_split(x, indices_or_sections, dim),
+        _with_method(_draw_tensor_split),
+        aliases=("hsplit", "vsplit", "dsplit"),
+    ),
+    OpSpec(
+        "split_with_sizes",
+        lambda x, **p: cr.split_with_sizes(x, **p),
+        lambda x, **p: torch.split_with_sizes(x, **p),
+        _draw_split_sizes,
+        aliases=("split_with_sizes_copy", "unsafe_split", "unsafe_chunk"),
+    ),
+    OpSpec("hstack", lambda *xs: cr.hstack(xs), lambda *xs: torch.hstack(xs), _draw_stack_like("hstack")),
+    OpSpec(
+        "vstack",
+        lambda *xs: cr.vstack(xs),
+        lambda *xs: torch.vstack(xs),
+        _draw_stack_like("vstack"),
+        aliases=("row_stack",),
+    ),
+    OpSpec("dstack", lambda *xs: cr.dstack(xs), lambda *xs: torch.dstack(xs), _draw_stack_like("dstack")),
+    OpSpec(
+        "column_stack",
+        lambda *xs: cr.column_stack(xs),
+        lambda *xs: torch.column_stack(xs),
+        _draw_stack_like("column_stack"),
+    ),
+    OpSpec(
+        "atleast_1d",
+        lambda *xs: (cr.atleast_1d(*xs), cr.atleast_2d(*xs), cr.atleast_3d(*xs)),
+        lambda *xs: (torch.atleast_1d(*xs), torch.atleast_2d(*xs), torch.atleast_3d(*xs)),
+        _draw_many((1, 1), False),
+        aliases=("atleast_2d", "atleast_3d"),
+    ),
+    OpSpec(
+        "meshgrid",
+        lambda *xs, indexing: cr.meshgrid(*xs, indexing=indexing),
+        lambda *xs, indexing: torch.meshgrid(*xs, indexing=indexing),
+        lambda data: (
+            _draw_many((1, 3), False, max_dims=1)(data)[0],
+            {"indexing": data.draw(st.sampled_from(["ij", "xy"]))},
+        ),
+    ),
+    OpSpec(
+        "cartesian_prod",
+        lambda *xs: cr.cartesian_prod(*xs),
+        lambda *xs: torch.cartesian_prod(*xs),
+        _draw_many((1, 3), False, min_dims=1, max_dims=1),
+    ),
+    OpSpec(
+        "broadcast_tensors",
+        lambda *xs, _method=False: cr.broadcast_tensors(*xs),
+        lambda *xs: torch.broadcast_tensors(*xs),
+        broadcast(3),
+    ),
+    OpSpec(
+        "fliplr",
+        _method_or_function("fliplr"),
+        lambda x: torch.fliplr(x),
+        unary(min_dims=2),
+        aliases=("flipud",),
+    ),
+    OpSpec("kron", lambda a, b: cr.kron(a, b), lambda a, b: torch.kron(a, b), _draw_kron),
+    OpSpec(
+        "tensordot",
+        lambda a, b, dims: cr.tensordot(a, b, dims),
+        lambda a, b, dims: torch.tensordot(a, b, dims),
+        _draw_tensordot,
+    ),
+    OpSpec("inner", lambda a, b: cr.inner(a, b), lambda a, b: torch.inner(a, b), _draw_inner),
+    OpSpec("block_diag", lambda *xs: cr.block_diag(*xs), lambda *xs: torch.block_diag(*xs), _draw_block_diag),
+    OpSpec(
+        "combinations",
+        lambda x, **p: cr.combinations(x, **p),
+        lambda x, **p: torch.combinations(x, **p),
+        lambda data: (
+            (_shape(data, min_dims=1, max_dims=1),),
+            {"r": data.draw(st.integers(0, 3)), "with_replacement": data.draw(st.booleans())},
+        ),
+    ),
+    OpSpec(
+        "Tensor.unfold",
+        lambda x, **p: x.unfold(**p),
+        lambda x, **p: x.unfold(**p),
+        _draw_unfold,
+        aliases=("unfold_copy",),
+    ),
+    OpSpec(
+        "diagonal_scatter",
+        lambda x, s, **p: cr.diagonal_scatter(x, s, **p),
+        lambda x, s, **p: torch.diagonal_scatter(x, s, **p),
+        _draw_scatter("diagonal"),
+    ),
+    OpSpec(
+        "select_scatter",
+        lambda x, s, **p: cr.select_scatter(x, s, **p),
+        lambda x, s, **p: torch.select_scatter(x, s, **p),
+        _draw_scatter("select"),
+    ),
+    OpSpec(
+        "slice_scatter",
+        lambda x, s, **p: cr.slice_scatter(x, s, **p),
+        lambda x, s, **p: torch.slice_scatter(x, s, **p),
+        _draw_scatter("slice"),
+    ),
+    OpSpec(
+        "constant_pad_nd",
+        lambda x, pad, value: cr.constant_pad_nd(x, pad, value),
+        lambda x, pad, value: torch.constant_pad_nd(x, pad, value),
+        _draw_constant_pad_nd,
+    ),
+    OpSpec(
+        "pad[negative, every mode]",
+        lambda x, pad, mode: cr.nn.functional.pad(x, pad, mode=mode),
+        lambda x, pad, mode: _F().pad(x, pad, mode=mode),
+        _draw_pad_crop,
+    ),
+    OpSpec(
+        "_copy ops",
+        lambda x, fn: _COPIES[fn](cr, x),
+        lambda x, fn: _COPIES[fn](torch, x),
+        _draw_copy,
+        aliases=tuple(_COPIES),
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).
@@ -2178,6 +2668,7 @@ NOT_DIFFERENTIABLE = {
     "index_reduce_",
     "masked_scatter_",
     "put_",
+    "broadcast_shapes",  # shape arithmetic (tests/ops/test_shape_layout.py)
 }
 
 

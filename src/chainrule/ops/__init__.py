@@ -21,6 +21,32 @@ from chainrule.linalg.toplevel import (
     svd,
     triangular_solve,
 )
+from chainrule.ops.copies import (
+    alias_copy,
+    diagonal_copy,
+    expand_copy,
+    permute_copy,
+    split_with_sizes_copy,
+    squeeze_copy,
+    t_copy,
+    transpose_copy,
+    unbind_copy,
+    unfold_copy,
+    unsqueeze_copy,
+    view_copy,
+)
+from chainrule.ops.diagonal import (
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    diagonal_scatter,
+    trace,
+    tril,
+    tril_,
+    triu,
+    triu_,
+)
 from chainrule.ops.distance import cdist
 from chainrule.ops.elementwise import (
     abs,
@@ -108,6 +134,25 @@ from chainrule.ops.index import (
     masked_fill,
     setitem_,
 )
+from chainrule.ops.layout import TENSOR_ONLY as _LAYOUT_TENSOR_ONLY
+from chainrule.ops.layout import (
+    constant_pad_nd,
+    moveaxis,
+    movedim,
+    narrow,
+    narrow_copy,
+    ravel,
+    repeat_interleave,
+    reshape_as,
+    roll,
+    rot90,
+    select,
+    select_scatter,
+    slice_scatter,
+    tile,
+    unflatten,
+    view_as,
+)
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.masked import masked_scatter, masked_scatter_, masked_select
 from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
@@ -159,6 +204,35 @@ from chainrule.ops.shape import (
     unsqueeze,
     view,
 )
+from chainrule.ops.stacking import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    dsplit,
+    dstack,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    inner,
+    kron,
+    meshgrid,
+    row_stack,
+    split_with_sizes,
+    tensor_split,
+    tensordot,
+    unsafe_chunk,
+    unsafe_split,
+    vsplit,
+    vstack,
+)
+from chainrule.tensor import Tensor as _Tensor
 from chainrule.tensor import bind_ops
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
@@ -307,9 +381,49 @@ METHODS = (
     "put",
     "put_",
     "argwhere",
+    # ---- shape and layout ops (issue 14)
+    "narrow",
+    "narrow_copy",
+    "select",
+    "unflatten",
+    "movedim",
+    "moveaxis",
+    "roll",
+    "rot90",
+    "tile",
+    "repeat_interleave",
+    "tril",
+    "triu",
+    "tril_",
+    "triu_",
+    "diag",
+    "diagonal",
+    "diag_embed",
+    "diagflat",
+    "trace",
+    "ravel",
+    "view_as",
+    "reshape_as",
+    "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "split_with_sizes",
+    "unsafe_split",
+    "unsafe_chunk",
+    "fliplr",
+    "flipud",
+    "kron",
+    "inner",
+    "select_scatter",
+    "slice_scatter",
+    "diagonal_scatter",
 )
 
 bind_ops(sys.modules[__name__])
+for _name, _value in _LAYOUT_TENSOR_ONLY.items():  # Tensor.unfold, sum_to_size, .H, .mH
+    if not hasattr(_Tensor, _name):
+        setattr(_Tensor, _name, _value)
 
 #: The op functions only: not the submodules (``shape``, ``index``...) nor ``sys``/``bind_ops``, which
 #: ``from chainrule.ops import *`` in chainrule/__init__.py would otherwise export as ``chainrule.shape``...

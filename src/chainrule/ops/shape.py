@@ -129,17 +129,26 @@ class SumTo(Function):
 
 
 class Concat(Function):
+    """``np.concatenate``; inputs listed in ``skip`` (torch's legacy 1-D empty tensors) are left out and get
+    empty gradients."""
+
     uses_inputs = False
 
-    def __init__(self, axis):
-        self.axis = axis
+    def __init__(self, axis, skip=()):
+        self.axis, self.skip = axis, frozenset(skip)
 
     def forward(self, *xs):
-        self.sizes = [x.shape[self.axis] for x in xs]
-        return np.concatenate(xs, axis=self.axis)
+        kept = [x for i, x in enumerate(xs) if i not in self.skip]
+        self.sizes = [x.shape[self.axis] for x in kept]
+        return np.concatenate(kept, axis=self.axis)
 
     def backward(self, gy):
-        return split(gy, self.sizes, self.axis)
+        parts = list(split(gy, self.sizes, self.axis)) if len(self.sizes) > 1 else [gy]
+        if not self.skip:
+            return tuple(parts)
+        empty = reshape(gy, (-1,))[0:0] if gy.data.size else reshape(gy, (0,))
+        n = len(self.sizes) + len(self.skip)
+        return tuple(empty if i in self.skip else parts.pop(0) for i in range(n))
 
 
 class Stack(Function):
@@ -354,13 +363,19 @@ def _same_dtype(ts: list[Tensor]) -> list[Tensor]:
 def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """The tensors joined along the existing dim ``dim`` (``torch.cat``; also ``concat``, ``concatenate``)."""
     ts = _tensors(tensors, "cat")
-    ax = _axis(dim, ts[0].ndim, "cat")
-    for t in ts[1:]:
-        if t.ndim != ts[0].ndim or any(
-            a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax
+    # torch skips 1-D empty tensors whatever the other shapes (a legacy rule), unless all are such
+    skip = [i for i, t in enumerate(ts) if t.shape == (0,)]
+    if len(skip) == len(ts):
+        skip = []
+    first = next(t for i, t in enumerate(ts) if i not in skip)
+    ax = _axis(dim, first.ndim, "cat")
+    for i, t in enumerate(ts):
+        if i not in skip and (
+            t.ndim != first.ndim
+            or any(a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != ax)
         ):
-            raise ValueError(f"cat: shapes {ts[0].shape} and {t.shape} differ outside dim {dim}")
-    return Concat(ax)(*_same_dtype(ts))
+            raise ShapeError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
+    return Concat(ax, skip)(*_same_dtype(ts))
 
 
 cat = concat
@@ -419,19 +434,38 @@ def flip(x: Tensor, dims: Any) -> Tensor:
     return Flip(axes if x.ndim else ())(x)  # a 0-d tensor accepts dim 0 / -1, as in torch
 
 
+def crop_negative(x: Tensor, pads: Sequence[int]) -> Tensor:
+    """``x`` cropped where ``pads`` (F.pad's order: last dim first) is negative; ShapeError past its size."""
+    key = [slice(None)] * x.ndim
+    for i in range(len(pads) // 2):
+        lo, hi = -min(int(pads[2 * i]), 0), -min(int(pads[2 * i + 1]), 0)
+        d = x.ndim - 1 - i
+        if lo or hi:
+            if x.shape[d] - lo - hi < 0:
+                raise ShapeError(
+                    f"pad: the padding {tuple(pads)} crops dim {d} of size {x.shape[d]} below zero"
+                )
+            key[d] = slice(lo, x.shape[d] - hi)
+    if all(k == slice(None) for k in key):
+        return x
+    return x[tuple(key)]
+
+
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim."""
+    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim; negative values
+    crop."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
             f"pad: expected an even number of values for at most {x.ndim} dims, got {tuple(pad)}"
         )
-    if any(int(p) < 0 for p in pad):
-        raise ValueError(f"pad: negative padding is not supported, got {tuple(pad)}")
+    x = crop_negative(x, pad)
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+        widths[x.ndim - 1 - i] = (max(int(pad[2 * i]), 0), max(int(pad[2 * i + 1]), 0))
+    if not any(lo or hi for lo, hi in widths):
+        return x
     return Pad(tuple(widths), value)(x)
 
 

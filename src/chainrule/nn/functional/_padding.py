@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.nn.functional._utils import as_tensor
 from chainrule.ops import index_select
 from chainrule.ops import pad as _constant_pad
+from chainrule.ops.shape import crop_negative
 from chainrule.tensor import Tensor
 
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -39,23 +40,35 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         )
     if value not in (None, 0, 0.0):
         raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
+    if mode == "circular":  # torch wraps the cropped input; reflect/replicate index the whole input
+        x, pads = crop_negative(x, pads), tuple(max(p, 0) for p in pads)
     out = x
     for i in range(len(pads) // 2):
         dim = x.ndim - 1 - i
         lo, hi = pads[2 * i], pads[2 * i + 1]
-        if lo == 0 and hi == 0:
-            continue
-        size = x.shape[dim]
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding is not supported for mode {mode!r}, got {pads}")
-        if mode == "reflect" and (lo >= size or hi >= size):
-            raise ValueError(
-                f"pad: padding ({lo}, {hi}) should be less than the dimension size {size} for reflect padding"
-            )
-        if mode == "circular" and (lo > size or hi > size):
+        if lo or hi:
+            out = index_select(out, dim, _source_index(x.shape[dim], lo, hi, mode))
+    return out
+
+
+def _source_index(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """For each output position along one dim, the input position it copies (negative ``lo``/``hi`` crop)."""
+    if size + lo + hi < 0:
+        raise ValueError(f"pad: padding ({lo}, {hi}) gives a negative output size for a dimension of {size}")
+    if mode == "reflect" and (lo >= size or hi >= size):
+        raise ValueError(
+            f"pad: padding ({lo}, {hi}) should be less than the dimension size {size} for reflect padding"
+        )
+    if mode == "circular":
+        if lo > size or hi > size:
             raise ValueError(
                 f"pad: padding ({lo}, {hi}) can't exceed the dimension size {size} for circular padding"
             )
-        idx = np.pad(np.arange(size), (lo, hi), mode=_NUMPY_MODE[mode])
-        out = index_select(out, dim, idx)
-    return out
+        return np.pad(np.arange(size), (lo, hi), mode="wrap")
+    if size == 0:
+        raise ValueError(f"pad: cannot pad an empty dimension in mode {mode!r}")
+    i = np.arange(size + lo + hi) - lo
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    i = np.abs(i)
+    return np.where(i >= size, 2 * (size - 1) - i, i)
