@@ -74,6 +74,7 @@ from chainrule.ops.index import (
     setitem_,
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.order import kthvalue, median, mode, msort, nanmedian, nanquantile, quantile
 from chainrule.ops.reduce import (
     all,
     amax,
@@ -225,6 +226,14 @@ METHODS = (
     "index_put_",
     "index_add",
     "index_add_",
+    # ---- reductions, order statistics, scans (issue 14)
+    "kthvalue",
+    "median",
+    "nanmedian",
+    "mode",
+    "quantile",
+    "nanquantile",
+    "msort",
 )
 
 bind_ops(sys.modules[__name__])
