@@ -98,6 +98,7 @@ from chainrule.ops.reduce import (
     topk,
     var,
 )
+from chainrule.ops.scan import cummax, cummin, cumprod, logcumsumexp
 from chainrule.ops.shape import (
     broadcast_to,
     cat,
@@ -234,6 +235,10 @@ METHODS = (
     "quantile",
     "nanquantile",
     "msort",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
 )
 
 bind_ops(sys.modules[__name__])

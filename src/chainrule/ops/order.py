@@ -203,22 +203,30 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, how: str, skip_nan: bo
     if rows.shape[-1] == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty")
     ordered = sort(rows, -1).values  # NaN last; differentiable through the gather
-    out = _interpolate(ordered, qs, how, skip_nan, x.dtype)  # (rows, len(qs))
+    qt = q.reshape(1, -1) if isinstance(q, Tensor) and q.requires_grad else None  # the weights depend on q
+    out = _interpolate(ordered, qs, qt, how, skip_nan, x.dtype)  # (rows, len(qs))
     out = out.transpose(0, 1).reshape((len(qs), *out_shape))
     return out if vector else out.reshape(out_shape)
 
 
-def _interpolate(ordered: Tensor, qs: np.ndarray, how: str, skip_nan: bool, dtype: Any) -> Tensor:
-    """torch's quantile_compute: ranks q·(n - 1) on each sorted row, then lower/higher/nearest or a lerp."""
-    data = ordered.data
-    nans = np.isnan(data)
-    n = data.shape[-1]
+def _interpolate(
+    ordered: Tensor, qs: np.ndarray, qt: Tensor | None, how: str, skip_nan: bool, dtype: Any
+) -> Tensor:
+    """torch's quantile_compute: ranks q·(n - 1) on each sorted row (n: the non-NaN count for nanquantile;
+    the last index where a row has a NaN for quantile), then lower/higher/nearest, or a lerp whose weight
+    is differentiable in ``q`` (``qt``, when q is a tensor that requires grad)."""
+    from chainrule.ops.elementwise import where  # noqa: PLC0415
+
+    nans = np.isnan(ordered.data)
+    n = nans.shape[-1]
     if skip_nan:
-        counts = (~nans).sum(-1, keepdims=True)
-        ranks = np.maximum(qs[None, :] * (counts - 1), 0)  # an all-NaN row: rank 0, a NaN
+        scale = (~nans).sum(-1, keepdims=True) - 1
+        fixed = scale < 0  # an all-NaN row: rank 0, a NaN
     else:
-        ranks = np.where(nans.any(-1, keepdims=True), n - 1, qs[None, :] * (n - 1))
-    ranks = ranks.astype(dtype)  # torch computes the ranks in the input's dtype
+        scale = np.full((nans.shape[0], 1), n - 1)
+        fixed = nans.any(-1, keepdims=True)  # rank n - 1: the NaN that sorted last
+    fixed_rank = 0 if skip_nan else n - 1
+    ranks = np.where(fixed, fixed_rank, (qs[None, :].astype(dtype) * scale.astype(dtype))).astype(dtype)
     if how == "lower":
         ranks = np.floor(ranks)
     elif how == "higher":
@@ -229,16 +237,22 @@ def _interpolate(ordered: Tensor, qs: np.ndarray, how: str, skip_nan: bool, dtyp
     lo = take_along_dim(ordered, below, 1)
     if how not in ("linear", "midpoint"):
         return lo
-    above = np.ceil(ranks).astype(np.int64)
-    hi = take_along_dim(ordered, above, 1)
-    w = np.full_like(ranks, 0.5) if how == "midpoint" else ranks - below
-    return _lerp(lo, hi, w.astype(dtype))
+    hi = take_along_dim(ordered, np.ceil(ranks).astype(np.int64), 1)
+    if how == "midpoint":
+        return _lerp(lo, hi, np.full_like(ranks, 0.5))
+    if qt is None:
+        return _lerp(lo, hi, (ranks - below).astype(dtype))
+    w = where(
+        np.broadcast_to(fixed, ranks.shape), 0.0, qt * _new(scale.astype(dtype)) - _new(below.astype(dtype))
+    )
+    return _lerp(lo, hi, w)
 
 
-def _lerp(a: Tensor, b: Tensor, w: np.ndarray) -> Tensor:
+def _lerp(a: Tensor, b: Tensor, w: Any) -> Tensor:
     """torch's lerp: a + w (b - a) for w < 0.5, b - (b - a)(1 - w) otherwise (exact at both ends)."""
     from chainrule.ops.elementwise import where  # noqa: PLC0415
 
     d = b - a
-    small = w < 0.5
-    return where(small, a + d * _new(w), b - d * _new(1 - w))
+    wd = w.data if isinstance(w, Tensor) else w
+    wt = w if isinstance(w, Tensor) else _new(np.asarray(w))
+    return where(wd < 0.5, a + d * wt, b - d * (1 - wt))
