@@ -123,6 +123,21 @@ from chainrule.ops.shape import (
     unsqueeze,
     view,
 )
+from chainrule.ops.statistics import (
+    aminmax,
+    corrcoef,
+    cov,
+    cumulative_trapezoid,
+    diff,
+    dist,
+    nanmean,
+    nansum,
+    renorm,
+    std_mean,
+    trapezoid,
+    trapz,
+    var_mean,
+)
 from chainrule.tensor import bind_ops
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
@@ -239,6 +254,14 @@ METHODS = (
     "cummax",
     "cummin",
     "logcumsumexp",
+    "nansum",
+    "nanmean",
+    "aminmax",
+    "diff",
+    "cov",
+    "corrcoef",
+    "dist",
+    "renorm",
 )
 
 bind_ops(sys.modules[__name__])
