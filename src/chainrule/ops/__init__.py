@@ -2,6 +2,7 @@
 
 import sys
 
+from chainrule.ops.counting import bincount, histc, unique, unique_consecutive
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -262,6 +263,10 @@ METHODS = (
     "corrcoef",
     "dist",
     "renorm",
+    "unique",
+    "unique_consecutive",
+    "bincount",
+    "histc",
 )
 
 bind_ops(sys.modules[__name__])
