@@ -51,7 +51,8 @@ def unique_consecutive(
         inv_shape = data.shape
     else:
         ax = normalize_axes(dim, x.ndim, "unique_consecutive")[0] if x.ndim else 0
-        moved = np.moveaxis(data, ax, 0).reshape(data.shape[ax], -1)
+        moved = np.moveaxis(data, ax, 0)
+        moved = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:], dtype=np.int64)))  # sizes may be 0
         n = moved.shape[0]
         change = np.any(moved[1:] != moved[:-1], axis=1) if n else np.zeros(0, dtype=bool)
         starts = np.concatenate([[True], change]) if n else np.zeros(0, dtype=bool)
