@@ -1534,6 +1534,61 @@ def _draw_copy(data: Any) -> tuple[Shapes, dict[str, Any]]:
     return (_shape(data, min_dims=1, max_dims=2),), {"fn": data.draw(st.sampled_from(sorted(_COPIES)))}
 
 
+# ---- reductions, order statistics, scans (issue 14): draws
+def draw_dim1(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    """One non-empty input and one dim, keepdim drawn."""
+    shape = _shape(data, min_dims=1, min_side=1)
+    return (shape,), {"dim": _dim(data, len(shape)), "keepdim": data.draw(st.booleans(), label="keepdim")}
+
+
+def draw_kthvalue(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    (shape,), params = draw_dim1(data)
+    return (shape,), {**params, "k": data.draw(st.integers(1, shape[params["dim"]]), label="k")}
+
+
+def draw_quantile(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    dim = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)), label="dim")
+    how = data.draw(st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"]), label="how")
+    q = data.draw(st.floats(0, 1), label="q")
+    return (shape,), {"q": q, "dim": dim, "keepdim": data.draw(st.booleans()), "interpolation": how}
+
+
+def draw_scan(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1)
+    return (shape,), {"dim": _dim(data, len(shape))}
+
+
+def draw_diff(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=1, max_side=4)
+    return (shape,), {"n": data.draw(st.integers(0, 2), label="n"), "dim": _dim(data, len(shape))}
+
+
+def draw_var_mean(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, min_side=2)
+    return (shape,), {"dim": _dim(data, len(shape)), "keepdim": data.draw(st.booleans(), label="keepdim")}
+
+
+def draw_cov(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=1, max_dims=2, min_side=3, max_side=4)
+    return (shape,), {"correction": data.draw(st.sampled_from([0, 1]), label="correction")}
+
+
+def draw_renorm(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shape = _shape(data, min_dims=2, min_side=1)
+    p = data.draw(st.sampled_from([1, 2, 3]), label="p")
+    return (shape,), {
+        "p": p,
+        "dim": _dim(data, len(shape)),
+        "maxnorm": data.draw(st.sampled_from([0.5, 1.0])),
+    }
+
+
+def draw_dist(data: Any) -> tuple[Shapes, dict[str, Any]]:
+    shapes, params = broadcast(p=[1, 2, 3])(data)
+    return shapes, {"p": params["p"]}
+
+
 REGISTRY: list[OpSpec] = [
     # elementwise, one input
     _unary("neg", lambda x: torch.neg(x)),
@@ -2619,6 +2674,110 @@ REGISTRY: list[OpSpec] = [
         _draw_copy,
         aliases=tuple(_COPIES),
     ),
+    # ---- reductions, order statistics, scans (issue 14)
+    OpSpec(
+        "kthvalue",
+        lambda x, k, dim, keepdim: x.kthvalue(k, dim, keepdim),
+        lambda x, k, dim, keepdim: torch.kthvalue(x, k, dim, keepdim),
+        draw_kthvalue,
+    ),
+    OpSpec("median", lambda x, dim, keepdim: cr.median(x, dim, keepdim), torch.median, draw_dim1),
+    OpSpec("median[all]", lambda x, **kw: cr.median(x), lambda x, **kw: torch.median(x), unary(min_side=1)),
+    OpSpec("nanmedian", lambda x, dim, keepdim: x.nanmedian(dim, keepdim), torch.nanmedian, draw_dim1),
+    OpSpec(
+        "mode",
+        lambda x, dim, keepdim: x.mode(dim, keepdim),
+        torch.mode,
+        draw_dim1,
+        domain="ties",
+        gradcheck=False,
+    ),
+    OpSpec(
+        "quantile",
+        lambda x, **kw: cr.quantile(x, **kw),
+        lambda x, **kw: torch.quantile(x, **kw),
+        draw_quantile,
+    ),
+    OpSpec(
+        "nanquantile",
+        lambda x, **kw: x.nanquantile(**kw),
+        lambda x, **kw: torch.nanquantile(x, **kw),
+        draw_quantile,
+    ),
+    OpSpec("msort", lambda x, **kw: cr.msort(x), lambda x, **kw: torch.msort(x), unary(min_dims=1)),
+    OpSpec("cumprod", lambda x, dim: cr.cumprod(x, dim), torch.cumprod, draw_scan),
+    OpSpec(
+        "cumprod[with zeros]",
+        lambda x, dim: x.cumprod(dim),
+        torch.cumprod,
+        draw_scan,
+        domain="zeros",
+        gradcheck=False,
+    ),
+    OpSpec("cummax", lambda x, dim: cr.cummax(x, dim), torch.cummax, draw_scan),
+    OpSpec("cummin", lambda x, dim: x.cummin(dim), torch.cummin, draw_scan),
+    OpSpec("logcumsumexp", lambda x, dim: x.logcumsumexp(dim), torch.logcumsumexp, draw_scan),
+    OpSpec(
+        "nansum",
+        lambda x, dim, keepdim, **kw: cr.nansum(x, dim, keepdim),
+        lambda x, dim, keepdim: torch.nansum(x, dim, keepdim),
+        reduction(),
+    ),
+    OpSpec(
+        "nanmean",
+        lambda x, dim, keepdim, **kw: x.nanmean(dim, keepdim),
+        lambda x, dim, keepdim: torch.nanmean(x, dim, keepdim),
+        reduction(min_side=1),
+    ),
+    OpSpec(
+        "var_mean",
+        lambda x, dim, keepdim: cr.var_mean(x, dim, keepdim=keepdim),
+        lambda x, dim, keepdim: torch.var_mean(x, dim, keepdim=keepdim),
+        draw_var_mean,
+    ),
+    OpSpec(
+        "std_mean",
+        lambda x, dim, keepdim: cr.std_mean(x, dim, keepdim=keepdim),
+        lambda x, dim, keepdim: torch.std_mean(x, dim, keepdim=keepdim),
+        draw_var_mean,
+    ),
+    OpSpec(
+        "aminmax",
+        lambda x, dim, keepdim: x.aminmax(dim=dim, keepdim=keepdim),
+        lambda x, dim, keepdim: torch.aminmax(x, dim=dim, keepdim=keepdim),
+        draw_dim1,
+    ),
+    OpSpec("diff", lambda x, n, dim: x.diff(n, dim), lambda x, n, dim: torch.diff(x, n, dim), draw_diff),
+    OpSpec(
+        "trapezoid",
+        lambda y, dim: cr.trapezoid(y, dim=dim),
+        lambda y, dim: torch.trapezoid(y, dim=dim),
+        draw_scan,
+        aliases=("trapz",),
+    ),
+    OpSpec(
+        "cumulative_trapezoid",
+        lambda y, dim: cr.cumulative_trapezoid(y, dx=0.5, dim=dim),
+        lambda y, dim: torch.cumulative_trapezoid(y, dx=0.5, dim=dim),
+        draw_scan,
+    ),
+    OpSpec(
+        "cov",
+        lambda x, correction: x.cov(correction=correction),
+        lambda x, correction: torch.cov(x, correction=correction),
+        draw_cov,
+    ),
+    OpSpec("corrcoef", lambda x, correction: x.corrcoef(), lambda x, correction: torch.corrcoef(x), draw_cov),
+    OpSpec(
+        "dist", lambda a, b, p: a.dist(b, p), lambda a, b, p: torch.dist(a, b, p), draw_dist, broadcasts=True
+    ),
+    OpSpec(
+        "renorm",
+        lambda x, p, dim, maxnorm: x.renorm(p, dim, maxnorm),
+        torch.renorm,
+        draw_renorm,
+        gradcheck=False,
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).
@@ -2669,6 +2828,11 @@ NOT_DIFFERENTIABLE = {
     "masked_scatter_",
     "put_",
     "broadcast_shapes",  # shape arithmetic (tests/ops/test_shape_layout.py)
+    # ---- reductions, order statistics, scans (issue 14): counting ops
+    "unique",
+    "unique_consecutive",
+    "bincount",
+    "histc",
 }
 
 

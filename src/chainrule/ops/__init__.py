@@ -35,6 +35,7 @@ from chainrule.ops.copies import (
     unsqueeze_copy,
     view_copy,
 )
+from chainrule.ops.counting import bincount, histc, unique, unique_consecutive
 from chainrule.ops.diagonal import (
     diag,
     diag_embed,
@@ -155,6 +156,7 @@ from chainrule.ops.layout import (
 )
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.masked import masked_scatter, masked_scatter_, masked_select
+from chainrule.ops.order import kthvalue, median, mode, msort, nanmedian, nanquantile, quantile
 from chainrule.ops.products import addbmm, addmm, addmv, addr, baddbmm, cross, mv, vdot  # issue 14
 from chainrule.ops.reduce import (
     all,
@@ -179,6 +181,7 @@ from chainrule.ops.reduce import (
     topk,
     var,
 )
+from chainrule.ops.scan import cummax, cummin, cumprod, logcumsumexp
 from chainrule.ops.search import argwhere, bucketize, isin, searchsorted, unravel_index
 from chainrule.ops.shape import (
     broadcast_to,
@@ -231,6 +234,21 @@ from chainrule.ops.stacking import (
     unsafe_split,
     vsplit,
     vstack,
+)
+from chainrule.ops.statistics import (
+    aminmax,
+    corrcoef,
+    cov,
+    cumulative_trapezoid,
+    diff,
+    dist,
+    nanmean,
+    nansum,
+    renorm,
+    std_mean,
+    trapezoid,
+    trapz,
+    var_mean,
 )
 from chainrule.tensor import Tensor as _Tensor
 from chainrule.tensor import bind_ops
@@ -418,6 +436,30 @@ METHODS = (
     "select_scatter",
     "slice_scatter",
     "diagonal_scatter",
+    # ---- reductions, order statistics, scans (issue 14)
+    "kthvalue",
+    "median",
+    "nanmedian",
+    "mode",
+    "quantile",
+    "nanquantile",
+    "msort",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "nansum",
+    "nanmean",
+    "aminmax",
+    "diff",
+    "cov",
+    "corrcoef",
+    "dist",
+    "renorm",
+    "unique",
+    "unique_consecutive",
+    "bincount",
+    "histc",
 )
 
 bind_ops(sys.modules[__name__])

@@ -232,9 +232,17 @@ def sum(
 
 
 def mean(
-    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+    x: Tensor,
+    dim: Any = _MISSING,
+    keepdim: Any = _MISSING,
+    *,
+    axis: Any = _MISSING,
+    keepdims: Any = _MISSING,
+    dtype: Any = None,
 ) -> Tensor:
-    """Arithmetic mean over ``dim``."""
+    """Arithmetic mean over ``dim``; ``dtype`` casts ``x`` first, as in torch."""
+    if dtype is not None:
+        x = x.to(dtype)
     if x.dtype.kind not in "fc":
         raise _DtypeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
@@ -471,15 +479,29 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
-    """The values of ``x`` at ``indices`` along ``dim`` (``torch.take_along_dim``); ``dim=None`` reads the
-    flattened ``x`` at the flattened ``indices``."""
+    """The values of ``x`` at ``indices`` along ``dim`` (``torch.take_along_dim``); without ``dim`` both
+    are flattened first."""
     from chainrule.ops.index import TakeAlongDim  # noqa: PLC0415
 
     idx = indices.data if isinstance(indices, Tensor) else backend.asarray(indices, like=indices)
     idx = backend.to_device_of(idx, x.data)
     if dim is None:
         return TakeAlongDim(idx.reshape(-1), 0)(x.reshape(-1))
-    return TakeAlongDim(idx, dim)(x)
+    if idx.ndim != x.ndim:
+        raise RuntimeError(
+            f"take_along_dim: input ({x.ndim} dims) and indices ({idx.ndim} dims) should have the same "
+            "number of dimensions"
+        )
+    (ax,) = normalize_axes(dim, x.ndim, "take_along_dim") or (0,)
+    if x.ndim == 0:
+        return TakeAlongDim(idx.reshape(1), 0)(x.reshape(1)).reshape(())
+    shape = [builtins.max(a, b) if i != ax else b for i, (a, b) in enumerate(zip(x.shape, idx.shape))]
+    xs = [s if i == ax else shape[i] for i, s in enumerate(x.shape)]
+    if tuple(xs) != x.shape:
+        from chainrule.ops.shape import broadcast_to  # noqa: PLC0415
+
+        x = broadcast_to(x, tuple(xs))
+    return TakeAlongDim(np.broadcast_to(idx, tuple(shape)), ax)(x)
 
 
 def logsumexp(
@@ -491,20 +513,36 @@ def logsumexp(
 
 
 def prod(
-    x: Tensor, dim: Any = _MISSING, keepdim: Any = _MISSING, *, axis: Any = _MISSING, keepdims: Any = _MISSING
+    x: Tensor,
+    dim: Any = _MISSING,
+    keepdim: Any = _MISSING,
+    *,
+    axis: Any = _MISSING,
+    keepdims: Any = _MISSING,
+    dtype: Any = None,
 ) -> Tensor:
-    """Product over ``dim``; the gradient is exact even when some elements are zero."""
+    """Product over ``dim``; the gradient is exact even when some elements are zero. Integer and bool
+    inputs multiply in int64 unless ``dtype`` is given, as in torch."""
     axes, keep = _dim_args("prod", x.ndim, dim, axis, keepdim, keepdims)
-    return Prod(axes, keep)(x)
+    return Prod(axes, keep)(_accumulate_as(x, dtype))
 
 
-def cumsum(x: Tensor, dim: Any = _MISSING, *, axis: Any = _MISSING) -> Tensor:
-    """The running sum along ``dim`` (required, as in torch)."""
+def _accumulate_as(x: Tensor, dtype: Any) -> Tensor:
+    """``x`` in ``dtype`` if given, else integer/bool promoted to int64 (torch's sum/prod/cumsum rule)."""
+    if dtype is not None:
+        return x.to(dtype)
+    if x.dtype.kind in "biu" and x.dtype != np.int64:
+        return x.to(np.int64)
+    return x
+
+
+def cumsum(x: Tensor, dim: Any = _MISSING, *, axis: Any = _MISSING, dtype: Any = None) -> Tensor:
+    """The running sum along ``dim`` (required, as in torch); integer inputs accumulate in int64."""
     chosen = dim if dim is not _MISSING else axis
     if chosen is _MISSING or chosen is None:
         raise TypeError("cumsum: dim is required")
     (ax,) = normalize_axes(chosen, x.ndim, "cumsum") or (0,)
-    return CumSum(ax)(x)
+    return CumSum(ax)(_accumulate_as(x, dtype))
 
 
 def argmax(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
@@ -524,10 +562,19 @@ def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
     return _new(backend.ensure_array(fn(x.data, axis=ax, keepdims=keepdim)).astype(np.int64, copy=False))
 
 
-def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default)."""
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm over ``dim``.
+    ``p='nuc'`` (the nuclear norm) is not supported: it raises NotImplementedError."""
     from chainrule.ops.elementwise import abs as _abs  # noqa: PLC0415
 
+    if dtype is not None:
+        x = x.to(dtype)
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: p='nuc' (the nuclear norm, an SVD) is not supported")
+        if p != "fro":
+            raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+        p = 2
     if p == 2:
         return Root(2)(sum(x * x, dim, keepdim))
     if p == 1:
@@ -546,14 +593,22 @@ def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Ten
     return Root(p)(sum(_abs(x) ** p, dim, keepdim))
 
 
-def all(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
-    """Whether every element (along ``dim``, or of the whole tensor) is true, as a bool tensor."""
-    return _new(backend.ensure_array(np.all(x.data, axis=dim)))
+def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element (along ``dim``, an int or a tuple, or of the whole tensor) is true: a bool
+    tensor (uint8 for a uint8 input, as torch)."""
+    return _logical_reduce(np.all, x, dim, keepdim, "all")
 
 
-def any(x: Tensor, dim: Any = None) -> Tensor:  # noqa: A001
-    """Whether any element (along ``dim``, or of the whole tensor) is true, as a bool tensor."""
-    return _new(backend.ensure_array(np.any(x.data, axis=dim)))
+def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element (along ``dim``, an int or a tuple, or of the whole tensor) is true: a bool
+    tensor (uint8 for a uint8 input, as torch)."""
+    return _logical_reduce(np.any, x, dim, keepdim, "any")
+
+
+def _logical_reduce(fn: Any, x: Tensor, dim: Any, keepdim: bool, op: str) -> Tensor:
+    axes = normalize_axes(dim, x.ndim, op)  # None for a 0-d tensor; () reduces nothing, as torch
+    out = backend.ensure_array(fn(x.data, axis=axes, keepdims=bool(keepdim) and x.ndim > 0))
+    return _new(out.astype(np.uint8) if x.dtype == np.uint8 else out)
 
 
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
