@@ -186,6 +186,13 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "where": lambda: lambda x, condition, other, **kw: cr.where(condition, x, other, **kw),
     "nn.functional.embedding": lambda: lambda weight, idx, **kw: _functional().embedding(idx, weight, **kw),
     "zero_": lambda: lambda x: x.clone().zero_(),
+    # issue 14, creation/random: torch's entries call the in-place Tensor methods
+    "uniform": lambda: lambda x, *a, **kw: x.clone().uniform_(*a, **kw),
+    "normal.in_place": lambda: lambda x, *a, **kw: x.clone().normal_(*a, **kw),
+    "exponential": lambda: lambda x, *a, **kw: x.clone().exponential_(*a, **kw),
+    "cauchy": lambda: lambda x, *a, **kw: x.clone().cauchy_(*a, **kw),
+    "geometric": lambda: lambda x, *a, **kw: x.clone().geometric_(*a, **kw),
+    "log_normal": lambda: lambda x, *a, **kw: x.clone().log_normal_(*a, **kw),
 }
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and
@@ -199,6 +206,23 @@ RANDOM = frozenset(
         "randint",
         "nn.functional.dropout",
         "nn.functional.dropout2d",
+        # issue 14, creation/random: random draws, or undefined (empty) values
+        "empty_like",
+        "empty_strided",
+        "empty_permuted",
+        "new_empty",
+        "new_empty_strided",
+        "randint_like",
+        "bernoulli",
+        "multinomial",
+        "normal",
+        "normal.number_mean",
+        "normal.in_place",
+        "uniform",
+        "exponential",
+        "cauchy",
+        "geometric",
+        "log_normal",
     )
 )
 
