@@ -322,7 +322,7 @@ def randint_like(
     requires_grad: bool = False,
     memory_format: Any = None,
 ) -> Tensor:
-    """Random integers in ``[low, high)`` (``randint_like(x, high)`` also works) of ``x``'s shape and dtype."""
+    """Random integers in ``[low, high)`` (or ``randint_like(x, high)``) of ``x``'s shape and dtype."""
     if high is None:
         low, high = 0, low
     shape, dt, dev = _like(x, dtype, device)
@@ -379,7 +379,8 @@ def empty_permuted(
     shape = _check_size(_shape_arg((size,)), "empty_permuted")
     if sorted(physical_layout) != list(range(len(shape))):
         raise RuntimeError(
-            f"empty_permuted: physical_layout {tuple(physical_layout)} is not a permutation of {len(shape)} dims"
+            f"empty_permuted: physical_layout {tuple(physical_layout)} is not a permutation of "
+            f"{len(shape)} dims"
         )
     return zeros(shape, dtype=dtype, requires_grad=requires_grad, device=device)
 

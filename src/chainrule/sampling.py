@@ -2,7 +2,7 @@
 ``normal_``, ``exponential_``, ``cauchy_``, ``geometric_``, ``log_normal_``, ``bernoulli_``.
 
 Draws come from chainrule's global generator (``manual_seed``), so values differ from torch's; the
-distributions are torch's. ``generator=`` is not supported (it would be a torch.Generator): passing one raises.
+distributions are torch's. ``generator=`` is not supported (a torch.Generator): passing one raises.
 """
 
 from __future__ import annotations

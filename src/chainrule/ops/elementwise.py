@@ -466,7 +466,8 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None, out: Any = _NO_OUT)
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(
-                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                f"but found {rounding_mode!r}"
             )
         return DivRounding(rounding_mode)(*_pair(a, b))
     if isinstance(b, Tensor) and isinstance(a, Tensor):
