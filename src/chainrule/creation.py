@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -183,6 +184,8 @@ def _spaced(start: Any, end: Any, steps: int, dtype: np.dtype, op: str) -> np.nd
         raise RuntimeError(f"{op}: number of steps must be a non-negative int, got {steps!r}")
     start, end = _endpoint(start, op, "start"), _endpoint(end, op, "end")
     work = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    if dtype.kind != "f":  # torch casts the endpoints to an integer dtype first: 7.5 counts as 7
+        start, end = math.trunc(start), math.trunc(end)
     lo, hi = work.type(start), work.type(end)
     if steps == 1:
         return np.full(1, lo, dtype=work)
@@ -233,8 +236,8 @@ def logspace(
     dt = _range_dtype(dtype)
     with np.errstate(all="ignore"):
         exponents = _spaced(start, end, steps, dt, "logspace")
-        if dt.kind in "iub":  # torch raises an integer base (cast to the dtype) to float exponents
-            data = np.power(np.float64(dt.type(base)), exponents)
+        if dt.kind in "iub":  # computed in float64, then truncated to the integer dtype
+            data = np.power(np.float64(base), exponents)
         else:
             data = np.power(dt.type(base), exponents)
         return _finish(data.astype(dt), requires_grad, device)
