@@ -271,3 +271,24 @@ def test_normal_forms_statistics_and_gradient() -> None:
     assert cr.normal(2.0, cr.ones(3)).shape == (3,)
     with pytest.raises(RuntimeError, match="std"):
         cr.normal(cr.zeros(2), -1.0)
+
+
+# ---------------------------------------------------------------------------- ONNX
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("DivRounding", lambda x: cr.div(x, 2.0, rounding_mode="floor")),
+        ("_Fill", lambda x: cr.fill(x, 1.5)),
+        ("_Sampled", lambda x: cr.bernoulli(cr.sigmoid(x))),
+    ],
+)
+def test_onnx_export_names_the_unsupported_function(name, fn) -> None:
+    pytest.importorskip("onnx")
+    nn = cr.nn
+
+    class Model(nn.Module):
+        def forward(self, x):
+            return fn(x)
+
+    with pytest.raises(NotImplementedError, match=name):
+        cr.onnx.export(Model(), cr.randn(2, 3), None)
