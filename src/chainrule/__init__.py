@@ -33,26 +33,36 @@ from chainrule.creation import (
     arange,
     as_tensor,
     empty,
+    empty_like,
+    empty_permuted,
+    empty_strided,
     eye,
+    fill,
     from_numpy,
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
 from chainrule.ops import *  # noqa: F403
 from chainrule.ops import __all__ as _ops_all
 from chainrule.random import manual_seed
+from chainrule.sampling import bernoulli, multinomial, normal
 from chainrule.tensor import Tensor, Variable, is_tensor
 
 __version__ = "0.1.0"

@@ -146,6 +146,34 @@ def _new(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     return t
 
 
+def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, bool, bool]:
+    """(device, dtype, non_blocking, copy) from ``Tensor.to``'s three torch signatures."""
+    kwargs = dict(kwargs)
+    kwargs.pop("memory_format", None)  # chainrule's tensors are always contiguous
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        other = rest.pop(0)
+        device, dtype = other.device, other.dtype
+    elif rest and (rest[0] is None or backend.is_device_name(rest[0])):
+        device = rest.pop(0)
+        if rest and not isinstance(rest[0], (bool, np.bool_)):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], (bool, np.bool_)):
+        dtype = rest.pop(0)
+    flags = dict(zip(("non_blocking", "copy"), rest))
+    if len(rest) > 2 or not all(isinstance(v, (bool, np.bool_)) for v in rest):
+        raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
+    for name in ("non_blocking", "copy"):
+        if name in kwargs:
+            if name in flags:
+                raise TypeError(f"to() got multiple values for argument {name!r}")
+            flags[name] = kwargs.pop(name)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    return device, dtype, bool(flags.get("non_blocking", False)), bool(flags.get("copy", False))
+
+
 class Tensor:
     """An array with autograd.
 
@@ -512,23 +540,16 @@ class Tensor:
         return _ops.cast(self, dtype)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``, as in PyTorch."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if backend.is_device_name(arg):
-                device = arg
-            elif isinstance(arg, Tensor):
-                dtype, device = arg.dtype, arg.device
-            else:
-                dtype = arg
+        """``to(dtype)``, ``to(device, dtype=None)``, ``to(other)``, each with ``non_blocking=False,
+        copy=False`` after them (positionally or by keyword), as in PyTorch; ``copy=True`` always copies."""
+        device, dtype, _non_blocking, copy = _to_args(args, kwargs)
         out = self
         if device is not None:
             out = _ops.to_device(out, backend.parse_device(device))
         if dtype is not None and np.dtype(dtype) != out.dtype:
             out = _ops.cast(out, dtype)
+        elif copy and out is self:
+            out = _ops.clone(self)
         return out
 
     def cpu(self) -> Tensor:
@@ -554,6 +575,18 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.to(np.bool_)
+
+    def byte(self, memory_format: Any = None) -> Tensor:
+        """``self.to(uint8)``."""
+        return self.to(np.uint8)
+
+    def char(self, memory_format: Any = None) -> Tensor:
+        """``self.to(int8)``."""
+        return self.to(np.int8)
+
+    def short(self, memory_format: Any = None) -> Tensor:
+        """``self.to(int16)``."""
+        return self.to(np.int16)
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)

@@ -192,6 +192,13 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     # ---- pooling, resampling, fold, dropouts (issue 14)
     "nn.functional.embedding_bag": lambda: lambda w, idx, **kw: _functional().embedding_bag(idx, w, **kw),
     "nn.functional.triplet_margin_with_distance_loss": lambda: _triplet_with_distance,
+    # issue 14, creation/random: torch's entries call the in-place Tensor methods
+    "uniform": lambda: lambda x, *a, **kw: x.clone().uniform_(*a, **kw),
+    "normal.in_place": lambda: lambda x, *a, **kw: x.clone().normal_(*a, **kw),
+    "exponential": lambda: lambda x, *a, **kw: x.clone().exponential_(*a, **kw),
+    "cauchy": lambda: lambda x, *a, **kw: x.clone().cauchy_(*a, **kw),
+    "geometric": lambda: lambda x, *a, **kw: x.clone().geometric_(*a, **kw),
+    "log_normal": lambda: lambda x, *a, **kw: x.clone().log_normal_(*a, **kw),
 }
 
 
@@ -223,6 +230,23 @@ RANDOM = frozenset(
         "nn.functional.dropout3d",
         "nn.functional.alpha_dropout",
         "nn.functional.feature_alpha_dropout.with_train",
+        # issue 14, creation/random: random draws, or undefined (empty) values
+        "empty_like",
+        "empty_strided",
+        "empty_permuted",
+        "new_empty",
+        "new_empty_strided",
+        "randint_like",
+        "bernoulli",
+        "multinomial",
+        "normal",
+        "normal.number_mean",
+        "normal.in_place",
+        "uniform",
+        "exponential",
+        "cauchy",
+        "geometric",
+        "log_normal",
     )
 )
 

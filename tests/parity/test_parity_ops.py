@@ -2778,6 +2778,45 @@ REGISTRY: list[OpSpec] = [
         draw_renorm,
         gradcheck=False,
     ),
+    # ---- creation, random and elementwise keyword fixes (issue 14)
+    OpSpec(
+        "add.alpha",
+        lambda a, b, alpha, _method=False: a.add(b, alpha=alpha) if _method else cr.add(a, b, alpha=alpha),
+        lambda a, b, alpha: torch.add(a, b, alpha=alpha),
+        broadcast(alpha=[2, -0.5, 3.0]),
+        broadcasts=True,
+    ),
+    OpSpec(
+        "sub.alpha",
+        lambda a, b, alpha, _method=False: a.sub(b, alpha=alpha) if _method else cr.sub(a, b, alpha=alpha),
+        lambda a, b, alpha: torch.sub(a, b, alpha=alpha),
+        broadcast(alpha=[2, -0.5, 3.0]),
+        broadcasts=True,
+    ),
+    OpSpec(
+        "rsub.alpha",
+        lambda a, b, alpha, _method=False: cr.rsub(a, b, alpha=alpha),
+        lambda a, b, alpha: torch.rsub(a, b, alpha=alpha),
+        broadcast(alpha=[2, -0.5]),
+        broadcasts=True,
+    ),
+    OpSpec(
+        "div.rounding_mode",
+        lambda a, b, rounding_mode, _method=False: (
+            a.div(b, rounding_mode=rounding_mode) if _method else cr.div(a, b, rounding_mode=rounding_mode)
+        ),
+        lambda a, b, rounding_mode: torch.div(a, b, rounding_mode=rounding_mode),
+        broadcast(rounding_mode=["trunc", "floor"]),
+        domain=("real", "nonzero"),
+        broadcasts=True,
+        gradcheck=False,  # piecewise constant: finite differences jump where the quotient crosses an integer
+    ),
+    OpSpec(
+        "fill",
+        lambda x, value, _method=False: cr.fill(x, value),
+        lambda x, value: torch.fill(x, value),
+        unary(value=[0.5, -2.0, 3]),
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).

@@ -383,8 +383,30 @@ class Pow(Function):
         return ga, gb
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """``a + b`` with broadcasting and torch's type promotion."""
+_NO_OUT = object()
+
+
+def _scaled(a: Any, b: Any, alpha: Any, out: Any, op: str) -> Any:
+    """``alpha * b`` for ``add``/``sub(a, b, alpha=)``, with torch's checks; ``out=`` is refused."""
+    if out is not _NO_OUT:
+        raise TypeError(f"{op}(): out= is not supported by chainrule")
+    if alpha.__class__ is int and alpha == 1:
+        return b
+    if not _is_number(alpha):
+        raise TypeError(f"{op}(): alpha must be a number, got {type(alpha).__name__}")
+    kinds = [x.dtype.kind for x in (a, b) if isinstance(x, Tensor)]
+    if isinstance(alpha, (float, np.floating)) and kinds and all(k in "biu" for k in kinds):
+        raise RuntimeError(
+            f"{op}(): for integral input tensors, argument alpha must not be a floating point number "
+            f"(got alpha={alpha})"
+        )
+    return mul(b, alpha) if isinstance(b, Tensor) else _number(b) * _number(alpha)
+
+
+def add(a: Any, b: Any, *, alpha: Any = 1, out: Any = _NO_OUT) -> Tensor:
+    """``add(input, other, *, alpha=1)``: ``a + alpha * b`` with broadcasting and torch's type promotion."""
+    if alpha.__class__ is not int or alpha != 1 or out is not _NO_OUT:
+        b = _scaled(a, b, alpha, out, "add")
     if isinstance(b, Tensor) and isinstance(a, Tensor):  # fast path: neither is a number
         return Add()(a, b)
     if _is_number(b):
@@ -394,8 +416,12 @@ def add(a: Any, b: Any) -> Tensor:
     return Add()(a, b)
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """``a - b`` with broadcasting and torch's type promotion."""
+def sub(a: Any, b: Any, *, alpha: Any = 1, out: Any = _NO_OUT) -> Tensor:
+    """``sub(input, other, *, alpha=1)``: ``a - alpha * b`` with broadcasting and torch's type promotion."""
+    if alpha.__class__ is not int or alpha != 1 or out is not _NO_OUT:
+        if _is_bool(a) or _is_bool(b):
+            raise RuntimeError(_BOOL_SUB)
+        b = _scaled(a, b, alpha, out, "sub")
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Sub()(a, b)
     if _is_number(b):
@@ -409,9 +435,9 @@ def sub(a: Any, b: Any) -> Tensor:
     return Sub()(a, b)
 
 
-def rsub(a: Any, b: Any) -> Tensor:
-    """b - a (the reflected form used by ``number - tensor``)."""
-    return sub(b, a)
+def rsub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    """``rsub(input, other, *, alpha=1)``: ``b - alpha * a`` (the reflected form of ``sub``)."""
+    return sub(b, a, alpha=alpha)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -425,8 +451,19 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul()(a, b)
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """``a / b`` (true division) with broadcasting; integer inputs give a float result, as torch."""
+def div(a: Any, b: Any, *, rounding_mode: str | None = None, out: Any = _NO_OUT) -> Tensor:
+    """``div(input, other, *, rounding_mode=None)``: ``a / b`` with broadcasting (integer inputs give a float
+    result, as torch); ``rounding_mode="trunc"`` rounds the quotient towards zero, ``"floor"`` down (both
+    keep an integer dtype and have a zero gradient, as in torch)."""
+    if out is not _NO_OUT:
+        raise TypeError("div(): out= is not supported by chainrule")
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                f"but found {rounding_mode!r}"
+            )
+        return DivRounding(rounding_mode)(*_pair(a, b))
     if isinstance(b, Tensor) and isinstance(a, Tensor):
         return Div()(a, b)
     if _is_number(b):
@@ -452,6 +489,36 @@ class DivScalar(Function):
 
     def backward(self, gy):
         return gy / self.c
+
+
+class DivRounding(Function):
+    """``div(a, b, rounding_mode="trunc" | "floor")``: piecewise constant, so its gradient is zero."""
+
+    rule_takes_arrays = True
+    uses_inputs = False
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    @silently  # x / 0 is ±inf and 0 / 0 nan for floats, as in torch
+    def forward(self, a, b):
+        if a.dtype != b.dtype:
+            a, b = _promote(a, b)
+        _check_int_divisor(a, b)
+        if a.dtype.kind == "b":
+            a, b = a.astype(np.int64), b.astype(np.int64)
+        if self.mode == "floor":  # NumPy's float floor_divide is CPython's (and torch's) divmod rule
+            return np.floor_divide(a, b)
+        if a.dtype.kind in "iu":
+            q = np.floor_divide(a, b)
+            # floor and trunc differ where the division is inexact and the signs differ
+            fix = (q * b != a) & ((a < 0) != (b < 0))
+            return (q + fix).astype(q.dtype, copy=False)
+        return np.trunc(a / b)
+
+    def backward(self, gy):
+        zero = gy * 0
+        return zero, zero
 
 
 def rdiv(a: Any, b: Any) -> Tensor:
@@ -551,6 +618,7 @@ class Rsqrt(Function):
 
 
 class Square(Function):
+    @silently  # overflow to inf, as in torch
     def forward(self, x):
         return np.square(x)
 
@@ -615,19 +683,30 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """torch's sign: 0 at nan (NumPy: nan), and a bool tensor is its own sign."""
+    if x.dtype.kind == "b":
+        return x.copy()
+    out = np.sign(x)
+    if x.dtype.kind == "f":
+        out[np.isnan(x)] = 0
+    return out
+
+
 class Abs(Function):
     def forward(self, x):
         return np.abs(x)
 
     def backward(self, gy):
-        return gy * _new(np.sign(self.inputs[0].data))
+        # torch's gradient is gy * sign(x): 0 at nan and at 0
+        return gy * _new(_sign(self.inputs[0].data))
 
 
 class Sign(Function):
     uses_inputs = False
 
     def forward(self, x):
-        return np.sign(x)
+        return _sign(x)
 
     def backward(self, gy):
         return gy * 0
@@ -805,7 +884,7 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return _tie_split(gy, a.data > b.data, a.data == b.data)
+        return _tie_split(gy, a.data, b.data, np.less, np.greater)
 
 
 class Minimum(Function):
@@ -816,7 +895,7 @@ class Minimum(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return _tie_split(gy, a.data < b.data, a.data == b.data)
+        return _tie_split(gy, a.data, b.data, np.greater, np.less)
 
 
 class Remainder(Function):
@@ -824,14 +903,15 @@ class Remainder(Function):
 
     @silently
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         _check_int_divisor(a, b)
         return np.mod(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
-        return gy, gy * _new(-np.floor(a.data / b.data).astype(gy.dtype))
+        # torch: -gy * div(a, b, rounding_mode="floor"), NumPy's floor_divide (floor(a / b) rounds apart)
+        return gy, gy * _new(-np.floor_divide(a.data, b.data).astype(gy.dtype))
 
 
 class FloorDivide(Function):
@@ -839,7 +919,7 @@ class FloorDivide(Function):
 
     @silently
     def forward(self, a, b):
-        if a.dtype is not b.dtype and a.dtype != b.dtype:
+        if a.dtype != b.dtype:
             a, b = _promote(a, b)
         _check_int_divisor(a, b)
         return np.floor_divide(a, b)
@@ -863,11 +943,16 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     return FloorDivide()(*_pair(a, b))
 
 
-def _tie_split(gy: Tensor, first_wins: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
+def _tie_split(gy: Tensor, a: np.ndarray, b: np.ndarray, a_loses: Any, b_loses: Any) -> tuple[Tensor, Tensor]:
+    """torch's rule for maximum/minimum: half the gradient each on a tie, none to the side that loses, and
+    the whole gradient to both where either is nan (nan compares neither equal nor less)."""
     dtype = gy.dtype
-    wa = first_wins.astype(dtype) + tie.astype(dtype) * 0.5
+    tie = a == b
+    wa = np.where(tie, 0.5, np.where(a_loses(a, b), 0.0, 1.0))
+    wb = np.where(tie, 0.5, np.where(b_loses(a, b), 0.0, 1.0))
     wa_t = _new(backend.ensure_array(wa).astype(dtype, copy=False))
-    return gy * wa_t, gy * (1 - wa_t)
+    wb_t = _new(backend.ensure_array(wb).astype(dtype, copy=False))
+    return gy * wa_t, gy * wb_t
 
 
 class Where(Function):
@@ -894,6 +979,7 @@ class Cast(Function):
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
+    @silently  # nan or inf to an integer, a float64 overflowing float16: torch casts silently too
     def forward(self, x):
         self.in_dtype = x.dtype
         return x.astype(self.dtype)
