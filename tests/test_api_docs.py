@@ -50,6 +50,7 @@ PUBLIC_MODULES = [
     "chainrule.examples",
     "chainrule.testing",
     "chainrule.functional",
+    "chainrule.linalg",
     "chainrule.interop",
     "chainrule.onnx",
     "chainrule.backend",
