@@ -182,6 +182,7 @@ from chainrule.ops.shape import (
     unsqueeze,
     view,
 )
+from chainrule.ops.special_functions import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma
 from chainrule.tensor import bind_ops
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
@@ -328,6 +329,12 @@ METHODS = (
     "sinh",
     "trunc",
     "xlogy",
+    "digamma",
+    "erfc",
+    "erfinv",
+    "i0",
+    "lgamma",
+    "mvlgamma",
     "addcdiv",
     "addcmul",
     "clamp_max",
