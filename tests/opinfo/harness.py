@@ -186,6 +186,9 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "where": lambda: lambda x, condition, other, **kw: cr.where(condition, x, other, **kw),
     "nn.functional.embedding": lambda: lambda weight, idx, **kw: _functional().embedding(idx, weight, **kw),
     "zero_": lambda: lambda x: x.clone().zero_(),
+    # ---- elementwise math (issue 14): OpInfo's polygamma wrappers take (x, n); torch.polygamma takes (n, x)
+    **{f"polygamma.polygamma_n_{n}": lambda: lambda x, n, **kw: cr.polygamma(n, x, **kw) for n in range(5)},
+    "special.polygamma.special_polygamma_n_0": lambda: lambda x, n, **kw: cr.special.polygamma(n, x, **kw),
 }
 
 #: Entries whose values are random (or, for ``empty``, undefined): only shapes and dtypes are compared, and
