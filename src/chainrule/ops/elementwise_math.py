@@ -105,6 +105,7 @@ fix = trunc
 class Frac(Function):
     uses_inputs = False
 
+    @silently  # frac(±inf) is nan, silently, as in torch
     def forward(self, x):
         if x.dtype.kind in "biu":
             raise RuntimeError(f"frac: not implemented for integer dtype {x.dtype}")
