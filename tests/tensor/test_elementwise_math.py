@@ -106,3 +106,23 @@ def test_onnx_export_names_an_unconverted_op(tmp_path):
 
     with pytest.raises(NotImplementedError, match="Lgamma"):
         cr.onnx.export(M(), cr.randn(2, 3), tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize(
+    "name", ["floor", "ceil", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "reciprocal"]
+)
+def test_onnx_converters_match_chainrule(tmp_path, name):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    shift = 1.5 if name == "acosh" else 0.0
+
+    class M(nn.Module):
+        def forward(self, x):
+            return getattr(cr, name)(x * 0.4 + shift)
+
+    x = np.random.default_rng(0).uniform(-2, 2, (3, 4)).astype(np.float32)
+    path = tmp_path / f"{name}.onnx"
+    cr.onnx.export(M(), cr.tensor(x), path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {sess.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, M()(cr.tensor(x)).data, rtol=1e-5, atol=1e-6)

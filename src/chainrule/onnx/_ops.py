@@ -650,3 +650,16 @@ def _register_rnn_cells() -> None:
 
 
 _register_rnn_cells()
+
+
+# ---- elementwise math (issue 14): the ops ONNX has directly
+def _register_elementwise_math() -> None:
+    from chainrule.ops import elementwise_math as em  # noqa: PLC0415
+
+    for cls, op in ((em.Floor, "Floor"), (em.Ceil, "Ceil"), (em.Sinh, "Sinh"), (em.Cosh, "Cosh"),
+                    (em.Asin, "Asin"), (em.Acos, "Acos"), (em.Atan, "Atan"), (em.Asinh, "Asinh"),
+                    (em.Acosh, "Acosh"), (em.Atanh, "Atanh"), (em.Reciprocal, "Reciprocal")):  # fmt: skip
+        CONVERTERS[cls] = _unary(op)
+
+
+_register_elementwise_math()
