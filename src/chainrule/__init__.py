@@ -101,6 +101,7 @@ _LAZY = {
     "onnx": "chainrule.onnx",
     "backend": "chainrule.backend",
     "functional": "chainrule.functional",
+    "special": "chainrule.special",
 }
 _LAZY_ATTRS = {
     "numerical_diff": ("chainrule.autograd.gradcheck", "numerical_diff"),

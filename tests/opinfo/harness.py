@@ -199,6 +199,9 @@ ADAPTERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "cauchy": lambda: lambda x, *a, **kw: x.clone().cauchy_(*a, **kw),
     "geometric": lambda: lambda x, *a, **kw: x.clone().geometric_(*a, **kw),
     "log_normal": lambda: lambda x, *a, **kw: x.clone().log_normal_(*a, **kw),
+    # ---- elementwise math (issue 14): OpInfo's polygamma wrappers take (x, n); torch.polygamma takes (n, x)
+    **{f"polygamma.polygamma_n_{n}": lambda: lambda x, n, **kw: cr.polygamma(n, x, **kw) for n in range(5)},
+    "special.polygamma.special_polygamma_n_0": lambda: lambda x, n, **kw: cr.special.polygamma(n, x, **kw),
 }
 
 

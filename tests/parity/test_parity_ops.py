@@ -958,6 +958,47 @@ def draw_embedding_bag(data: Any) -> tuple[Shapes, dict[str, Any]]:
     offsets = np.unique(np.concatenate([[0], rng.integers(0, size + 1, 2)])).astype(np.int64)
     mode = data.draw(st.sampled_from(["sum", "mean", "max"]), label="mode")
     return ((n, d),), {"idx": idx, "offsets": offsets, "mode": mode}
+# ---- elementwise math (issue 14): helpers
+def _mf(name: str, pre: Callable[[Any], Any] = lambda x: x) -> Callable[..., Any]:
+    """``x.name(**p)`` or ``cr.name(x, **p)`` on ``pre(x)`` (maps a drawn domain into the op's)."""
+
+    def call(x: Any, *rest: Any, _method: bool = False, **p: Any) -> Any:
+        x = pre(x)
+        return getattr(x, name)(*rest, **p) if _method else getattr(cr, name)(x, *rest, **p)
+
+    return call
+
+
+def _fn(cr_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A chainrule call that ignores the drawn ``_method`` switch."""
+
+    def call(*xs: Any, _method: bool = False, **p: Any) -> Any:
+        return cr_fn(*xs, **p)
+
+    return call
+
+
+def _eu(name: str, th: Callable[..., Any], domain: str = "real", pre: Callable[[Any], Any] = lambda x: x,
+        aliases: tuple[str, ...] = (), **choices: Any) -> OpSpec:  # fmt: skip
+    return OpSpec(name, _mf(name, pre), lambda x, **p: th(pre(x), **p), unary(**choices), domain=domain,
+                  aliases=aliases)  # fmt: skip
+
+
+def _eb(name: str, th: Callable[..., Any], domain: Any = "real", num: int = 2, aliases: tuple[str, ...] = (),
+        **choices: Any) -> OpSpec:  # fmt: skip
+    draw = broadcast(num, **choices)
+    return OpSpec(name, _fn(getattr(cr, name)), th, draw, domain=domain, broadcasts=True, aliases=aliases)
+
+
+def _sp(
+    name: str, th: Callable[..., Any], domain: str = "real", pre: Callable[[Any], Any] = lambda x: x
+) -> OpSpec:
+    return OpSpec(f"special.{name}", _fn(lambda x: getattr(cr.special, name)(pre(x))), lambda x: th(pre(x)),
+                  unary(), domain=domain)  # fmt: skip
+
+
+def _into_unit(x: Any) -> Any:
+    return x * 0.8  # from the "unit" domain [-1.2, 1.2] into (-1, 1)
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -2817,6 +2858,97 @@ REGISTRY: list[OpSpec] = [
         lambda x, value: torch.fill(x, value),
         unary(value=[0.5, -2.0, 3]),
     ),
+    # ---- elementwise math (issue 14)
+    _eu("reciprocal", torch.reciprocal, "nonzero"),
+    _eu("floor", torch.floor),
+    _eu("ceil", torch.ceil),
+    _eu("trunc", torch.trunc, aliases=("fix",)),
+    _eu("frac", torch.frac),
+    _eu("sinh", torch.sinh),
+    _eu("cosh", torch.cosh),
+    _eu("asin", torch.asin, "unit", _into_unit, aliases=("arcsin",)),
+    _eu("acos", torch.acos, "unit", _into_unit, aliases=("arccos",)),
+    _eu("atan", torch.atan, aliases=("arctan",)),
+    _eu("asinh", torch.asinh, aliases=("arcsinh",)),
+    _eu("acosh", torch.acosh, "positive", lambda x: x + 1.2, aliases=("arccosh",)),
+    _eu("atanh", torch.atanh, "unit", _into_unit, aliases=("arctanh",)),
+    _eu("log2", torch.log2, "positive"),
+    _eu("log10", torch.log10, "positive"),
+    _eu("exp2", torch.exp2),
+    _eu("sinc", torch.sinc),
+    _eu("deg2rad", torch.deg2rad),
+    _eu("rad2deg", torch.rad2deg),
+    _eu("positive", torch.positive),
+    _eu("sgn", torch.sgn, "ties"),
+    _eu("logit", torch.logit, "unit", lambda x: x * 0.4 + 0.5, eps=[None, 0.1]),
+    _eu("nan_to_num", torch.nan_to_num, nan=[0.0, 1.5]),
+    _eu("clamp_min", torch.clamp_min, "ties", min=[-0.5, 0.0]),
+    _eu("clamp_max", torch.clamp_max, "ties", max=[0.5, 0.0]),
+    _eu("erfc", torch.erfc),
+    _eu("erfinv", torch.erfinv, "unit", _into_unit),
+    _eu("lgamma", torch.lgamma, "positive"),
+    _eu("digamma", torch.digamma, "positive"),
+    _eu("i0", torch.i0),
+    OpSpec("frexp", _fn(lambda x: cr.frexp(x)[0]), lambda x: torch.frexp(x)[0], unary()),
+    OpSpec(
+        "polygamma",
+        lambda x, n, _method=False: x.polygamma(n) if _method else cr.polygamma(n, x),
+        lambda x, n: torch.polygamma(n, x),
+        unary(n=[1, 2, 3]),
+        domain="positive",
+    ),
+    OpSpec(
+        "mvlgamma",
+        lambda x, p, _method=False: (x + 1.5).mvlgamma(p) if _method else cr.mvlgamma(x + 1.5, p),
+        lambda x, p: torch.mvlgamma(x + 1.5, p),
+        unary(p=[1, 3]),
+        domain="positive",
+    ),
+    _eb("atan2", torch.atan2, ("real", "nonzero"), aliases=("arctan2",)),
+    _eb("hypot", torch.hypot, "nonzero"),
+    _eb("logaddexp", torch.logaddexp),
+    _eb("logaddexp2", torch.logaddexp2),
+    _eb("xlogy", torch.xlogy, ("real", "positive")),
+    _eb("copysign", torch.copysign, ("nonzero", "nonzero")),
+    _eb("fmax", torch.fmax, "ties"),
+    _eb("fmin", torch.fmin, "ties"),
+    _eb("fmod", torch.fmod, ("real", "nonzero")),
+    _eb("float_power", torch.float_power, ("positive", "real")),
+    _eb("true_divide", torch.true_divide, ("real", "nonzero")),
+    _eb("ldexp", torch.ldexp),
+    _eb("nextafter", torch.nextafter),
+    _eb("lerp", torch.lerp, num=3),
+    _eb("addcmul", lambda a, b, c, value: torch.addcmul(a, b, c, value=value), num=3, value=[1, 0.5]),
+    _eb(
+        "addcdiv",
+        lambda a, b, c, value: torch.addcdiv(a, b, c, value=value),
+        ("real", "real", "nonzero"),
+        num=3,
+        value=[1, -2.0],
+    ),
+    OpSpec(
+        "lerp[scalar weight]",
+        lambda a, b, w, _method=False: a.lerp(b, w) if _method else cr.lerp(a, b, w),
+        lambda a, b, w: torch.lerp(a, b, w),
+        broadcast(w=[0.25, 0.75]),
+        broadcasts=True,
+    ),
+    _sp("i0e", torch.special.i0e),
+    _sp("i1", torch.special.i1),
+    _sp("i1e", torch.special.i1e),
+    _sp("ndtr", torch.special.ndtr),
+    _sp("ndtri", torch.special.ndtri, "unit", lambda x: x * 0.4 + 0.5),
+    _sp("log_ndtr", torch.special.log_ndtr),
+    _sp("erfcx", torch.special.erfcx),
+    _sp("entr", torch.special.entr, "positive"),
+    OpSpec(
+        "special.xlog1py",
+        _fn(cr.special.xlog1py),
+        torch.special.xlog1py,
+        broadcast(),
+        domain=("real", "positive"),
+        broadcasts=True,
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).
@@ -2872,6 +3004,12 @@ NOT_DIFFERENTIABLE = {
     "unique_consecutive",
     "bincount",
     "histc",
+    # ---- elementwise math (issue 14): bool results, or no gradient in torch either
+    "isinf",
+    "isposinf",
+    "isneginf",
+    "signbit",
+    "heaviside",
 }
 
 
