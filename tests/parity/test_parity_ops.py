@@ -958,6 +958,8 @@ def draw_embedding_bag(data: Any) -> tuple[Shapes, dict[str, Any]]:
     offsets = np.unique(np.concatenate([[0], rng.integers(0, size + 1, 2)])).astype(np.int64)
     mode = data.draw(st.sampled_from(["sum", "mean", "max"]), label="mode")
     return ((n, d),), {"idx": idx, "offsets": offsets, "mode": mode}
+
+
 # ---- elementwise math (issue 14): helpers
 def _mf(name: str, pre: Callable[[Any], Any] = lambda x: x) -> Callable[..., Any]:
     """``x.name(**p)`` or ``cr.name(x, **p)`` on ``pre(x)`` (maps a drawn domain into the op's)."""

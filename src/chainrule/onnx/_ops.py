@@ -720,6 +720,8 @@ def _scatter_set(b: GraphBuilder, f: Function) -> None:
     idx = _scatter_index(b, f)
     inputs = [b.input(f, 0), idx, b.input(f, 1)]
     b.node("ScatterElements", inputs, b.out(f), axis=int(b.static(f, "dim")))
+
+
 # ---- elementwise math (issue 14): the ops ONNX has directly
 def _register_elementwise_math() -> None:
     from chainrule.ops import elementwise_math as em  # noqa: PLC0415

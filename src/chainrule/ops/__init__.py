@@ -108,8 +108,6 @@ from chainrule.ops.elementwise import (
     to_device,
     where,
 )
-from chainrule.ops.flat import put, put_, take
-from chainrule.ops.gather_scatter import (
 
 # ---- elementwise math (issue 14)
 from chainrule.ops.elementwise_compose import (
@@ -171,7 +169,8 @@ from chainrule.ops.elementwise_math import (
     trunc,
     xlogy,
 )
-from chainrule.ops.index import (
+from chainrule.ops.flat import put, put_, take
+from chainrule.ops.gather_scatter import (
     gather,
     index_copy,
     index_copy_,
@@ -269,6 +268,7 @@ from chainrule.ops.shape import (
     unsqueeze,
     view,
 )
+from chainrule.ops.special_functions import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma
 from chainrule.ops.stacking import (
     atleast_1d,
     atleast_2d,
@@ -313,7 +313,6 @@ from chainrule.ops.statistics import (
     var_mean,
 )
 from chainrule.tensor import Tensor as _Tensor
-from chainrule.ops.special_functions import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma
 from chainrule.tensor import bind_ops
 
 #: Ops that are also Tensor methods (``x.exp()``, ``x.sum(dim=0)``, ``x.reshape(2, 3)``...).
