@@ -51,6 +51,7 @@ PUBLIC_MODULES = [
     "chainrule.testing",
     "chainrule.functional",
     "chainrule.linalg",
+    "chainrule.special",
     "chainrule.interop",
     "chainrule.onnx",
     "chainrule.backend",
