@@ -47,8 +47,12 @@ def test_dtype_keywords_and_int_promotion():
 def test_norm_fro_and_nuc():
     x = np.random.default_rng(0).normal(size=(3, 4))
     _close(cr.norm(_t(x), "fro", (0, 1)), torch.norm(torch.tensor(x), "fro", (0, 1)))
-    with pytest.raises(NotImplementedError, match="nuc"):
-        cr.norm(_t(x), "nuc")
+    _close(cr.norm(_t(x), "nuc"), torch.norm(torch.tensor(x), "nuc"))
+    b = np.random.default_rng(1).normal(size=(2, 3, 4))
+    xb, tb = cr.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)
+    cr.norm(xb, "nuc", (1, 2), keepdim=True).sum().backward()
+    torch.norm(tb, "nuc", (1, 2), keepdim=True).sum().backward()
+    _close(xb.grad, tb.grad)
 
 
 def test_take_along_dim_without_dim_flattens():

@@ -689,7 +689,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
         return x.copy()
     out = np.sign(x)
     if x.dtype.kind == "f":
-        out[np.isnan(x)] = 0
+        out = np.where(np.isnan(x), out.dtype.type(0), out)  # np.where: also an array for a 0-d x
     return out
 
 

@@ -563,15 +563,18 @@ def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm over ``dim``.
-    ``p='nuc'`` (the nuclear norm) is not supported: it raises NotImplementedError."""
+    """Vector p-norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm over ``dim``;
+    ``p='nuc'`` is the nuclear norm (the sum of singular values) of the matrices over the two dims ``dim``
+    (the last two by default), as ``linalg.matrix_norm``."""
     from chainrule.ops.elementwise import abs as _abs  # noqa: PLC0415
 
     if dtype is not None:
         x = x.to(dtype)
     if isinstance(p, str):
         if p == "nuc":
-            raise NotImplementedError("norm: p='nuc' (the nuclear norm, an SVD) is not supported")
+            from chainrule.linalg import matrix_norm  # noqa: PLC0415
+
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if p != "fro":
             raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
         p = 2
