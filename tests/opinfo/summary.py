@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from . import harness
+from .deliberate import DELIBERATE
 
 
 def run_all(deep: bool, only: list[str] | None = None) -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -40,6 +41,8 @@ def run_all(deep: bool, only: list[str] | None = None) -> dict[tuple[str, str, s
             results[case] = ("harness error", f"{type(e).__name__}: {e}")
         else:
             results[case] = ("pass", "")
+        if case in DELIBERATE and results[case][0] == DELIBERATE[case][0]:
+            results[case] = ("deliberate", DELIBERATE[case][1])
     return results
 
 
@@ -67,12 +70,17 @@ def report(
         total = sum(outcomes.values())
         run = total - outcomes["skip"]
         fails = ", ".join(f"{outcomes[c]} {c}" for c in [*harness.CATEGORIES, "harness error"] if outcomes[c])
-        counts = f"run {run:5d}, passed {outcomes['pass']:5d}, skipped {outcomes['skip']:4d}"
+        passed = outcomes["pass"] + outcomes["deliberate"]
+        counts = f"run {run:5d}, passed {passed:5d}, skipped {outcomes['skip']:4d}"
         lines.append(f"{check:9s} cases {total:5d}: {counts}" + (f", failing: {fails}" if fails else ""))
     values = {case: r for case, r in results.items() if case[0] == "values"}
-    passed = sum(o == "pass" for o, _ in values.values())
+    passed = sum(o in ("pass", "deliberate") for o, _ in values.values())
     ran = sum(o != "skip" for o, _ in values.values())
     lines += ["", f"samples (values check): {passed} of {ran} run pass ({100 * passed / max(ran, 1):.1f}%)"]
+    deliberate = sorted(case for case, (o, _) in results.items() if o == "deliberate")
+    if deliberate:
+        lines += [f"deliberate differences (tests/opinfo/deliberate.py, docs/promises.md): {len(deliberate)}"]
+        lines += [f"  {c}/{k}/{s}: {DELIBERATE[(c, k, s)][1]}" for c, k, s in deliberate]
     skips = collections.Counter(d for o, d in results.values() if o == "skip")
     if skips:
         lines += ["", "skipped, by reason:"] + [f"  {n:5d}  {reason}" for reason, n in skips.most_common()]

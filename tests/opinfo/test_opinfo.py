@@ -8,7 +8,8 @@ Tensor method / Python operator / aliases (``test_variants``) and float32 values
 ``make test`` runs the first ``harness.DEFAULT_SAMPLES`` samples of each entry; ``make test-deep``
 (``CHAINRULE_DEEP=1``) every sample plus ``op.reference_inputs`` (extreme values, NaN/inf, promotion).
 Today's failures are listed in ``known_failures.py`` and run as ``xfail(strict=True)`` expecting their
-category's exception: a fix is an XPASS (delete the line), a failure in another category fails.
+category's exception: a fix is an XPASS (delete the line), a failure in another category fails. Deliberate
+differences (``deliberate.py``, documented in docs/promises.md) run the same way.
 ``python -m tests.opinfo.summary`` prints the counts.
 """
 
@@ -19,6 +20,7 @@ import os
 import pytest
 
 from . import harness
+from .deliberate import DELIBERATE
 from .known_failures import KNOWN_FAILURES
 
 DEEP = bool(os.environ.get("CHAINRULE_DEEP"))
@@ -41,7 +43,7 @@ def _params(check: str) -> list[object]:
         _, key, sid = case
         if sid.startswith("r") or int(sid[1:]) >= harness.DEFAULT_SAMPLES:
             marks.append(pytest.mark.deep)
-        known = KNOWN_FAILURES.get(case)
+        known = KNOWN_FAILURES.get(case) or DELIBERATE.get(case)
         if known:
             category, detail = known
             marks.append(pytest.mark.xfail(strict=True, raises=harness.CATEGORIES[category], reason=detail))
@@ -83,7 +85,7 @@ def test_known_failures_name_real_cases() -> None:
     existing = set(harness.cases(DEEP))
     stale = [
         case
-        for case in KNOWN_FAILURES
+        for case in [*KNOWN_FAILURES, *DELIBERATE]
         if case not in existing
         and (DEEP or not (case[2].startswith("r") or int(case[2][1:]) >= harness.DEFAULT_SAMPLES))
     ]
