@@ -2711,11 +2711,11 @@ REGISTRY: list[OpSpec] = [
         _draw_pad_crop,
     ),
     OpSpec(
-        "_copy ops",
+        "alias_copy",  # and the other copying variants of views, one drawn per example
         lambda x, fn: _COPIES[fn](cr, x),
         lambda x, fn: _COPIES[fn](torch, x),
         _draw_copy,
-        aliases=tuple(_COPIES),
+        aliases=tuple(name for name in _COPIES if name != "alias_copy"),
     ),
     # ---- reductions, order statistics, scans (issue 14)
     OpSpec(
