@@ -371,12 +371,22 @@ def test_to_torch_names_a_layer_it_does_not_convert(layer):
         to_torch(nn.Sequential(nn.Linear(4, 4), module))
 
 
-@pytest.mark.parametrize("layer", [lambda: torch.nn.PReLU(), lambda: torch.nn.Hardshrink()])
+@pytest.mark.parametrize("layer", [lambda: torch.nn.LPPool2d(2, 2), lambda: torch.nn.Softmax2d()])
 def test_from_torch_names_a_layer_chainrule_lacks(layer):
     module = layer()
     name = type(module).__name__
     with pytest.raises(
         NotImplementedError, match=rf"layer '1' \({name}\) to chainrule: chainrule\.nn has no {name}"
+    ):
+        from_torch(torch.nn.Sequential(torch.nn.Linear(4, 4), module))
+
+
+@pytest.mark.parametrize("layer", [lambda: torch.nn.PReLU(), lambda: torch.nn.Hardshrink()])
+def test_from_torch_names_a_layer_chainrule_has_but_does_not_convert(layer):
+    module = layer()
+    name = type(module).__name__
+    with pytest.raises(
+        NotImplementedError, match=rf"\({name}\) to chainrule: chainrule\.nn\.{name} exists but"
     ):
         from_torch(torch.nn.Sequential(torch.nn.Linear(4, 4), module))
 

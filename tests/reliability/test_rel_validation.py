@@ -44,7 +44,7 @@ ROWS: list[tuple[str, Callable[[], Any], type | tuple[type, ...], tuple[str, ...
     ("full negative size", lambda: cr.full((-1,), 1.0), V, ("full", "-1")),
     ("eye negative n", lambda: cr.eye(-1), V, ("eye", "-1")),
     ("arange zero step", lambda: cr.arange(0, 5, 0), V, ("arange", "step")),
-    ("linspace negative steps", lambda: cr.linspace(0, 1, -1), V, ("linspace", "-1")),
+    ("linspace negative steps", lambda: cr.linspace(0, 1, -1), R, ("linspace", "-1")),  # as torch
     ("randint empty range", lambda: cr.randint(5, 2, (3,)), V, ("randint", "5", "2")),
     ("randperm negative n", lambda: cr.randperm(-1), V, ("randperm", "-1")),
     ("tensor from object", lambda: cr.tensor(object()), T, ("object",)),

@@ -270,6 +270,11 @@ def _reshape(b: GraphBuilder, f: Function) -> None:
     in_shape = f.inputs[0].shape
     g = b.twin_of(f)
     if twin is None or target == twin:
+        if 0 in target:  # a 0 in Reshape's shape means "copy this dim" unless allowzero (opset 14)
+            if b.opset < 14:
+                raise NotImplementedError(f"export: {b.where(f)} makes an empty dim: it needs opset >= 14")
+            b.node("Reshape", [b.input(f, 0), b.ints(target)], b.out(f), allowzero=1)
+            return
         b.node("Reshape", [b.input(f, 0), b.ints(target)], b.out(f))
         return
     twin_in = g.inputs[0].shape
