@@ -107,14 +107,34 @@ def zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
-    """psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x) for n >= 1; digamma for n = 0."""
+    """psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x) for n >= 1; digamma for n = 0. Below 0 (off the poles) by
+    the reflection psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi d^n/dx^n cot(pi x): the zeta sum would need |x|
+    terms."""
     if n == 0:
         return digamma(x)
     sign = (-1.0) ** (n + 1)
-    out = sign * math.factorial(n) * zeta(np.float64(n + 1), x)
+    x = np.asarray(x, np.float64)
+    reflect = (x < 0) & (x != np.floor(x)) & np.isfinite(x)
+    base = np.where(reflect, 1 - x, x)
+    out = sign * math.factorial(n) * zeta(np.float64(n + 1), base)
+    if reflect.any():
+        out = np.where(reflect, (-1.0) ** n * out - np.pi * _cot_derivative(n, x), out)
     # torch's values at ±inf: trigamma 0 at inf and nan at -inf; nan at inf and ±inf at -inf for n >= 2
     at_pos, at_neg = (0.0, np.nan) if n == 1 else (np.nan, sign * np.inf)
     return np.where(x == np.inf, at_pos, np.where(x == -np.inf, at_neg, out))
+
+
+def _cot_derivative(n: int, x: np.ndarray) -> np.ndarray:
+    """d^n/dx^n cot(pi x), as a polynomial in c = cot(pi x): P_0 = c, P_(k+1) = -pi (1 + c^2) P_k'(c). The
+    angle is reduced to [0, pi) first (cot has period pi), so a large |x| keeps its digits."""
+    from numpy.polynomial import polynomial as poly  # noqa: PLC0415
+
+    with np.errstate(all="ignore"):
+        c = 1 / np.tan(np.pi * (x - np.floor(x)))
+        coefficients = np.array([0.0, 1.0])
+        for _ in range(n):
+            coefficients = -np.pi * poly.polymul([1.0, 0.0, 1.0], poly.polyder(coefficients))
+        return poly.polyval(c, coefficients)
 
 
 def erfinv(x: np.ndarray) -> np.ndarray:
