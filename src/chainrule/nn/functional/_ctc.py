@@ -200,11 +200,8 @@ def ctc_loss(
         raise RuntimeError(f"log_probs tensor must not be empty, got shape {x.shape}")
     batched = x.ndim == 3
     lp = x if batched else x.unsqueeze(1)
-    tg = np.asarray(
-        backend.to_device(targets.data if isinstance(targets, Tensor) else np.asarray(targets), "cpu")
-    )
-    if not batched:
-        tg = tg[None]
+    tg = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    tg = np.asarray(backend.to_device(tg, "cpu"))  # unbatched too: 1-D concatenated, 2-D padded (torch's)
     il = _lengths(input_lengths, "input_lengths")
     tl = _lengths(target_lengths, "target_lengths")
     if lp.ndim != 3:
