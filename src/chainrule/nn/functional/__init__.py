@@ -47,6 +47,7 @@ from chainrule.nn.functional._conv import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from chainrule.nn.functional._ctc import ctc_loss
 from chainrule.nn.functional._distance import pairwise_distance, pdist
 from chainrule.nn.functional._dropout import (
     alpha_dropout,
@@ -128,6 +129,7 @@ __all__ = [
     "cosine_embedding_loss",
     "cosine_similarity",
     "cross_entropy",
+    "ctc_loss",
     "dropout",
     "dropout1d",
     "dropout2d",

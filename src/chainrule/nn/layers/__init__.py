@@ -33,6 +33,7 @@ from chainrule.nn.layers.activation_extra import (
 )
 from chainrule.nn.layers.attention import MultiheadAttention
 from chainrule.nn.layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from chainrule.nn.layers.ctc import CTCLoss
 from chainrule.nn.layers.distance import CosineSimilarity, PairwiseDistance
 from chainrule.nn.layers.dropout import (
     AlphaDropout,
@@ -126,6 +127,7 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "Bilinear",
+    "CTCLoss",
     "ChannelShuffle",
     "Conv1d",
     "Conv2d",
