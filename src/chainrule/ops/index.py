@@ -406,16 +406,9 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
             t.data[...] = target
         bump_version(t)
         return t
-    _check_recordable(t, f"{kind}_")
-    old = _snapshot(t)
-    out = _functional(old, kind, arg)
-    if out.shape != t.shape:
-        raise _shape_error(t, kind, out.shape)
-    if out.dtype != t.dtype:
-        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise _cast_error(t, out.dtype)
-        out = out.to(t.dtype)
-    return _rebind(t, out, old)
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415 (the recorded path: one helper for all)
+
+    return inplace_op(t, f"{kind}_", lambda x: _functional(x, kind, arg), arg)
 
 
 def setitem_(t: Tensor, key: Any, value: Any) -> None:
