@@ -357,7 +357,7 @@ def in_place(t: Tensor, op: str, other: Any, compute: Callable[[Tensor], Tensor]
     (scatter_reduce's amax/prod) keeps it unchanged."""
     from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
 
-    return inplace_op(t, op, compute, other, through_copy=True)
+    return inplace_op(t, op, compute, other)
 
 
 def scatter_(

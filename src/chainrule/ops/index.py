@@ -408,7 +408,7 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
         return t
     from chainrule.ops.inplace import inplace_op  # noqa: PLC0415 (the recorded path: one helper for all)
 
-    return inplace_op(t, f"{kind}_", lambda x: _functional(x, kind, arg), arg)
+    return inplace_op(t, f"{kind}_", lambda x: _functional(x, kind, arg), arg, through_copy=kind == "pow")
 
 
 def setitem_(t: Tensor, key: Any, value: Any) -> None:

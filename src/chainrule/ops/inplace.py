@@ -75,14 +75,15 @@ def inplace_op(
     name: str,
     compute: Callable[[Tensor], Tensor],
     *others: Any,
-    through_copy: bool = False,
+    through_copy: bool = True,
 ) -> Tensor:
     """Replace ``t``'s values by ``compute(t)`` in place, as torch's ``name`` (e.g. ``"exp_"``) does.
 
     ``others`` are the op's other arguments (those that are tensors requiring grad make it recorded).
     ``compute`` sees a snapshot of ``t`` when the op is recorded, so a backward that reads ``t``'s old value
-    still gets it. ``through_copy`` puts a copy node after ``compute`` in the graph, for ops whose backward
-    reads their own output (``scatter_reduce``'s amax/prod) or whose output is a view.
+    still gets it. ``through_copy`` (the default) puts a copy node after ``compute`` in the graph: ``t``
+    becomes that node's output, so an op whose backward reads its own output (exp, sigmoid, sqrt...) keeps
+    it unchanged; ``False`` only for ops whose backward does not (index.inplace's add/sub/mul...).
     """
     from chainrule.ops.index import (  # noqa: PLC0415 (index imports the tensor module; loaded by now)
         _LEAF_INPLACE,
