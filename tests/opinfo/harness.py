@@ -766,8 +766,9 @@ def run(check: str, key: str, sid: str, deep: bool = False) -> None:
 
 
 # ---------------------------------------------------------------------------- in-place variants (h-inplace)
-# OpInfo's ``inplace_variant`` (``Tensor.exp_``...) against chainrule's ``Tensor.<name>_``: values only, on
-# the float64 samples, under no_grad in both libraries (an in-place op on a leaf that requires grad is refused).
+# OpInfo's ``inplace_variant`` (``Tensor.exp_``...) against chainrule's ``Tensor.<name>_``: values only,
+# on the float64 samples, under no_grad in both libraries (an in-place op on a leaf that requires grad is
+# refused).
 def _inplace_method(entry: Entry) -> Callable[..., Any] | None:
     name = entry.op.name
     if entry.op.inplace_variant is None or "." in name or name.startswith("_"):

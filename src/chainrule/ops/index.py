@@ -367,7 +367,12 @@ def _check_in_place_anomaly(op: str, result: Any) -> None:
 
 
 def _cast_error(t: Tensor, result: Any) -> RuntimeError:
-    return RuntimeError(f"result type {np.dtype(result)} can't be cast to the desired output type {t.dtype}")
+    from chainrule.ops.inplace import _torch_name  # noqa: PLC0415 (torch's names: Float, Long...)
+
+    return RuntimeError(
+        f"result type {_torch_name(np.dtype(result))} can't be cast to the desired output type "
+        f"{_torch_name(t.dtype)}"
+    )
 
 
 def _shape_error(t: Tensor, kind: str, shape: Any) -> RuntimeError:
