@@ -278,3 +278,35 @@ def test_unary_forms_on_any_shape(shape: list[int], name: str) -> None:
     y.sum().backward()
     ty.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
+
+
+def test_chained_in_place_ops_and_a_saved_input_match_torch() -> None:
+    x0 = _u(3, 4)
+    a, ta = cr.tensor(x0.copy(), requires_grad=True), torch.tensor(x0.copy(), requires_grad=True)
+    y, ty = a * 2.0, ta * 2.0
+    y.mul_(3.0).sin_().square_().t_()
+    ty.mul_(3.0).sin_().square_().t_()
+    assert tuple(y.shape) == tuple(ty.shape)
+    w = rng.uniform(-1, 1, size=tuple(ty.shape))
+    (y * cr.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
+    b, tb = cr.tensor(x0.copy(), requires_grad=True), torch.tensor(x0.copy(), requires_grad=True)
+    z, tz = b.exp(), tb.exp()  # exp saves its output: changing it in place breaks backward in both
+    z.tanh_()
+    tz.tanh_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tz.sum().backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def test_a_view_of_a_graph_tensor_is_refused_and_views_see_shape_changes() -> None:
+    a = cr.tensor(_u(3, 4), requires_grad=True)
+    with pytest.raises(RuntimeError, match="view"):
+        (a * 1.0)[0].exp_()
+    x = cr.tensor(_u(3, 4))
+    v = x.view(12)
+    x.t_()
+    x[0, 1] = 9.0  # x is the transpose: [0, 1] is the old [1, 0]
+    assert v[4].item() == 9.0 and tuple(x.shape) == (4, 3)

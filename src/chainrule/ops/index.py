@@ -403,6 +403,8 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
         except TypeError:  # NumPy's casting error (same_kind): int /= 2, int += 1.5, bool += 1
             value = arg.data if isinstance(arg, Tensor) else arg
             result = np.result_type(t.data, value)
+            if isinstance(value, (float, complex)) and result.kind in "fc":  # a Python number: default dtype
+                result = np.dtype(np.float32 if isinstance(value, float) else np.complex64)
             raise _cast_error(t, np.float32 if kind == "div" and result.kind in "biu" else result) from None
         except ValueError:
             raise _shape_error(t, kind, _broadcast_shape(t.shape, np.shape(arg))) from None
