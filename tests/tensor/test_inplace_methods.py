@@ -312,3 +312,20 @@ def test_a_view_of_a_graph_tensor_is_refused_and_views_see_shape_changes() -> No
     x.t_()
     x[0, 1] = 9.0  # x is the transpose: [0, 1] is the old [1, 0]
     assert v[4].item() == 9.0 and tuple(x.shape) == (4, 3)
+
+
+@pytest.mark.parametrize(
+    "module", ["Dropout", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
+)
+def test_dropout_modules_with_inplace_true_write_into_their_input(module: str) -> None:
+    x = cr.ones(2, 3, 4, 5)
+    layer = getattr(cr.nn, module)(0.5, inplace=True)
+    assert layer(x) is x and x._version == 1
+    kept = x.numpy() != 1.0
+    assert kept.any()  # the mask was applied to x itself
+    a = cr.ones(2, 3, 4, 5, requires_grad=True)
+    y = a * 1.0
+    assert layer(y) is y
+    y.sum().backward()
+    assert a.grad is not None and a.grad.shape == a.shape
+    assert torch.nn.Dropout(0.5, inplace=True)(torch.ones(3)).shape == (3,)  # torch's spelling exists

@@ -183,14 +183,14 @@ class Hardsigmoid(Mish):
     """Applies :func:`chainrule.nn.functional.hardsigmoid` elementwise."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(Mish):
     """Applies :func:`chainrule.nn.functional.hardswish` elementwise."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.hardswish(input)
+        return F.hardswish(input, self.inplace)
 
 
 class LogSigmoid(Module):
