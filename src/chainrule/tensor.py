@@ -708,8 +708,12 @@ class Tensor:
     def mul_(self, other: Any) -> Tensor:
         return _ops.inplace(self, "mul", other)
 
-    def div_(self, other: Any) -> Tensor:
-        return _ops.inplace(self, "div", other)
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return _ops.inplace(self, "div", other)
+        from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
+
+        return inplace_op(self, "div_", lambda x: _ops.div(x, other, rounding_mode=rounding_mode), other)
 
     def pow_(self, exponent: Any) -> Tensor:
         return _ops.inplace(self, "pow", exponent)

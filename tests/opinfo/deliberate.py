@@ -12,4 +12,9 @@ DELIBERATE: dict[tuple[str, str, str], tuple[str, str]] = {
         "grad mismatch",
         "the second derivative of a norm at exactly 0: chainrule gives 0 (continuing the subgradient 0 its first derivative uses there), torch nan",
     ),
+    # ---- in-place variants (h-inplace)
+    ("inplace", "addbmm", "s1"): (
+        "raises",
+        "torch's addbmm_ resizes a (1,) self to the (5, 10) result (its addmm_/baddbmm_ refuse, as every in-place op does); chainrule's addbmm_ refuses too",
+    ),
 }

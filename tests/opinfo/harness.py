@@ -763,3 +763,54 @@ def run(check: str, key: str, sid: str, deep: bool = False) -> None:
     dtype_name = "float32" if check == "float32" else "float64"
     sample = dict(samples(key, dtype_name, deep))[sid]
     _CHECKERS[check](entry, sample, (check, key, sid))
+
+
+# ---------------------------------------------------------------------------- in-place variants (h-inplace)
+# OpInfo's ``inplace_variant`` (``Tensor.exp_``...) against chainrule's ``Tensor.<name>_``: values only,
+# on the float64 samples, under no_grad in both libraries (an in-place op on a leaf that requires grad is
+# refused).
+def _inplace_method(entry: Entry) -> Callable[..., Any] | None:
+    name = entry.op.name
+    if entry.op.inplace_variant is None or "." in name or name.startswith("_"):
+        return None
+    method = inspect.getattr_static(cr.Tensor, f"{name}_", None)
+    return getattr(cr.Tensor, f"{name}_") if callable(method) else None
+
+
+def check_inplace(entry: Entry, sample: Any, case: tuple[str, ...]) -> None:
+    import torch  # noqa: PLC0415
+
+    method = _inplace_method(entry)
+    if method is None:
+        raise SkipSample("chainrule has no in-place method for this entry")
+    prepared = prepare(sample)
+    th_in, cr_in = prepared.th[0], prepared.cr[0]
+    if not isinstance(th_in, torch.Tensor) or not isinstance(cr_in, cr.Tensor):
+        raise SkipSample("the input is not a tensor")
+    with torch.no_grad():
+        th_self = th_in.detach().clone()
+        try:
+            th_out = entry.op.inplace_variant(th_self, *prepared.th[1], **prepared.th[2])
+        except Exception as e:  # torch refuses this sample in place (broadcast self, a cast it forbids)
+            raise SkipSample(f"torch's in-place variant raises {type(e).__name__}") from None
+    with cr.no_grad():
+        cr_self = cr_in.detach().clone()
+        ours = _run_chainrule(method, (cr_self, prepared.cr[1], prepared.cr[2]), f"Tensor.{entry.op.name}_")
+    if ours is not cr_self:
+        raise Failure(f"Tensor.{entry.op.name}_ did not return its own tensor")
+    compare_forward(entry, sample, ours, th_out, f"Tensor.{entry.op.name}_")
+
+
+CHECKS = (*CHECKS, "inplace")
+_CHECKERS["inplace"] = check_inplace
+_cases_without_inplace = cases
+
+
+def cases(deep: bool, keep: Callable[[str], bool] | None = None) -> list[tuple[str, str, str]]:  # noqa: F811
+    """:func:`cases` (above), and an ``inplace`` case per float64 sample of the entries with an in-place
+    form."""
+    out = _cases_without_inplace(deep, keep)
+    for key, entry in entries().items():
+        if (keep is None or keep(key)) and _inplace_method(entry) is not None:
+            out += [("inplace", key, sid) for sid, _ in samples(key, "float64", deep)]
+    return out

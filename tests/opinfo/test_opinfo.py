@@ -78,6 +78,12 @@ def test_float32(key: str, sid: str) -> None:
     _run("float32", key, sid)
 
 
+# ---- in-place variants (h-inplace): OpInfo's inplace_variant against Tensor.<name>_ (values, float64)
+@pytest.mark.parametrize(("key", "sid"), _params("inplace"))
+def test_inplace(key: str, sid: str) -> None:
+    _run("inplace", key, sid)
+
+
 def test_known_failures_name_real_cases() -> None:
     """Every listed failure is a case that exists (a renamed entry or a removed sample leaves the list)."""
     if _REASON is not None:

@@ -586,6 +586,13 @@ METHODS = (
 )
 
 bind_ops(sys.modules[__name__])
+# ---- in-place method forms (h-inplace): x.exp_(), x.masked_fill_(...); torch.exp_(x) where torch has it
+import importlib as _importlib  # noqa: E402
+
+_inplace_module = _importlib.import_module("chainrule.ops.inplace")
+globals()["inplace"] = sys.modules["chainrule.ops.index"].inplace  # the submodule import rebound the name
+
+globals().update(_inplace_module.bind())
 for _name, _value in _LAYOUT_TENSOR_ONLY.items():  # Tensor.unfold, sum_to_size, .H, .mH
     if not hasattr(_Tensor, _name):
         setattr(_Tensor, _name, _value)

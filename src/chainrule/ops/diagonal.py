@@ -93,27 +93,18 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     return _triangle(input, diagonal, upper=True)
 
 
-def _in_place(t: Tensor, result: Any) -> Tensor:
-    from chainrule.ops.index import _check_recordable, _rebind, _records, _snapshot  # noqa: PLC0415
-    from chainrule.tensor import bump_version  # noqa: PLC0415
-
-    if not _records(t, None):
-        t.data[...] = result(t).data
-        bump_version(t)
-        return t
-    _check_recordable(t, "in-place op")
-    old = _snapshot(t)
-    return _rebind(t, result(old), old)
-
-
 def tril_(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """In-place :func:`tril` (bumps the version counter; recorded like the other in-place ops)."""
-    return _in_place(input, lambda t: tril(t, diagonal))
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415 (inplace imports the ops package)
+
+    return inplace_op(input, "tril_", lambda t: tril(t, diagonal))
 
 
 def triu_(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """In-place :func:`triu`."""
-    return _in_place(input, lambda t: triu(t, diagonal))
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415 (inplace imports the ops package)
+
+    return inplace_op(input, "triu_", lambda t: triu(t, diagonal))
 
 
 def _dims(ndim: int, dim1: int, dim2: int, op: str) -> tuple[int, int]:

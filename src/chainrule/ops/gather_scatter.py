@@ -352,29 +352,12 @@ def index_fill(input: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 
 # ---------------------------------------------------------------------------- in-place forms
 def in_place(t: Tensor, op: str, other: Any, compute: Callable[[Tensor], Tensor]) -> Tensor:
-    """Replace ``t`` by ``compute(t)`` in place (version bump, torch's in-place checks); ``other`` is the
-    tensor argument that may require grad. ``compute`` sees a snapshot of ``t`` when the op is recorded, so
-    a backward that reads ``t``'s old value (``scatter_reduce_``'s) still gets it."""
-    from chainrule.ops.index import _check_recordable, _functional, _rebind, _records, _snapshot  # noqa: PLC0415
-    from chainrule.tensor import bump_version  # noqa: PLC0415
+    """Replace ``t`` by ``compute(t)`` in place (:func:`chainrule.ops.inplace.inplace_op`); ``other`` is the
+    tensor argument that may require grad. Through a copy node: an op whose backward reads its own output
+    (scatter_reduce's amax/prod) keeps it unchanged."""
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
 
-    if not _records(t, other):
-        out = compute(t)
-        if out.shape != t.shape:
-            raise RuntimeError(
-                f"{op}: output with shape {t.shape} doesn't match the result shape {out.shape}"
-            )
-        t.data[...] = out.data
-        bump_version(t)
-        return t
-    _check_recordable(t, op)
-    old = _snapshot(t)
-    # through a copy op: ``t`` becomes that op's output, so an op whose backward reads its own output
-    # (scatter_reduce's amax/prod) keeps it unchanged
-    out = _functional(old, "copy", compute(old))
-    if out.shape != t.shape:
-        raise RuntimeError(f"{op}: output with shape {t.shape} doesn't match the result shape {out.shape}")
-    return _rebind(t, out if out.dtype == t.dtype else out.to(t.dtype), old)
+    return inplace_op(t, op, compute, other)
 
 
 def scatter_(

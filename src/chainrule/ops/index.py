@@ -367,7 +367,12 @@ def _check_in_place_anomaly(op: str, result: Any) -> None:
 
 
 def _cast_error(t: Tensor, result: Any) -> RuntimeError:
-    return RuntimeError(f"result type {np.dtype(result)} can't be cast to the desired output type {t.dtype}")
+    from chainrule.ops.inplace import _torch_name  # noqa: PLC0415 (torch's names: Float, Long...)
+
+    return RuntimeError(
+        f"result type {_torch_name(np.dtype(result))} can't be cast to the desired output type "
+        f"{_torch_name(t.dtype)}"
+    )
 
 
 def _shape_error(t: Tensor, kind: str, shape: Any) -> RuntimeError:
@@ -398,6 +403,8 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
         except TypeError:  # NumPy's casting error (same_kind): int /= 2, int += 1.5, bool += 1
             value = arg.data if isinstance(arg, Tensor) else arg
             result = np.result_type(t.data, value)
+            if isinstance(value, (float, complex)) and result.kind in "fc":  # a Python number: default dtype
+                result = np.dtype(np.float32 if isinstance(value, float) else np.complex64)
             raise _cast_error(t, np.float32 if kind == "div" and result.kind in "biu" else result) from None
         except ValueError:
             raise _shape_error(t, kind, _broadcast_shape(t.shape, np.shape(arg))) from None
@@ -406,16 +413,9 @@ def inplace(t: Tensor, kind: str, arg: Any) -> Tensor:
             t.data[...] = target
         bump_version(t)
         return t
-    _check_recordable(t, f"{kind}_")
-    old = _snapshot(t)
-    out = _functional(old, kind, arg)
-    if out.shape != t.shape:
-        raise _shape_error(t, kind, out.shape)
-    if out.dtype != t.dtype:
-        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise _cast_error(t, out.dtype)
-        out = out.to(t.dtype)
-    return _rebind(t, out, old)
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415 (the recorded path: one helper for all)
+
+    return inplace_op(t, f"{kind}_", lambda x: _functional(x, kind, arg), arg, through_copy=kind == "pow")
 
 
 def setitem_(t: Tensor, key: Any, value: Any) -> None:

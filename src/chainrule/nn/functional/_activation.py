@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -128,9 +129,50 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
 
 # ---------------------------------------------------------------------------- pointwise activations
+def _act(input: Any, name: str, inplace: bool, fn: Callable[[Tensor], Tensor]) -> Tensor:  # noqa: A002
+    """``fn(input)``; with ``inplace=True`` written into ``input`` (torch's ``F.<name>_``: the same object
+    back, version bumped, recorded by autograd; a leaf that requires grad is refused)."""
+    x = as_tensor(input, name)
+    if not inplace:
+        return fn(x)
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
+
+    return inplace_op(x, f"{name}_", fn)
+
+
+def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    """In-place :func:`relu` (``torch.nn.functional.relu_``)."""
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """In-place :func:`leaky_relu`."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """In-place :func:`celu`."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:  # noqa: A002
+    """In-place :func:`selu`."""
+    return selu(input, inplace=True)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """max(x, 0). ``inplace`` is accepted for torch compatibility; the result is always a new tensor."""
-    return ops.relu(as_tensor(input, "relu"))
+    """max(x, 0); ``inplace=True`` writes into ``input`` (as :meth:`Tensor.relu_`) and returns it."""
+    return _act(input, "relu", inplace, ops.relu)
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -149,8 +191,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """SiLU (swish): ``x * sigmoid(x)``."""
-    return ops.silu(as_tensor(input, "silu"))
+    """SiLU (swish): ``x * sigmoid(x)``; ``inplace=True`` writes into ``input``."""
+    return _act(input, "silu", inplace, ops.silu)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
@@ -159,13 +201,13 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
-    """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    return ops.leaky_relu(as_tensor(input, "leaky_relu"), negative_slope)
+    """``x`` where positive, ``negative_slope * x`` elsewhere; ``inplace=True`` writes into ``input``."""
+    return _act(input, "leaky_relu", inplace, lambda x: ops.leaky_relu(x, negative_slope))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
-    """ELU: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
-    return ops.elu(as_tensor(input, "elu"), alpha)
+    """ELU: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere; ``inplace=True`` writes ``input``."""
+    return _act(input, "elu", inplace, lambda x: ops.elu(x, alpha))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -174,14 +216,14 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """SELU: ``scale * elu(x, alpha)`` with torch's self-normalising constants."""
-    return ops.elu(as_tensor(input, "selu"), _SELU_ALPHA) * _SELU_SCALE
+    return _act(input, "selu", inplace, lambda x: ops.elu(x, _SELU_ALPHA) * _SELU_SCALE)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """CELU: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` elementwise."""
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
-    return ops.elu(as_tensor(input, "celu") / alpha, 1.0) * alpha
+    return _act(input, "celu", inplace, lambda x: ops.elu(x / alpha, 1.0) * alpha)
 
 
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -208,12 +250,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """``clamp(x, min_val, max_val)`` (gradient 1 inside, 0 outside)."""
     if max_val < min_val:
         raise ValueError("hardtanh: max_val cannot be less than min_val")
-    return Hardtanh(min_val, max_val)(as_tensor(input, "hardtanh"))
+    return _act(input, "hardtanh", inplace, Hardtanh(min_val, max_val))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """``min(max(0, x), 6)``."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
@@ -224,8 +266,7 @@ def softsign(input: Tensor) -> Tensor:  # noqa: A002
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """Mish: ``x * tanh(softplus(x))``."""
-    x = as_tensor(input, "mish")
-    return x * ops.tanh(ops.softplus(x))
+    return _act(input, "mish", inplace, lambda x: x * ops.tanh(ops.softplus(x)))
 
 
 class Hardsigmoid(Function):
@@ -244,13 +285,12 @@ class Hardsigmoid(Function):
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """Hard sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``; gradient 0 at the kinks, as torch's."""
-    return Hardsigmoid()(as_tensor(input, "hardsigmoid"))
+    return _act(input, "hardsigmoid", inplace, Hardsigmoid())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x · clip(x / 6 + 1/2, 0, 1); gradient 0 at -3 and 1 at 3, as torch's."""
-    x = as_tensor(input, "hardswish")
-    return x * Hardtanh(0.0, 1.0)(x / 6 + 0.5)
+    return _act(input, "hardswish", inplace, lambda x: x * Hardtanh(0.0, 1.0)(x / 6 + 0.5))
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

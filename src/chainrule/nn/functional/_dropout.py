@@ -3,6 +3,8 @@ dropout (for SELU networks) sets them to SELU's negative saturation and keeps th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule import backend
@@ -38,6 +40,13 @@ def _keep_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarray:
     return keep.astype(dtype) * dtype.type(scale)
 
 
+def _in_place(x: Tensor, name: str, fn: Any) -> Tensor:
+    """``fn(x)`` written into ``x`` (``inplace=True``; version bumped, recorded by autograd)."""
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
+
+    return inplace_op(x, name, fn)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero each element with probability ``p`` (when ``training``) and scale survivors by 1/(1-p).
 
@@ -47,6 +56,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p, "dropout")
     if not training or p == 0:
         return x
+    if inplace:
+        return _in_place(x, "dropout_", lambda z: dropout(z, p, training))
     return _MaskMul(backend.to_device_of(_keep_mask(x.shape, p, x.dtype), x.data))(x)
 
 
@@ -63,17 +74,23 @@ def _feature_dropout(x: Tensor, p: float, training: bool, op: str, spatial: int)
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels of a (N, C, L) input."""
-    return _feature_dropout(as_tensor(input, "dropout1d"), p, training, "dropout1d", 1)
+    x = as_tensor(input, "dropout1d")
+    fn = lambda z: _feature_dropout(z, p, training, "dropout1d", 1)  # noqa: E731
+    return _in_place(x, "dropout1d_", fn) if inplace else fn(x)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels of a (N, C, H, W) input."""
-    return _feature_dropout(as_tensor(input, "dropout2d"), p, training, "dropout2d", 2)
+    x = as_tensor(input, "dropout2d")
+    fn = lambda z: _feature_dropout(z, p, training, "dropout2d", 2)  # noqa: E731
+    return _in_place(x, "dropout2d_", fn) if inplace else fn(x)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels of a (N, C, D, H, W) (or unbatched (C, D, H, W)) input."""
-    return _feature_dropout(as_tensor(input, "dropout3d"), p, training, "dropout3d", 3)
+    x = as_tensor(input, "dropout3d")
+    fn = lambda z: _feature_dropout(z, p, training, "dropout3d", 3)  # noqa: E731
+    return _in_place(x, "dropout3d_", fn) if inplace else fn(x)
 
 
 #: -SELU's negative saturation value (scale * alpha), the value alpha dropout gives dropped elements.
@@ -101,7 +118,9 @@ def _alpha_dropout(x: Tensor, p: float, training: bool, op: str, feature: bool) 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:  # noqa: A002
     """Alpha dropout (``training`` defaults to False, as in torch): keeps zero mean and unit variance."""
-    return _alpha_dropout(as_tensor(input, "alpha_dropout"), p, training, "alpha_dropout", False)
+    x = as_tensor(input, "alpha_dropout")
+    fn = lambda z: _alpha_dropout(z, p, training, "alpha_dropout", False)  # noqa: E731
+    return _in_place(x, "alpha_dropout_", fn) if inplace else fn(x)
 
 
 def feature_alpha_dropout(
@@ -112,4 +131,5 @@ def feature_alpha_dropout(
 ) -> Tensor:
     """Alpha dropout of whole channels (dim 1) of a (N, C, *) input."""
     x = as_tensor(input, "feature_alpha_dropout")
-    return _alpha_dropout(x, p, training, "feature_alpha_dropout", True)
+    fn = lambda z: _alpha_dropout(z, p, training, "feature_alpha_dropout", True)  # noqa: E731
+    return _in_place(x, "feature_alpha_dropout_", fn) if inplace else fn(x)

@@ -82,7 +82,18 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     >>> cr.nn.functional.threshold(cr.tensor([-1.0, 0.5, 2.0]), 0.5, -9.0)
     tensor([-9., -9.,  2.])
     """
-    return Threshold(float(threshold), float(value))(_float_input(input, "threshold"))
+    x = _float_input(input, "threshold")
+    fn = Threshold(float(threshold), float(value))
+    if not inplace:
+        return fn(x)
+    from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
+
+    return inplace_op(x, "threshold_", fn)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    """In-place :func:`threshold` (``torch.nn.functional.threshold_``)."""
+    return globals()["threshold"](input, threshold, value, inplace=True)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
@@ -150,6 +161,10 @@ def rrelu(
     """Randomized leaky ReLU: in training each non-positive element is scaled by a slope drawn from
     U(lower, upper) (from chainrule's generator; the gradient is that slope); in eval the mean slope."""
     x = _float_input(input, "rrelu")
+    if inplace:
+        from chainrule.ops.inplace import inplace_op  # noqa: PLC0415
+
+        return inplace_op(x, "rrelu_", lambda z: rrelu(z, lower, upper, training))
     if lower > upper:
         raise ValueError(f"rrelu: lower bound {lower} must be <= upper bound {upper}")
     if not training:
@@ -157,3 +172,13 @@ def rrelu(
     slopes = backend.to_device_of(generator().uniform(lower, upper, size=x.shape).astype(x.dtype), x.data)
     xp = backend.get_array_module(x.data)
     return x * _new(xp.where(x.data <= 0, slopes, xp.ones((), x.dtype)))
+
+
+def rrelu_(
+    input: Tensor,  # noqa: A002
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+) -> Tensor:
+    """In-place :func:`rrelu` (``torch.nn.functional.rrelu_``)."""
+    return rrelu(input, lower, upper, training, inplace=True)
