@@ -7,7 +7,9 @@ interval are exact, Chebyshev polynomials of high degree inside (-1, 1) use thei
 and everything else runs the three-term recurrence (stopped once a value is nan, as torch does: large ``n``
 with |x| > 1 overflows to inf and then nan). Hermite polynomials are nan above degree 128 (float32) / 512
 (float64). The arithmetic is done in the result dtype (torch's promotion of ``x`` and ``n``; integer
-results become float32). Like torch, none of them is differentiable.
+results become float32). Like torch, none of them is differentiable. Differences from torch: a nan ``x``
+gives nan (torch leaves the result unset there: 0, 5e-324...), and at the edge of overflow (|value| > 1e300)
+torch's fused multiply-adds can keep its recurrence finite a step or two longer.
 
 >>> import chainrule as cr
 >>> cr.special.chebyshev_polynomial_t(cr.tensor([0.5, 2.0]), 3).tolist()
@@ -97,6 +99,14 @@ def _evaluate(x: np.ndarray, n: np.ndarray, cases: list, rest: np.ndarray, fill:
     return out
 
 
+def _fms(a: np.ndarray, q: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * q - b`` as torch's build computes it, with one fused multiply-add: exact for float32 (the
+    float64 product of two float32 values is exact, then one rounding), plain arithmetic for float64."""
+    if q.dtype == np.float32:
+        return (a.astype(np.float64) * q.astype(np.float64) - np.asarray(b, np.float64)).astype(np.float32)
+    return a * q - b
+
+
 def _even(n: np.ndarray) -> np.ndarray:
     return n % 2 == 0
 
@@ -112,7 +122,7 @@ def _odd_sign(n: np.ndarray, value: np.ndarray) -> np.ndarray:
 def _three_term(x2: np.ndarray, q0: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``r = x2 q - p`` from p = 1, q = q0, for k = 2..n (the Chebyshev recurrences; n >= 2 here)."""
     one = np.ones_like(q0)
-    return _recurrence(n - 1, one, q0, lambda i, p, q: x2 * q - p)
+    return _recurrence(n - 1, one, q0, lambda i, p, q: _fms(x2, q, p))
 
 
 def _run(
@@ -280,7 +290,7 @@ def _hermite_h(x: np.ndarray, n: np.ndarray) -> np.ndarray:
 
     def rest(v: np.ndarray, m: np.ndarray) -> np.ndarray:  # r = 2x q - k p, k = 2, 4, ... < 2n
         v2 = v + v
-        return _recurrence(m - 1, np.ones_like(v), v2, lambda i, p, q: v2 * q - c(2 * i + 2) * p, False)
+        return _recurrence(m - 1, np.ones_like(v), v2, lambda i, p, q: _fms(v2, q, c(2 * i + 2) * p), False)
 
     return _evaluate(x, n, [
         (n < 0, lambda v, m: np.zeros_like(v)),
@@ -294,7 +304,7 @@ def _hermite_he(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     c = x.dtype.type
 
     def rest(v: np.ndarray, m: np.ndarray) -> np.ndarray:  # r = x q - k p, k = 1..n-1
-        return _recurrence(m - 1, np.ones_like(v), v, lambda i, p, q: v * q - c(i + 1) * p, False)
+        return _recurrence(m - 1, np.ones_like(v), v, lambda i, p, q: _fms(v, q, c(i + 1) * p), False)
 
     return _evaluate(x, n, [
         (n < 0, lambda v, m: np.zeros_like(v)),
@@ -310,7 +320,7 @@ def _laguerre_l(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     def rest(v: np.ndarray, m: np.ndarray) -> np.ndarray:  # r = ((2k + 1 - x) q - k p) / (k + 1)
         w = c(1.0) - v
         return _recurrence(
-            m - 1, np.ones_like(v), w, lambda i, p, q: ((c(2 * i + 2) + w) * q - c(i + 1) * p) / c(i + 2)
+            m - 1, np.ones_like(v), w, lambda i, p, q: _fms(c(2 * i + 2) + w, q, c(i + 1) * p) / c(i + 2)
         )
 
     return _evaluate(x, n, [
@@ -326,7 +336,7 @@ def _legendre_p(x: np.ndarray, n: np.ndarray) -> np.ndarray:
 
     def rest(v: np.ndarray, m: np.ndarray) -> np.ndarray:  # r = ((2k + 1) x q - k p) / (k + 1)
         return _recurrence(
-            m - 1, np.ones_like(v), v, lambda i, p, q: (c(2 * i + 3) * v * q - c(i + 1) * p) / c(i + 2)
+            m - 1, np.ones_like(v), v, lambda i, p, q: _fms(c(2 * i + 3) * v, q, c(i + 1) * p) / c(i + 2)
         )
 
     return _evaluate(x, n, [
