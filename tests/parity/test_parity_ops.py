@@ -2991,6 +2991,22 @@ REGISTRY: list[OpSpec] = [
         draw_ctc,
         second_order=False,
     ),
+    # h-special: special.softmax/log_softmax (dim required; the Bessel functions and polynomials are not
+    # differentiable in torch, so they have no spec)
+    OpSpec(
+        "special.softmax",
+        lambda x, dim, _alias=False: cr.special.softmax(x, dim),
+        lambda x, dim: torch.special.softmax(x, dim),
+        draw_cumsum,
+        axes=True,
+    ),
+    OpSpec(
+        "special.log_softmax",
+        lambda x, dim, _alias=False: cr.special.log_softmax(x, dim),
+        lambda x, dim: torch.special.log_softmax(x, dim),
+        draw_cumsum,
+        axes=True,
+    ),
 ]
 
 #: Public chainrule functions that are not differentiable ops (or are covered under another entry's name).
