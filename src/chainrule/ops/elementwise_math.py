@@ -135,6 +135,7 @@ class Reciprocal(Function):
 
 
 class Sinh(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.sinh(_floating(x))
 
@@ -143,6 +144,7 @@ class Sinh(Function):
 
 
 class Cosh(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.cosh(_floating(x))
 
@@ -230,6 +232,7 @@ class Exp2(Function):
     uses_inputs = False
     uses_outputs = True
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.exp2(_floating(x))
 
@@ -409,6 +412,7 @@ class LogAddExp(Function):
     def __init__(self, base2: bool = False):
         self.base2 = base2
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, a, b):
         a, b = _binary_inputs(a, b)
         return np.logaddexp2(a, b) if self.base2 else np.logaddexp(a, b)
