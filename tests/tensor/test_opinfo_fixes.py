@@ -97,3 +97,18 @@ def test_sigmoid_keeps_its_lower_tail(dtype):
     _close(y, u, rtol=rtol, atol=0)
     _close(x.grad, t.grad, rtol=10 * rtol, atol=0)
     assert y.data[2] > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zeta_at_infinite_arguments_matches_torch(dtype):
+    # chainrule gave nan at zeta(inf, q <= 1), 0 at zeta(x, inf); torch: 1 at q = 1, inf below, nan at q = inf
+    v = np.array(
+        [-INF, -9.5, -3.0, -2.5, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0, 9.0, 1e3, INF, float("nan")], dtype=dtype
+    )
+    x, q = (a.ravel() for a in np.meshgrid(v, v))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = cr.special.zeta(cr.tensor(x), cr.tensor(q))
+    _close(
+        y, torch.special.zeta(torch.tensor(x), torch.tensor(q)), rtol=1e-6 if dtype == np.float32 else 1e-12
+    )

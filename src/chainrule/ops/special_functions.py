@@ -173,7 +173,13 @@ class Zeta(Function):
     @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x, q):
         x, q = _binary_inputs(x, q)
-        return np.asarray(K.zeta(x, q)).astype(np.result_type(x, q))
+        out = np.asarray(K.zeta(x, q))
+        # torch's (Cephes') series at infinite arguments: zeta(inf, q) is q^-inf summed, 1 at q = 1 and inf
+        # below it; zeta(x, inf) is nan (0 * inf in its Euler-Maclaurin tail)
+        x_inf = x == np.inf
+        out = np.where(x_inf & (q == 1), 1.0, np.where(x_inf & (q < 1), np.inf, out))
+        out = np.where((q == np.inf) & (x > 1), np.nan, out)
+        return out.astype(np.result_type(x, q))
 
     def backward(self, gy):
         x, q = self.inputs
