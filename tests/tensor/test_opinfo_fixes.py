@@ -112,3 +112,32 @@ def test_zeta_at_infinite_arguments_matches_torch(dtype):
     _close(
         y, torch.special.zeta(torch.tensor(x), torch.tensor(q)), rtol=1e-6 if dtype == np.float32 else 1e-12
     )
+
+
+def test_mT_of_a_vector_raises_as_torch():
+    with pytest.raises(RuntimeError, match="1-D tensor"):
+        torch.ones(3).mT
+    with pytest.raises(RuntimeError, match="1-D tensor"):
+        cr.ones(3).mT
+    assert cr.ones(()).mT.shape == ()
+    a = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(cr.tensor(a).mT.data, torch.tensor(a).mT.numpy())
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("bad", [INF, -INF, float("nan")])
+def test_adaptive_avg_pool_keeps_a_non_finite_value_in_its_bin(nd, bad):
+    # the 0/1 averaging matmul spread 0 * inf = nan into every other bin; torch: only that bin
+    shape, out = (1, 2) + (6,) * nd, (4, 5, 3)[:nd]
+    a = np.random.default_rng(0).standard_normal(shape)
+    a[(0, 1) + (1,) * nd] = bad
+    x = cr.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    crf, tf = getattr(F, f"adaptive_avg_pool{nd}d"), getattr(torch.nn.functional, f"adaptive_avg_pool{nd}d")
+    y, u = crf(x, out), tf(t, out)
+    g = np.random.default_rng(1).standard_normal(u.shape)
+    y.backward(cr.tensor(g))
+    u.backward(torch.tensor(g))
+    _close(y, u, rtol=1e-12)
+    assert np.isfinite(y.data[0, 0]).all()
+    _close(x.grad, t.grad, rtol=1e-12)
