@@ -141,3 +141,22 @@ def test_adaptive_avg_pool_keeps_a_non_finite_value_in_its_bin(nd, bad):
     _close(y, u, rtol=1e-12)
     assert np.isfinite(y.data[0, 0]).all()
     _close(x.grad, t.grad, rtol=1e-12)
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_torch():
+    # chainrule gave gy * b / (a² + b²) = 0 / 0 = nan at (0, 0) and where a² + b² underflows
+    a_v, b_v = [0.0, -0.0, 1e-200, 3.0, INF, 1.0], [0.0, 0.0, 1e-200, 4.0, 1.0, INF]
+    a, b = cr.tensor(np.array(a_v), requires_grad=True), cr.tensor(np.array(b_v), requires_grad=True)
+    ta = torch.tensor(a_v, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b_v, dtype=torch.float64, requires_grad=True)
+    g = np.array([2.0, 1.0, -1.0, 0.5, 1.0, 1.0])
+    o = cr.atan2(a, b)
+    ga, gb = cr.autograd.grad(o, [a, b], cr.tensor(g), create_graph=True)
+    tga, tgb = torch.autograd.grad(torch.atan2(ta, tb), [ta, tb], torch.tensor(g), create_graph=True)
+    _close(ga, tga, rtol=1e-12)
+    _close(gb, tgb, rtol=1e-12)
+    assert np.all(ga.data[:3] == 0)
+    gga = cr.autograd.grad(ga, [a, b], cr.ones_like(ga))
+    tgga = torch.autograd.grad(tga, [ta, tb], torch.ones_like(tga))
+    for mine, theirs in zip(gga, tgga):
+        _close(mine, theirs, rtol=1e-12)

@@ -389,7 +389,8 @@ class Atan2(Function):
     def backward(self, gy):
         a, b = self.inputs
         r = a * a + b * b
-        return gy * b / r, gy * -a / r
+        zero = _bool_of(r.data == 0)  # at (0, 0) (or a² + b² underflowing) torch's gradient is 0, not nan
+        return where(zero, 0.0, gy * b / r), where(zero, 0.0, gy * -a / r)
 
 
 class Hypot(Function):
