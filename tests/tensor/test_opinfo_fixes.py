@@ -160,3 +160,18 @@ def test_atan2_gradient_at_the_origin_is_zero_as_torch():
     tgga = torch.autograd.grad(tga, [ta, tb], torch.ones_like(tga))
     for mine, theirs in zip(gga, tgga):
         _close(mine, theirs, rtol=1e-12)
+
+
+def test_copysign_second_order_as_torch():
+    # torch differentiates result / self: the second derivative is 0, nan where self is ±0, ±inf or nan
+    v = [-INF, -2.0, -0.0, 0.0, 1.0, INF, float("nan")]
+    a_v, b_v = (m.ravel() for m in np.meshgrid(v, v))
+    a, b = cr.tensor(a_v.copy(), requires_grad=True), cr.tensor(b_v.copy(), requires_grad=True)
+    ta, tb = torch.tensor(a_v, requires_grad=True), torch.tensor(b_v, requires_grad=True)
+    (ga,) = cr.autograd.grad(cr.copysign(a, b), [a], cr.ones_like(a), create_graph=True)
+    (tga,) = torch.autograd.grad(torch.copysign(ta, tb), [ta], torch.ones_like(ta), create_graph=True)
+    _close(ga, tga)
+    (gga,) = cr.autograd.grad(ga, [a], cr.tensor(np.linspace(-1, 1, a_v.size)))
+    (tgga,) = torch.autograd.grad(tga, [ta], torch.linspace(-1, 1, a_v.size, dtype=torch.float64))
+    _close(gga, tgga)
+    assert np.isnan(gga.data).sum() == 5 * 7

@@ -469,7 +469,24 @@ class CopySign(Function):
         y = self.outputs[0].data
         with np.errstate(all="ignore"):
             ratio = np.where(a == 0, 0, y / np.where(a == 0, 1, a))
-        return gy * _new(ratio.astype(gy.dtype)), None
+        return CopySignGrad(ratio.astype(gy.dtype))(gy, self.inputs[0]), None
+
+
+class CopySignGrad(Function):
+    """copysign's gradient ``gy·ratio`` as an op of (gy, a): its derivative to ``a`` is 0, and nan where ``a``
+    is ±0, ±inf or nan, as torch's (it differentiates ``result / self``)."""
+
+    def __init__(self, ratio: np.ndarray):
+        self.ratio = ratio
+
+    def forward(self, gy, a):
+        return gy * self.ratio
+
+    def backward(self, g):
+        gy, a = self.inputs
+        special = (a.data == 0) | ~np.isfinite(a.data)
+        nan_there = _new(np.where(special, np.nan, 0.0).astype(g.dtype))
+        return g * _new(self.ratio), g * gy * nan_there
 
 
 class FMaxMin(Function):
