@@ -425,6 +425,13 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
+        """The last two dimensions swapped; a 1-D tensor is an error (torch's), a 0-D one is returned."""
+        if self.ndim == 1:
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
+            )
+        if self.ndim == 0:
+            return self
         return _ops.transpose(self, -2, -1)
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:

@@ -744,7 +744,9 @@ def _as_accurate_as_torch(entry: Entry, sample: Any, cr_out: Any, th_out: Any) -
         finite = truth.isfinite()
         err_ours = (mine - truth)[finite].abs().max().item() if finite.any() else 0.0
         err_torch = (theirs - truth)[finite].abs().max().item() if finite.any() else 0.0
-        if err_ours > 2 * err_torch or not torch.equal(mine[~finite], truth[~finite]):
+        # h-fixes: nan == nan here (torch.equal says no: any nan in the output failed this check)
+        same_edges = torch.equal(mine[~finite].nan_to_num(), truth[~finite].nan_to_num())
+        if err_ours > 2 * err_torch or not same_edges:
             return False
     return True
 

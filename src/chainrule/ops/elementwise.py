@@ -551,6 +551,7 @@ class Exp(Function):
     uses_inputs = False
     uses_outputs = True
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.exp(_floating(x))
 
@@ -562,6 +563,7 @@ class Expm1(Function):
     uses_outputs = True
     uses_inputs = False
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.expm1(_floating(x))
 
@@ -627,6 +629,7 @@ class Square(Function):
 
 
 class Sin(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.sin(_floating(x))
 
@@ -635,6 +638,7 @@ class Sin(Function):
 
 
 class Cos(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.cos(_floating(x))
 
@@ -646,6 +650,7 @@ class Tan(Function):
     uses_inputs = False
     uses_outputs = True
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.tan(_floating(x))
 
@@ -668,15 +673,17 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """σ(x) = ½(1 + tanh(x/2)): no overflow for any x."""
+    """σ(x) = 1 / (1 + e^-x): below about -709 e^-x is inf and σ is 0, silently; accurate to an ulp in both
+    tails (σ(-40) = 4.2e-18, where ½(1 + tanh(x/2)) rounds to 0)."""
 
     rule_takes_arrays = True
 
     uses_inputs = False
     uses_outputs = True
 
+    @silently
     def forward(self, x):
-        return np.tanh(_floating(x) * 0.5) * 0.5 + 0.5
+        return 1.0 / (1.0 + np.exp(-_floating(x)))
 
     def backward(self, gy):
         y = self.output_like(gy)
@@ -755,6 +762,7 @@ class Softplus(Function):
     def __init__(self, beta: float, threshold: float):
         self.beta, self.threshold = beta, threshold
 
+    @silently  # nan at nan, as in torch
     def forward(self, x):
         bx = x * self.beta
         return np.where(bx > self.threshold, x, np.logaddexp(0, bx) / self.beta).astype(x.dtype, copy=False)
@@ -811,8 +819,9 @@ class Erf(Function):
 
 
 class SiLU(Function):
+    @silently  # x / inf is -0 far below 0, -inf / inf nan, as in torch
     def forward(self, x):
-        return x * (np.tanh(x * 0.5) * 0.5 + 0.5)
+        return x / (1.0 + np.exp(-x))
 
     def backward(self, gy):
         x = self.inputs[0]

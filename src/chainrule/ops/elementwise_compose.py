@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule._quiet import quiet_off, quiet_on, silently
 from chainrule.autograd.function import Function
 from chainrule.ops.elementwise import _is_number, _pair, _promote, cast, clamp, div, log, mul, pow, where
 from chainrule.ops.elementwise_math import _bool_of, _no_out
@@ -116,12 +117,35 @@ def true_divide(dividend: Any, divisor: Any, *, out: Any = None) -> Tensor:
     return div(dividend, divisor)
 
 
+class Ldexp(Function):
+    """``x * 2 ** e`` for an integer ``e``, by NumPy's exact ldexp; the gradient is to ``x`` only."""
+
+    @silently  # 1 * 2 ** 2000 overflows to inf, as in torch
+    def forward(self, x, e):
+        x, e = np.broadcast_arrays(x, np.clip(e, -(2**20), 2**20).astype(np.int32))
+        return np.ldexp(x, e).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        e = self.inputs[1].data
+        shape = np.broadcast_shapes(self.inputs[0].shape, e.shape)
+        scale = ldexp(Tensor(np.ones(shape, gy.dtype)), self.inputs[1])
+        return gy * scale, None
+
+
 def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
     """``input * 2 ** other``."""
     _no_out(out, "ldexp")
     x = input if input.dtype.kind in "fc" else cast(input, np.float32)
+    if x.dtype.kind == "f" and isinstance(other, Tensor) and other.dtype.kind in "iu":
+        return Ldexp()(
+            x, other
+        )  # exact, as torch's for an integer exponent: ldexp(0, 2000) is 0, not 0 * inf
     two = Tensor(np.asarray(2.0, dtype=x.dtype))
-    return mul(x, pow(two, other))
+    token = quiet_on()  # 2 ** 1024 is inf and 0 * inf nan, silently, as in torch
+    try:
+        return mul(x, pow(two, other))
+    finally:
+        quiet_off(token)
 
 
 def heaviside(input: Tensor, values: Any, *, out: Any = None) -> Tensor:  # noqa: A002

@@ -135,6 +135,7 @@ class Reciprocal(Function):
 
 
 class Sinh(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.sinh(_floating(x))
 
@@ -143,6 +144,7 @@ class Sinh(Function):
 
 
 class Cosh(Function):
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.cosh(_floating(x))
 
@@ -230,6 +232,7 @@ class Exp2(Function):
     uses_inputs = False
     uses_outputs = True
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x):
         return np.exp2(_floating(x))
 
@@ -386,7 +389,8 @@ class Atan2(Function):
     def backward(self, gy):
         a, b = self.inputs
         r = a * a + b * b
-        return gy * b / r, gy * -a / r
+        zero = _bool_of(r.data == 0)  # at (0, 0) (or a² + b² underflowing) torch's gradient is 0, not nan
+        return where(zero, 0.0, gy * b / r), where(zero, 0.0, gy * -a / r)
 
 
 class Hypot(Function):
@@ -409,6 +413,7 @@ class LogAddExp(Function):
     def __init__(self, base2: bool = False):
         self.base2 = base2
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, a, b):
         a, b = _binary_inputs(a, b)
         return np.logaddexp2(a, b) if self.base2 else np.logaddexp(a, b)
@@ -464,7 +469,24 @@ class CopySign(Function):
         y = self.outputs[0].data
         with np.errstate(all="ignore"):
             ratio = np.where(a == 0, 0, y / np.where(a == 0, 1, a))
-        return gy * _new(ratio.astype(gy.dtype)), None
+        return CopySignGrad(ratio.astype(gy.dtype))(gy, self.inputs[0]), None
+
+
+class CopySignGrad(Function):
+    """copysign's gradient ``gy·ratio`` as an op of (gy, a): its derivative to ``a`` is 0, and nan where ``a``
+    is ±0, ±inf or nan, as torch's (it differentiates ``result / self``)."""
+
+    def __init__(self, ratio: np.ndarray):
+        self.ratio = ratio
+
+    def forward(self, gy, a):
+        return gy * self.ratio
+
+    def backward(self, g):
+        gy, a = self.inputs
+        special = (a.data == 0) | ~np.isfinite(a.data)
+        nan_there = _new(np.where(special, np.nan, 0.0).astype(g.dtype))
+        return g * _new(self.ratio), g * gy * nan_there
 
 
 class FMaxMin(Function):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._quiet import silently
 from chainrule.autograd.function import Function
 from chainrule.ops import special_kernels as K
 from chainrule.ops.elementwise import _floating, _pair, exp, log1p, sign, where
@@ -26,6 +27,7 @@ _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
+@silently  # the kernels overflow to inf (and the cast to float32), as torch, silently
 def _run(kernel: Any, x: np.ndarray, *args: Any) -> np.ndarray:
     x = _floating(x)
     if x.dtype.kind not in "f":
@@ -168,9 +170,16 @@ class Entr(Function):
 class Zeta(Function):
     """The Hurwitz zeta function; the gradient is to ``q`` only (torch has none for ``x``)."""
 
+    @silently  # overflow to inf, nan at inf, as in torch
     def forward(self, x, q):
         x, q = _binary_inputs(x, q)
-        return np.asarray(K.zeta(x, q)).astype(np.result_type(x, q))
+        out = np.asarray(K.zeta(x, q))
+        # torch's (Cephes') series at infinite arguments: zeta(inf, q) is q^-inf summed, 1 at q = 1 and inf
+        # below it; zeta(x, inf) is nan (0 * inf in its Euler-Maclaurin tail)
+        x_inf = x == np.inf
+        out = np.where(x_inf & (q == 1), 1.0, np.where(x_inf & (q < 1), np.inf, out))
+        out = np.where((q == np.inf) & (x > 1), np.nan, out)
+        return out.astype(np.result_type(x, q))
 
     def backward(self, gy):
         x, q = self.inputs
@@ -222,14 +231,12 @@ def polygamma(n: int, input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A00
 
 
 def mvlgamma(input: Tensor, p: int) -> Tensor:  # noqa: A002
-    """The multivariate log-gamma ``sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)``, i < p; every element must
-    exceed (p - 1)/2."""
+    """The multivariate log-gamma ``sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)``, i < p. As in torch 2.13 the
+    domain ``x > (p - 1)/2`` is not checked: outside it the result is the same sum (inf at the poles)."""
     if p < 1:
         raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p}")
     if input.dtype.kind not in "f":
         raise RuntimeError(f"mvlgamma: not implemented for dtype {input.dtype}")
-    if not bool(np.all(input.data > (p - 1) / 2)):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     total = lgamma(input)
     for i in range(1, p):
         total = total + lgamma(input - i / 2)

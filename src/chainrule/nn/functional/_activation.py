@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule._quiet import silently
+from chainrule._quiet import quiet_off, quiet_on, silently
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import state as _grad_state
 from chainrule.nn.functional._utils import as_tensor
@@ -266,7 +266,11 @@ def softsign(input: Tensor) -> Tensor:  # noqa: A002
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """Mish: ``x * tanh(softplus(x))``."""
-    return _act(input, "mish", inplace, lambda x: x * ops.tanh(ops.softplus(x)))
+    token = quiet_on()  # -inf * 0 is nan, silently, as in torch
+    try:
+        return _act(input, "mish", inplace, lambda x: x * ops.tanh(ops.softplus(x)))
+    finally:
+        quiet_off(token)
 
 
 class Hardsigmoid(Function):

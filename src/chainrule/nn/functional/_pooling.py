@@ -15,7 +15,7 @@ from chainrule import backend
 from chainrule.autograd.function import Function
 from chainrule.nn.functional._conv import ShapeError, pad_spatial, windows
 from chainrule.nn.functional._utils import as_tensor, ntuple
-from chainrule.ops import matmul
+from chainrule.ops import cat, matmul
 from chainrule.tensor import Tensor, _new
 
 
@@ -455,11 +455,20 @@ def _adaptive_avg(nd: int, op: str, input: Tensor, output_size: Any) -> Tensor: 
     if all(s % o == 0 for s, o in zip(spatial, out)):
         kernel = tuple(s // o for s, o in zip(spatial, out))
         return _avg_pool(nd, op, x, kernel, kernel, 0, False, True, None)
+    # an inf or nan would reach every bin through the matrix's zeros (0 * inf is nan): average slices then
+    finite = bool(np.isfinite(x.data).all()) if x.dtype.kind in "fc" else True
     y = x
     for i in range(nd):  # separable: average along one spatial axis at a time
         axis = x.ndim - nd + i
-        m = _new(backend.to_device_of(_adaptive_matrix(spatial[i], out[i], x.dtype), x.data))
-        y = matmul(m, y.swapaxes(axis, -2)).swapaxes(axis, -2)
+        if finite:
+            m = _new(backend.to_device_of(_adaptive_matrix(spatial[i], out[i], x.dtype), x.data))
+            y = matmul(m, y.swapaxes(axis, -2)).swapaxes(axis, -2)
+            continue
+        bins = []
+        for j in range(out[i]):
+            lo, hi = (j * spatial[i]) // out[i], -(-((j + 1) * spatial[i]) // out[i])
+            bins.append(y[(slice(None),) * axis + (slice(lo, hi),)].mean(dim=axis, keepdim=True))
+        y = cat(bins, dim=axis)
     return y
 
 
