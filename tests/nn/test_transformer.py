@@ -7,6 +7,8 @@ import copy
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nn_parity import assert_close, check_module_parity, load_from_torch
 
 import chainrule as cr
@@ -301,3 +303,55 @@ def test_deepcopy_and_repr(torch) -> None:
     clone = copy.deepcopy(c_mod)
     assert clone.linear1.weight is not c_mod.linear1.weight
     assert "TransformerEncoderLayer" in repr(c_mod) and "self_attn" in repr(c_mod)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    src_len=st.integers(1, 6),
+    tgt_len=st.integers(1, 5),
+    batch=st.integers(1, 3),
+    batch_first=st.booleans(),
+    norm_first=st.booleans(),
+)
+def test_transformer_shapes_hypothesis(
+    torch, src_len: int, tgt_len: int, batch: int, batch_first: bool, norm_first: bool
+) -> None:
+    torch.manual_seed(12)
+    kw = {"d_model": D, "nhead": H, "num_encoder_layers": 1, "num_decoder_layers": 1, "dim_feedforward": FF}
+    kw |= {"dropout": 0.0, "batch_first": batch_first, "norm_first": norm_first}
+    t_mod, c_mod = torch.nn.Transformer(**kw), cr.nn.Transformer(**kw)
+    src = np.random.default_rng(src_len).standard_normal(_shape(src_len, batch, batch_first))
+    tgt = np.random.default_rng(tgt_len).standard_normal(_shape(tgt_len, batch, batch_first))
+    mask = _causal(tgt_len, "bool")
+
+    def call(m, s, t):  # noqa: ANN001, ANN202
+        return m(s, t, tgt_mask=_lib(s).tensor(mask))
+
+    check_module_parity(torch, t_mod, c_mod, [src, tgt], call=call)
+
+
+def test_float32_matches_torch(torch) -> None:
+    torch.manual_seed(13)
+    kw = {"d_model": D, "nhead": H, "num_encoder_layers": 2, "num_decoder_layers": 1, "dim_feedforward": FF}
+    t_mod, c_mod = torch.nn.Transformer(**kw).eval(), cr.nn.Transformer(**kw).eval()
+    load_from_torch(c_mod, t_mod)
+    src, tgt = (
+        RNG.standard_normal((5, 2, D)).astype(np.float32),
+        RNG.standard_normal((3, 2, D)).astype(np.float32),
+    )
+    out = c_mod(cr.tensor(src), cr.tensor(tgt))
+    assert out.dtype == np.float32
+    assert_close(
+        out, t_mod(torch.tensor(src), torch.tensor(tgt)), rtol=1e-4, atol=1e-5, what="float32 output"
+    )
+
+
+def test_dropout_active_in_training_only() -> None:
+    cr.manual_seed(0)
+    layer = cr.nn.TransformerEncoderLayer(D, H, dim_feedforward=FF, dropout=0.5)
+    x = cr.randn(4, 2, D)
+    a, b = layer(x), layer(x)
+    assert not np.allclose(a.data, b.data), "dropout=0.5 in training mode should change the output"
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).data, layer(x).data)
+    assert all(not m.training for m in layer.modules())
