@@ -3268,7 +3268,6 @@ def test_gradcheck(spec: OpSpec, data: Any) -> None:
 
 def test_registry_covers_every_public_differentiable_op() -> None:
     from chainrule.ops import __all__ as public  # noqa: PLC0415
-
     from chainrule.ops.inplace import INPLACE_METHODS  # noqa: PLC0415
 
     # the in-place spellings (exp_, relu_...) are checked against torch in tests/tensor/test_inplace_methods.py
