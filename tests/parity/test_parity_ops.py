@@ -3270,7 +3270,7 @@ def test_registry_covers_every_public_differentiable_op() -> None:
     from chainrule.ops import __all__ as public  # noqa: PLC0415
     from chainrule.ops.inplace import INPLACE_METHODS  # noqa: PLC0415
 
-    # the in-place spellings (exp_, relu_...) are checked against torch in tests/tensor/test_inplace_methods.py
+    # the in-place spellings (exp_, relu_...) are checked against torch in tests/tensor/test_inplace_methods
     missing = sorted(set(public) - NOT_DIFFERENTIABLE - covered_functions() - set(INPLACE_METHODS))
     assert not missing, f"ops without a parity entry: {missing}"
 

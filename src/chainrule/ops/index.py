@@ -338,6 +338,13 @@ def _apply_in_place(data: np.ndarray, kind: str, arg: Any) -> None:
 
 def _check_recordable(t: Tensor, op: str) -> None:
     """Refuse recorded in-place writes that would give wrong gradients: on leaves, on views, on integers."""
+    check_graph_target(t, op)
+    if t.dtype.kind not in "fc":
+        raise TypeError(f"{op}: cannot write a result that requires grad into a tensor of dtype {t.dtype}")
+
+
+def check_graph_target(t: Tensor, op: str) -> None:
+    """Refuse a recorded in-place write into a leaf that requires grad or into a view of a graph tensor."""
     if t.requires_grad and t.creator is None:
         raise RuntimeError(_LEAF_INPLACE)
     if t.creator is not None and t.creator.is_view:
@@ -345,8 +352,6 @@ def _check_recordable(t: Tensor, op: str) -> None:
             f"{op}: in-place operation on a view (output of {t.creator.name}) of a tensor that is part of a "
             "graph is not supported (the base's gradient would miss it); modify the base, or clone() the view"
         )
-    if t.dtype.kind not in "fc":
-        raise TypeError(f"{op}: cannot write a result that requires grad into a tensor of dtype {t.dtype}")
 
 
 def _records(t: Tensor, arg: Any) -> bool:

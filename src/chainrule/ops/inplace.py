@@ -86,11 +86,11 @@ def inplace_op(
     it unchanged; ``False`` only for ops whose backward does not (index.inplace's add/sub/mul...).
     """
     from chainrule.ops.index import (  # noqa: PLC0415 (index imports the tensor module; loaded by now)
-        _LEAF_INPLACE,
         _check_in_place_anomaly,
         _functional,
         _rebind,
         _snapshot,
+        check_graph_target,
     )
 
     if not isinstance(t, Tensor):
@@ -110,13 +110,7 @@ def inplace_op(
             raise RuntimeError(f"{name}: cannot modify this tensor in place: {exc}; clone() it") from None
         bump_version(t)
         return t
-    if t.requires_grad and t.creator is None:
-        raise RuntimeError(_LEAF_INPLACE)
-    if t.creator is not None and t.creator.is_view:
-        raise RuntimeError(
-            f"{name}: in-place operation on a view (output of {t.creator.name}) of a tensor in a "
-            "graph is not supported (the base's gradient would miss it); modify the base, or clone() the view"
-        )
+    check_graph_target(t, name)
     old = _snapshot(t)
     out = compute(old)
     _check_result(t, name, out)
@@ -134,7 +128,7 @@ def _reshape_in_place(t: Tensor, name: str, compute: Callable[[Tensor], Tensor])
     """``t_``/``transpose_``/``swapaxes_``/``squeeze_``/``unsqueeze_``: ``t`` takes the new shape (a view of
     its own memory, so earlier views still share it) and its version goes up; recorded like the others (a
     leaf that requires grad is refused, as torch refuses it)."""
-    from chainrule.ops.index import _LEAF_INPLACE, _functional, _snapshot  # noqa: PLC0415
+    from chainrule.ops.index import _functional, _snapshot, check_graph_target  # noqa: PLC0415
 
     new_data = compute(_new(t.data)).data  # the op on the bare array: a NumPy view of t's memory
     if new_data.size and not np.shares_memory(new_data, t.data):  # pragma: no cover - the ops return views
@@ -144,13 +138,7 @@ def _reshape_in_place(t: Tensor, name: str, compute: Callable[[Tensor], Tensor])
         t._data = new_data
         bump_version(t)
         return t
-    if t.creator is None:
-        raise RuntimeError(_LEAF_INPLACE)
-    if t.creator.is_view:
-        raise RuntimeError(
-            f"{name}: in-place operation on a view (output of {t.creator.name}) of a tensor in a "
-            "graph is not supported; modify the base, or clone() the view"
-        )
+    check_graph_target(t, name)
     import weakref  # noqa: PLC0415
 
     old = _snapshot(t)
